@@ -1,0 +1,107 @@
+"""Application factory."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Mapping
+
+from flask import Flask, g, request
+from flask_login import current_user
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from .config import load_config
+from .extensions import babel, csrf, db, login_manager, migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Defaults from the environment, then the optional `config` mapping (tests pass theirs)."""
+    app = Flask(__name__, template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"),
+                instance_path=os.environ.get("TAIZHANG_INSTANCE", str(ROOT / "instance")))
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.update(load_config(app.instance_path))
+    if config:
+        app.config.update(config)
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(ROOT / "translations"))
+    if app.config.get("TRUST_PROXY"):
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=_select_locale)
+
+    from . import permissions  # noqa: F401  (registers the scope hook and the unauthorized handler)
+    from .auth import load_user  # noqa: F401
+    _register_blueprints(app)
+    _register_request_hooks(app)
+
+    from .cli import register_cli
+    register_cli(app)
+    return app
+
+
+def _select_locale() -> str:
+    from flask import current_app
+    languages = current_app.config["LANGUAGES"]
+    if current_user and current_user.is_authenticated and current_user.locale in languages:
+        return current_user.locale
+    chosen = request.cookies.get("lang") if request else None
+    return chosen if chosen in languages else current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def _register_blueprints(app: Flask) -> None:
+    from .activities.routes import bp as activities_bp
+    from .admin.routes import bp as admin_bp
+    from .auth.routes import bp as auth_bp
+    from .errors.handlers import bp as errors_bp
+    from .ledger.routes import bp as ledger_bp
+    from .main.routes import bp as main_bp
+    from .plans.routes import bp as plans_bp
+    from .reports.routes import bp as reports_bp
+
+    for bp in (auth_bp, main_bp, admin_bp, plans_bp, ledger_bp, activities_bp, reports_bp, errors_bp):
+        app.register_blueprint(bp)
+
+
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+       "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
+       "frame-ancestors 'none'")
+
+
+def _register_request_hooks(app: Flask) -> None:
+    from .htmx import add_vary_header
+    from .permissions import activate_scope
+
+    @app.before_request
+    def _scope_for_user():
+        if current_user.is_authenticated:
+            activate_scope(current_user)
+
+    @app.after_request
+    def _security_headers(response):
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        if request.endpoint != "static":
+            response.headers.setdefault("Cache-Control", "no-store")
+        return add_vary_header(response)
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, _record):
+    """WAL and a busy timeout so concurrent gunicorn workers wait instead of failing."""
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        from flask import current_app, has_app_context
+        timeout = current_app.config["SQLITE_BUSY_TIMEOUT_MS"] if has_app_context() else 15000
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {int(timeout)}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.close()

@@ -1,0 +1,69 @@
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+
+from ..extensions import db
+from .forms import LoginForm
+from .services import authenticate, is_throttled
+
+bp = Blueprint("auth", __name__)
+
+
+def _safe_next(target: str | None) -> str:
+    # Only same-site relative paths: an open redirect would let a link send users elsewhere.
+    if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
+        return target
+    return url_for("main.home")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if current_user.is_authenticated and request.method == "GET":
+        return redirect(url_for("main.home"))
+    form = LoginForm()
+    status = 200
+    if form.validate_on_submit():
+        username = form.username.data.strip()
+        address = request.remote_addr or "unknown"
+        if is_throttled(username, address):
+            minutes = current_app.config["LOGIN_WINDOW_SECONDS"] // 60
+            form.form_errors.append(
+                _("Too many failed logins for this name. Please wait %(minutes)s minutes and try again.",
+                  minutes=minutes))
+            status = 429
+        else:
+            user = authenticate(username, form.password.data, address)
+            if user is not None:
+                # A fresh session on login: nothing an attacker planted before survives (no fixation).
+                next_url = _safe_next(request.args.get("next"))
+                session.clear()
+                login_user(user)
+                return redirect(next_url)
+            form.form_errors.append(_("Wrong login name or password."))
+    elif request.method == "POST":
+        status = 400 if form.csrf_token.errors else 200
+    return render_template("auth/login.html", form=form), status
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    logout_user()
+    session.clear()
+    flash(_("You have logged out."), "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/language", methods=["POST"])
+def language():
+    """Remember the chosen language: on the account when logged in, in a cookie otherwise."""
+    lang = request.form.get("lang", "")
+    if lang not in current_app.config["LANGUAGES"]:
+        lang = current_app.config["BABEL_DEFAULT_LOCALE"]
+    if current_user.is_authenticated:
+        current_user.locale = lang
+        db.session.commit()
+    response = redirect(_safe_next(request.form.get("next")))
+    response.set_cookie("lang", lang, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
+    return response

@@ -1,0 +1,48 @@
+"""Configuration from the environment; nothing secret lives in code."""
+import os
+import secrets
+from pathlib import Path
+
+
+def _instance_secret(instance_path: str) -> str:
+    """A per-installation key kept in instance/, so a dev site survives restarts without a committed secret."""
+    path = Path(instance_path) / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def load_config(instance_path: str) -> dict:
+    env = os.environ
+    database_url = env.get("DATABASE_URL") or f"sqlite:///{Path(instance_path) / 'taizhang.db'}"
+    if database_url.startswith("postgres://"):
+        database_url = "postgresql://" + database_url[len("postgres://"):]
+    if database_url.startswith("postgresql://"):
+        database_url = "postgresql+psycopg://" + database_url[len("postgresql://"):]
+    development = env.get("FLASK_DEBUG") == "1" or env.get("TAIZHANG_ENV") == "development"
+    return {
+        "SECRET_KEY": env.get("SECRET_KEY") or _instance_secret(instance_path),
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "BABEL_DEFAULT_LOCALE": "zh_Hans_CN",
+        "BABEL_DEFAULT_TIMEZONE": env.get("TAIZHANG_TIMEZONE", "Asia/Shanghai"),
+        "LANGUAGES": {"zh_Hans_CN": "简体中文", "en": "English"},
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        # Secure outside development; browsers treat http://127.0.0.1 as secure, so local runs still work.
+        "SESSION_COOKIE_SECURE": not development,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": not development,
+        "WTF_CSRF_TIME_LIMIT": None,
+        "MAX_UPLOAD_BYTES": int(env.get("TAIZHANG_MAX_UPLOAD_BYTES", 10 * 1024 * 1024)),
+        "MAX_CONTENT_LENGTH": int(env.get("TAIZHANG_MAX_UPLOAD_BYTES", 10 * 1024 * 1024)) + 1024 * 1024,
+        "LOGIN_MAX_FAILURES": int(env.get("TAIZHANG_LOGIN_MAX_FAILURES", 5)),
+        "LOGIN_WINDOW_SECONDS": int(env.get("TAIZHANG_LOGIN_WINDOW_SECONDS", 15 * 60)),
+        "SQLITE_BUSY_TIMEOUT_MS": int(env.get("TAIZHANG_SQLITE_BUSY_TIMEOUT_MS", 15000)),
+        # Semesters as (start month, start day, end month, end day); autumn runs into the next year.
+        "SEMESTERS": {"spring": (3, 1, 7, 31), "autumn": (9, 1, 1, 31)},
+        "TRUST_PROXY": env.get("TAIZHANG_TRUST_PROXY") == "1",
+    }

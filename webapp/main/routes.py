@@ -1,0 +1,52 @@
+"""The home page each role lands on, and the navigation shared by every page."""
+from flask import Blueprint, render_template, request, url_for
+from flask_babel import get_locale, lazy_gettext as _l
+from flask_login import current_user, login_required
+
+from ..permissions import ADMIN, MONITOR, SECRETARY, STAFF
+
+bp = Blueprint("main", __name__)
+
+ROLE_LABELS = {ADMIN: _l("Administrator"), SECRETARY: _l("Secretary"), STAFF: _l("Branch staff"),
+               MONITOR: _l("Class monitor")}
+UNIT_KIND_LABELS = {"university": _l("Party committee"), "general": _l("General branch"),
+                    "branch": _l("Branch"), "class": _l("Class")}
+CATEGORY_LABELS = {"faculty": _l("Faculty"), "student": _l("Student")}
+
+# (endpoint, label, roles, needs the user's unit id)
+NAV = [
+    ("main.home", _l("Home"), None, False),
+    ("reports.dashboard", _l("Overview"), {ADMIN, SECRETARY}, False),
+    ("ledger.unit_ledger", _l("Ledger"), {SECRETARY, STAFF, MONITOR}, True),
+    ("activities.index", _l("Activities"), None, False),
+    ("plans.index", _l("Work plans"), {ADMIN}, False),
+    ("admin.units", _l("Units"), {ADMIN}, False),
+    ("admin.users", _l("Users"), {ADMIN}, False),
+    ("ledger.changes", _l("Change log"), {ADMIN, SECRETARY}, False),
+]
+
+
+@bp.app_context_processor
+def layout_helpers():
+    def nav_items():
+        items = []
+        for endpoint, label, roles, with_unit in NAV:
+            if roles is not None and current_user.role not in roles:
+                continue
+            url = url_for(endpoint, unit_id=current_user.unit_id) if with_unit else url_for(endpoint)
+            items.append({"url": url, "label": label, "active": request.endpoint == endpoint})
+        return items
+
+    return {
+        "nav_items": nav_items,
+        "get_locale": get_locale,
+        "role_label": lambda role: ROLE_LABELS.get(role, role),
+        "unit_kind_label": lambda kind: UNIT_KIND_LABELS.get(kind, kind),
+        "category_label": lambda category: CATEGORY_LABELS.get(category, ""),
+    }
+
+
+@bp.route("/")
+@login_required
+def home():
+    return render_template(f"main/home_{current_user.role}.html")

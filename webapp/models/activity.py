@@ -1,0 +1,56 @@
+"""Activities (活动记录) that units log, and the kinds they come in."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Optional
+
+from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .base import utcnow
+
+ACTIVITY_STATUSES = ("draft", "submitted", "approved", "returned")
+
+
+class ActivityKind(db.Model):
+    __tablename__ = "activity_kind"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(60), unique=True)
+    cadence: Mapped[str] = mapped_column(String(20), default="month")
+    count: Mapped[int] = mapped_column(default=1)
+    level: Mapped[str] = mapped_column(String(20), default="branch")
+    position: Mapped[int] = mapped_column(default=0)
+    # Retired kinds keep their history but are not offered for new activities.
+    active: Mapped[bool] = mapped_column(default=True)
+
+
+class Activity(db.Model):
+    __tablename__ = "activity"
+    __table_args__ = (Index("ix_activity_unit_kind_date", "unit_id", "kind_id", "held_on"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
+    kind_id: Mapped[int] = mapped_column(ForeignKey("activity_kind.id"), index=True)
+    held_on: Mapped[date] = mapped_column(index=True)
+    topic: Mapped[str] = mapped_column(String(200))
+    place: Mapped[str] = mapped_column(String(200), default="")
+    host: Mapped[str] = mapped_column(String(100), default="")
+    present: Mapped[Optional[int]]
+    expected: Mapped[Optional[int]]
+    summary: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(20), default="draft", index=True)
+    review_comment: Mapped[str] = mapped_column(Text, default="")
+    reviewed_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("user_account.id"))
+    reviewed_at: Mapped[Optional[datetime]]
+    created_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    version: Mapped[int] = mapped_column(default=1)
+
+    unit = relationship("Unit")
+    kind = relationship("ActivityKind")
+    created_by = relationship("User", foreign_keys=[created_by_id])
+    reviewed_by = relationship("User", foreign_keys=[reviewed_by_id])
+    files = relationship("StoredFile", back_populates="activity", order_by="StoredFile.id")

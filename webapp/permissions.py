@@ -1,0 +1,132 @@
+"""Where every permission is decided: roles, scope (a unit's subtree), route guards, object checks.
+
+Scope is enforced by the ORM, not by each query: while a logged-in user's request runs, every
+SELECT of a unit-owned model gets "unit_id IN (this user's subtree)" added (see `_apply_scope`).
+A query that forgets the filter is still scoped; a query that must see everything says so with
+`execution_options(unscoped=True)`. Objects outside the scope therefore look missing (404).
+"""
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import abort, g, has_request_context, make_response, redirect, request, url_for
+from flask_login import current_user
+from sqlalchemy import event, or_
+from sqlalchemy.orm import Session, with_loader_criteria
+
+from .extensions import db, login_manager
+from .htmx import is_htmx
+from .models import (Activity, AuditEntry, LedgerRow, Plan, StoredFile, Task, TaskAssignment, Unit,
+                     User)
+
+ADMIN, SECRETARY, STAFF, MONITOR = "admin", "secretary", "staff", "monitor"
+
+
+# ---- scope -------------------------------------------------------------------------------------
+
+def activate_scope(user) -> None:
+    """Called once per request after login is resolved: from here on every select is scoped."""
+    g.scope_path = user.unit.path
+    g.scope_ancestor_ids = user.unit.ancestor_ids
+
+
+def scope_path() -> str | None:
+    return g.get("scope_path") if has_request_context() else None
+
+
+def _scope_criteria(path: str, ancestor_ids: list[int]):
+    subtree = Unit.subtree_ids(path)
+    # A plan issued by an enclosing unit is carried out in this subtree, so it is visible here.
+    visible_plan_units = or_(Plan.unit_id.in_(ancestor_ids), Plan.unit_id.in_(subtree))
+    return [
+        with_loader_criteria(Unit, Unit.path.startswith(path, autoescape=True), include_aliases=True),
+        with_loader_criteria(User, User.unit_id.in_(subtree), include_aliases=True),
+        with_loader_criteria(LedgerRow, LedgerRow.unit_id.in_(subtree), include_aliases=True),
+        with_loader_criteria(Activity, Activity.unit_id.in_(subtree), include_aliases=True),
+        with_loader_criteria(StoredFile, StoredFile.unit_id.in_(subtree), include_aliases=True),
+        with_loader_criteria(TaskAssignment, TaskAssignment.unit_id.in_(subtree), include_aliases=True),
+        with_loader_criteria(AuditEntry, AuditEntry.unit_id.in_(subtree), include_aliases=True),
+        with_loader_criteria(Plan, visible_plan_units, include_aliases=True),
+        with_loader_criteria(
+            Task, Task.plan_id.in_(db.select(Plan.id).where(visible_plan_units)), include_aliases=True),
+    ]
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _apply_scope(state):
+    if not (state.is_select and has_request_context()):
+        return
+    if state.execution_options.get("unscoped") or state.is_column_load:
+        return
+    path = g.get("scope_path")
+    if path is None:
+        return
+    state.statement = state.statement.options(*_scope_criteria(path, g.scope_ancestor_ids))
+
+
+def in_scope(user, unit: Unit | None) -> bool:
+    return unit is not None and unit.path.startswith(user.unit.path)
+
+
+# ---- what a role may do ------------------------------------------------------------------------
+
+def can_edit_ledger_row(user, row: LedgerRow) -> bool:
+    """Staff edit rows in their subtree, monitors only their own class's, admins any in scope."""
+    if not in_scope(user, row.unit):
+        return False
+    if user.role in (ADMIN, STAFF):
+        return True
+    return user.role == MONITOR and row.unit_id == user.unit_id
+
+
+def can_log_activity(user, unit: Unit) -> bool:
+    if not in_scope(user, unit):
+        return False
+    if user.role == MONITOR:
+        return unit.id == user.unit_id
+    return user.role in (ADMIN, STAFF)
+
+
+def can_review_activity(user, activity: Activity) -> bool:
+    """Staff review what units below their own submit; admins review anything in scope."""
+    if not in_scope(user, activity.unit):
+        return False
+    if user.role == ADMIN:
+        return True
+    return user.role == STAFF and activity.unit_id != user.unit_id
+
+
+# ---- route guards ------------------------------------------------------------------------------
+
+def roles_required(*roles: str):
+    """Login required, then one of `roles`; any other role gets 403 (an area, not an object)."""
+    def decorator(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            if not current_user.is_authenticated:
+                return login_manager.unauthorized()
+            if roles and current_user.role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+        return wrapped
+    return decorator
+
+
+def get_or_404(model, object_id: int):
+    """Fetch one object through the scoped session: missing and out-of-scope look the same."""
+    obj = db.session.execute(db.select(model).where(model.id == object_id)).scalar_one_or_none()
+    if obj is None:
+        abort(404)
+    return obj
+
+
+@login_manager.unauthorized_handler
+def _unauthorized():
+    login_url = url_for("auth.login", next=request.full_path.rstrip("?"))
+    if is_htmx():
+        response = make_response("", 401)
+        response.headers["HX-Redirect"] = url_for("auth.login")
+        return response
+    if request.accept_mimetypes.best == "application/json":
+        return make_response({"error": "login required"}, 401)
+    return redirect(login_url)
