@@ -58,6 +58,9 @@ _KIND_LEVEL = {"支部党员大会": "branch", "支部委员会": "branch", "党
 SAN_HUI_YI_KE = [("支部党员大会", "quarter", 1), ("支部委员会", "month", 1),
                  ("党小组会", "month", 1), ("党课", "quarter", 1)]
 
+# Aliases that after a cadence read as a verb phrase ("每月集中学习一次"); a kind
+# named before the cadence is then the better reading.
+_GENERIC = {"集中学习"}
 _KIND_RE = [(kind, re.compile(alias)) for kind, alias in _KIND_ALIASES]
 _SHYK_RE = re.compile(r"三会一课")
 
@@ -189,8 +192,9 @@ def _clause_requirements(clause: str, sentence_before: str) -> tuple[list[dict],
             written = cn_to_int(found["n"]) or 1
             count = written * 2 if m["fortnight"] else written  # 每两周一次 = 2 a month
         kinds = [k for k in kinds_all if m.end() <= k[1] < seg_end]
-        if not kinds:  # "党课每季度不少于1次": the noun comes before the cadence
-            kinds = [k for k in kinds_all if seg_start <= k[1] < m.start()][-1:]
+        before = [k for k in kinds_all if seg_start <= k[1] < m.start()][-1:]
+        if before and all(clause[k[1]:k[2]] in _GENERIC for k in kinds):
+            kinds = before  # "党课每季度不少于1次", "中心组每月集中学习一次": noun comes first
         for kind, start, _ in kinds:
             level = _level(kind, sentence_before, clause[:start])
             reqs.append(_requirement(text, kind, cadence, count, weekday, level))

@@ -370,8 +370,10 @@ def _split_fields(text: str) -> tuple[str, list[tuple[str, str]]]:
         return text, []
     pairs = []
     for i, m in enumerate(matches):
-        end = matches[i + 1].start() if i + 1 < len(matches) else len(text)
-        value = text[m.end():end].strip().rstrip("；;，, ").strip()
+        last = i + 1 == len(matches)
+        value = text[m.end():len(text) if last else matches[i + 1].start()].strip()
+        if not last:  # the separator before the next label is not part of the value
+            value = value.rstrip("；;，, ").strip()
         pairs.append((_LABEL_KEY[re.sub(r"\s+", "", m["label"])], value))
     return text[:matches[0].start()].strip(), pairs
 
@@ -568,6 +570,11 @@ def _task_label(task: _Task, duplicates: set[int], section_number: str) -> str:
     return f"任务{task.number}"
 
 
+def _join_values(values: list[str]) -> str:
+    """Several leads or members, without the separators left at line ends."""
+    return "；".join(v for v in (v.rstrip("；;，,、 ") for v in values) if v)
+
+
 def _task_dict(task: _Task, plan_year: int, label: str, warnings: list[str]) -> dict:
     deadline_text = "；".join(v for v in task.fields["deadline"] if v)
     limit = parse_time_limit(deadline_text, plan_year)
@@ -578,8 +585,8 @@ def _task_dict(task: _Task, plan_year: int, label: str, warnings: list[str]) -> 
         "number": task.number,
         "title": task.title,
         "body": body,
-        "lead": "；".join(v for v in task.fields["lead"] if v),
-        "members": "；".join(v for v in task.fields["members"] if v),
+        "lead": _join_values(task.fields["lead"]),
+        "members": _join_values(task.fields["members"]),
         "deadline_text": deadline_text,
         "starts_on": limit.starts_on.isoformat() if limit.starts_on else None,
         "due_on": limit.due_on.isoformat() if limit.due_on else None,
