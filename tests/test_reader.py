@@ -485,3 +485,45 @@ def test_unknown_kind_is_kept_with_a_warning():
 def test_duplicate_obligations_in_one_task_are_merged():
     found, _ = find_requirements("各支部每月开展主题党日。各支部每月开展主题党日活动，每月开展一次主题党日。")
     assert len(found) == 1
+
+
+def _set_list_format(document, style_name: str, fmt: str, text: str) -> None:
+    """Make `style_name`'s list level 0 render as e.g. chineseCounting "%1、"."""
+    w = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+    num_id = document.styles[style_name].element.find(f"{w}pPr/{w}numPr/{w}numId").get(f"{w}val")
+    numbering = document.part.numbering_part.element
+    num = next(n for n in numbering.iter(f"{w}num") if n.get(f"{w}numId") == num_id)
+    abstract_id = num.find(f"{w}abstractNumId").get(f"{w}val")
+    abstract = next(a for a in numbering.iter(f"{w}abstractNum") if a.get(f"{w}abstractNumId") == abstract_id)
+    lvl = next(lv for lv in abstract.iter(f"{w}lvl") if lv.get(f"{w}ilvl") == "0")
+    lvl.find(f"{w}numFmt").set(f"{w}val", fmt)
+    lvl.find(f"{w}lvlText").set(f"{w}val", text)
+
+
+def test_docx_automatic_list_numbers_are_rendered():
+    def build(document):
+        _set_list_format(document, "List Number 2", "chineseCounting", "%1、")
+        document.add_paragraph("XX学院2023年工作方案")
+        document.add_paragraph("加强学习", style="List Number 2")
+        document.add_paragraph("制定清单。每月开展一次主题党日。", style="List Number")
+        document.add_paragraph("工作时限：3月底前")
+        document.add_paragraph("加强管理", style="List Number 2")
+        document.add_paragraph("做好检查。", style="List Number")
+        document.add_paragraph("要点甲", style="List Bullet")
+
+    plan = read_plan(docx_bytes(build))
+    assert [(s["number"], s["title"]) for s in plan["sections"]] == [("一", "加强学习"), ("二", "加强管理")]
+    assert [(t["number"], t["title"]) for t in tasks_of(plan)] == [(1, "制定清单。"), (2, "做好检查。")]
+    assert task(plan, 1)["due_on"] == "2023-03-31"
+    assert task(plan, 2)["body"] == "要点甲"
+
+
+def test_short_lines_mentioning_wechat_are_content_not_noise():
+    plan = read_plan("2023年工作方案\n1.加强网络阵地管理。\n规范学院微信公众号。\n工作时限：\n6月\n")
+    assert task(plan, 1)["body"] == "规范学院微信公众号。"
+    assert task(plan, 1)["due_on"] == "2023-06-30"
+
+
+def test_pasted_text_with_a_few_word_bullet_glyphs_is_accepted():
+    plan = read_plan("2023年工作方案\n1.任务甲。\n\uf0b7要点一\n\uf0b7要点二\n\uf0b7要点三\n")
+    assert task(plan, 1)["body"] == "\uf0b7要点一\n\uf0b7要点二\n\uf0b7要点三"

@@ -79,10 +79,16 @@ def _lines(text: str) -> list[_Line]:
 
 
 def _looks_binary(text: str) -> bool:
-    """Control, private-use or unassigned characters betray a binary file."""
-    bad = sum(1 for ch in text if ch == "\ufffd" or (
-        ch not in "\t\n\r\f\v" and unicodedata.category(ch) in ("Cc", "Co", "Cn", "Cs")))
-    return bad > max(2, len(text) // 100)
+    """Control or unassigned characters betray a binary file; private-use ones
+    (Word bullet glyphs) only in bulk."""
+    control = private = 0
+    for ch in text:
+        category = unicodedata.category(ch)
+        if ch == "\ufffd" or (category in ("Cc", "Cn", "Cs") and ch not in "\t\n\r\f\v"):
+            control += 1
+        elif category == "Co":
+            private += 1
+    return control > max(2, len(text) // 100) or private > max(10, len(text) // 10)
 
 
 def _decode_text(data: bytes) -> str:
@@ -157,6 +163,83 @@ _COLUMN_ROLES = [
 ]
 
 
+_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+_CN_FORMATS = {"chineseCounting", "chineseCountingThousand", "ideographTraditional",
+               "taiwaneseCounting", "japaneseCounting", "koreanCounting"}
+
+
+def _int_to_cn(n: int) -> str:
+    digits = "〇一二三四五六七八九"
+    if n < 10:
+        return digits[n]
+    tens, ones = divmod(n, 10)
+    return ("" if tens == 1 else digits[tens]) + "十" + ("" if ones == 0 else digits[ones])
+
+
+class _ListNumbers:
+    """Word's automatic list numbers ("1." "（一）") are not in the text; render them."""
+
+    def __init__(self, document):
+        self.num_to_abstract: dict[str, str] = {}
+        self.levels: dict[tuple[str, str], tuple[str, str, int]] = {}
+        self.counters: dict[str, dict[int, int]] = {}
+        self.style_num: dict[str, tuple[str | None, str | None]] = {}
+        try:
+            numbering = document.part.numbering_part.element
+        except Exception:  # no numbering part: nothing is auto-numbered
+            return
+        for num in numbering.iter(_W + "num"):
+            abstract = num.find(_W + "abstractNumId")
+            if abstract is not None:
+                self.num_to_abstract[num.get(_W + "numId")] = abstract.get(_W + "val")
+        for abstract in numbering.iter(_W + "abstractNum"):
+            for lvl in abstract.iter(_W + "lvl"):
+                fmt, text, start = (lvl.find(_W + tag) for tag in ("numFmt", "lvlText", "start"))
+                self.levels[(abstract.get(_W + "abstractNumId"), lvl.get(_W + "ilvl"))] = (
+                    fmt.get(_W + "val") if fmt is not None else "decimal",
+                    text.get(_W + "val") if text is not None else "",
+                    int(start.get(_W + "val")) if start is not None else 1)
+        for style in document.styles.element.iter(_W + "style"):
+            num_pr = style.find(f"{_W}pPr/{_W}numPr")
+            if num_pr is not None:
+                self.style_num[style.get(_W + "styleId")] = self._num_pr(num_pr)
+
+    @staticmethod
+    def _num_pr(num_pr) -> tuple[str | None, str | None]:
+        num_id, ilvl = num_pr.find(_W + "numId"), num_pr.find(_W + "ilvl")
+        return (num_id.get(_W + "val") if num_id is not None else None,
+                ilvl.get(_W + "val") if ilvl is not None else None)
+
+    def label(self, p) -> str:
+        num_id, ilvl = None, None
+        num_pr = p.find(f"{_W}pPr/{_W}numPr")
+        if num_pr is not None:
+            num_id, ilvl = self._num_pr(num_pr)
+        style = p.find(f"{_W}pPr/{_W}pStyle")
+        if num_id is None and style is not None:
+            num_id, ilvl = self.style_num.get(style.get(_W + "val"), (None, None))
+        abstract = self.num_to_abstract.get(num_id or "0")
+        if abstract is None:
+            return ""
+        level = int(ilvl or 0)
+        counts = self.counters.setdefault(abstract, {})
+        start = self.levels.get((abstract, str(level)), ("decimal", "", 1))[2]
+        counts[level] = counts.get(level, start - 1) + 1
+        for deeper in [k for k in counts if k > level]:
+            del counts[deeper]  # a higher level restarts the levels under it
+        fmt, text, _ = self.levels.get((abstract, str(level)), ("decimal", "", 1))
+        if fmt in ("bullet", "none") or not text:
+            return ""
+
+        def render(m: re.Match) -> str:
+            index = int(m.group(1)) - 1
+            value = counts.get(index, 1)
+            level_fmt = self.levels.get((abstract, str(index)), ("decimal",))[0]
+            return _int_to_cn(value) if level_fmt in _CN_FORMATS and value < 100 else str(value)
+
+        return re.sub(r"%(\d)", render, text)
+
+
 def _docx_items(data: bytes) -> list:
     import docx  # python-docx; imported here so text input never needs it
     from docx.table import Table
@@ -166,16 +249,23 @@ def _docx_items(data: bytes) -> list:
         document = docx.Document(io.BytesIO(data))
     except Exception:  # python-docx raises many kinds on broken packages
         raise ReadError("无法读取文件：.docx 文档已损坏或格式不受支持") from None
+    lists = _ListNumbers(document)
+
+    def paragraph_lines(p) -> list[_Line]:
+        text = Paragraph(p, document).text
+        label = lists.label(p) if text.strip() else ""
+        return _lines(label + text)
+
     items: list = []
     for child in document.element.body.iterchildren():
         tag = child.tag.rsplit("}", 1)[-1]
         if tag == "p":
-            items += _lines(Paragraph(child, document).text)
+            items += paragraph_lines(child)
         elif tag == "tbl":
             items += _table_items(Table(child, document))
         elif tag == "sdt":  # content controls wrap ordinary paragraphs
-            for p in child.iter("{*}p"):
-                items += _lines(Paragraph(p, document).text)
+            for p in child.iter(_W + "p"):
+                items += paragraph_lines(p)
     return items
 
 
@@ -287,9 +377,11 @@ _STRONG_NOISE_RE = re.compile(
     r"|本文(?:来源|地址|链接)|原文链接|版权所有|免责声明|上一篇|下一篇|相关推荐|猜你喜欢"
     r"|热门推荐|相关文章|返回顶部|记住我"
 )
+# Web-page furniture; only short lines count, so real sentences mentioning 微信 stay.
 _WEAK_NOISE_RE = re.compile(
-    r"分享|收藏|微信|扫码|二维码|公众号|下载|登录|注册|文库|点击|打印|关闭窗口|举报|浏览|阅读"
-    r"|^来源[:：]|[>›»|]"
+    r"分享到|^分享$|收藏本|扫码|扫一扫|二维码|关注公众号|文库|点击(?:查看|下载|阅读|进入|这里)"
+    r"|打印本页|关闭窗口|举报|浏览(?:次数|量)|阅读(?:次数|量|全文)|下载(?:文档|全文|本文|地址)"
+    r"|^(?:来源|作者|发布时间|发布日期)[:：]|[>›»|]"
 )
 _FOOTER_RE = re.compile(
     r"领取福利|扫码(?:领取|分享|下载|关注)|微信扫一扫|上一篇|下一篇|相关推荐|猜你喜欢|热门推荐|相关文章|版权所有|免责声明|返回顶部"
