@@ -527,3 +527,12 @@ def test_short_lines_mentioning_wechat_are_content_not_noise():
 def test_pasted_text_with_a_few_word_bullet_glyphs_is_accepted():
     plan = read_plan("2023年工作方案\n1.任务甲。\n\uf0b7要点一\n\uf0b7要点二\n\uf0b7要点三\n")
     assert task(plan, 1)["body"] == "\uf0b7要点一\n\uf0b7要点二\n\uf0b7要点三"
+
+
+def test_plan_numbered_only_with_chinese_numeral_paragraphs():
+    plan = read_plan("XX学院2023年工作要点\n一、指导思想\n坚持学习。\n"
+                     "二、加强理论学习。各支部每月开展一次主题党日，教职工每周五集中政治学习。\n"
+                     "三、加强队伍建设。做好发展党员工作。完成时限：10月底前\n")
+    assert [(s["number"], [t["number"] for t in s["tasks"]]) for s in plan["sections"]] == [("", [2, 3])]
+    assert reqs(task(plan, 2)) == {("主题党日", "month", 1, None, "branch"), ("政治学习", "week", 1, 5, "faculty_branch")}
+    assert (task(plan, 3)["deadline_text"], task(plan, 3)["due_on"]) == ("10月底前", "2023-10-31")

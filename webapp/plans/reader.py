@@ -222,12 +222,11 @@ class _ListNumbers:
         if abstract is None:
             return ""
         level = int(ilvl or 0)
+        fmt, text, start = self.levels.get((abstract, str(level)), ("decimal", "", 1))
         counts = self.counters.setdefault(abstract, {})
-        start = self.levels.get((abstract, str(level)), ("decimal", "", 1))[2]
         counts[level] = counts.get(level, start - 1) + 1
         for deeper in [k for k in counts if k > level]:
             del counts[deeper]  # a higher level restarts the levels under it
-        fmt, text, _ = self.levels.get((abstract, str(level)), ("decimal", "", 1))
         if fmt in ("bullet", "none") or not text:
             return ""
 
@@ -343,7 +342,7 @@ def _row_item(cells: list, roles: dict[str, list[int]]):
     if len(distinct) <= 2:  # merged section row, or 一 | 夯实… with the rest blank
         joined = distinct[0] if len(distinct) == 1 else "、".join(distinct)
         if re.fullmatch(r"[一二三四五六七八九十]+", distinct[0]) or _heading(joined):
-            heading = _heading(joined) or (1, distinct[0], distinct[1])
+            heading = _heading(joined) or (1, distinct[0], distinct[-1] if len(distinct) > 1 else "")
             return _RowSection(heading[1], heading[2])
         if len(distinct) == 1 and len(cells) > 1 and all(
                 c is not None and c._tc is cells[0]._tc for c in cells if c is not None):
@@ -384,8 +383,8 @@ _WEAK_NOISE_RE = re.compile(
     r"|^(?:来源|作者|发布时间|发布日期)[:：]|[>›»|]"
 )
 _FOOTER_RE = re.compile(
-    r"领取福利|扫码(?:领取|分享|下载|关注)|微信扫一扫|上一篇|下一篇|相关推荐|猜你喜欢|热门推荐|相关文章|版权所有|免责声明|返回顶部"
-    r"|本文(?:来源|地址|链接)"
+    r"领取福利|扫码(?:领取|分享|下载|关注)|微信扫一扫|上一篇|下一篇|相关推荐|猜你喜欢|热门推荐"
+    r"|相关文章|版权所有|免责声明|返回顶部|本文(?:来源|地址|链接)"
 )
 _SIGNATURE_RE = re.compile(
     r"^(?:(?:19|20)\d{2}|[〇零○一二三四五六七八九]{4})\s*年.{1,3}月.{1,3}日$"
@@ -610,7 +609,9 @@ class _Parser:
             self.family = numbered[0]
             self._task_line(numbered[1], numbered[2])
         elif heading and not numbered:
-            self.heading, self.mode = (heading[1], heading[2]), "closed"
+            if not (self.families == ("D",) and heading[0] == 1):  # siblings of 一、 tasks
+                self.heading = (heading[1], heading[2])
+            self.mode = "closed"
         elif not _is_noise(text):
             self._text(text)
 
