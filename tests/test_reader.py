@@ -536,3 +536,19 @@ def test_plan_numbered_only_with_chinese_numeral_paragraphs():
     assert [(s["number"], [t["number"] for t in s["tasks"]]) for s in plan["sections"]] == [("", [2, 3])]
     assert reqs(task(plan, 2)) == {("主题党日", "month", 1, None, "branch"), ("政治学习", "week", 1, 5, "faculty_branch")}
     assert (task(plan, 3)["deadline_text"], task(plan, 3)["due_on"]) == ("10月底前", "2023-10-31")
+
+
+def test_docx_section_row_split_over_number_and_title_cells():
+    def build(document):
+        document.add_paragraph("2023年意识形态工作任务清单")
+        table = document.add_table(rows=4, cols=4)
+        rows = [["序号", "任务", "工作时限", "备注"], ["一", "压实责任", "", ""],
+                ["", "1.召开专题会议。每年两次召开党政联席会议。", "6月底前", ""], ["二", "", "", ""]]
+        for row, values in zip(table.rows, rows):
+            for cell, text in zip(row.cells, values):
+                cell.text = text
+
+    plan = read_plan(docx_bytes(build))
+    assert [(s["number"], s["title"]) for s in plan["sections"]] == [("一", "压实责任")]
+    (t,) = tasks_of(plan)
+    assert (t["number"], t["title"], t["due_on"]) == (1, "召开专题会议。每年两次召开党政联席会议。", "2023-06-30")

@@ -167,13 +167,13 @@ def _clause_requirements(clause: str, sentence_before: str) -> tuple[list[dict],
     reqs: list[dict] = []
     warnings: list[str] = []
     text = clause.strip()
-    kinds_all = [k for k in _kinds_in(clause)]
-    if _SHYK_RE.search(clause):
-        pos = _SHYK_RE.search(clause).start()
-        level = _nearest_subject(clause[:pos]) or _nearest_subject(sentence_before) or "branch"
+    kinds_all = _kinds_in(clause)
+    shyk = _SHYK_RE.search(clause)
+    if shyk:
+        level = _nearest_subject(clause[:shyk.start()]) or _nearest_subject(sentence_before) or "branch"
         level = "branch" if level in ("general", "class") else level
         reqs += [_requirement(text, k, c, n, None, level) for k, c, n in SAN_HUI_YI_KE]
-    cadences = [m for m in _CADENCE_RE.finditer(clause)]
+    cadences = list(_CADENCE_RE.finditer(clause))
     if not cadences:
         # Without a cadence only a duty of "each unit" counts, e.g. 各班级利用主题班会….
         for kind, start, _ in kinds_all:
@@ -198,7 +198,7 @@ def _clause_requirements(clause: str, sentence_before: str) -> tuple[list[dict],
         for kind, start, _ in kinds:
             level = _level(kind, sentence_before, clause[:start])
             reqs.append(_requirement(text, kind, cadence, count, weekday, level))
-        if not kinds and not _SHYK_RE.search(clause):
+        if not kinds and not shyk:
             name = _unknown_kind(clause[m.end():seg_end])
             if not name:
                 warnings.append(f"“{text}”中的周期要求未能识别活动类型，请人工核对")
