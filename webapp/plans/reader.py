@@ -13,7 +13,14 @@ Pure: stdlib + python-docx. Structure decisions:
   precede no task (指导思想, 保障措施) produce no section.
 - Tasks: the first numbering family seen (1. 1、 1．  or  （1） (1) 1)) is the task
   numbering; lines in the other family are body text (sub-points). If no task is
-  found, plans numbered （一）… and then 一、… as paragraphs are tried.
+  found, plans numbered （一）… and then 一、… as paragraphs are tried (in the
+  一、 pass, 一、 headings are siblings of tasks, so they make no sections).
+- Fields: a short paragraph after a field line whose value has no closing
+  punctuation continues that value (wrapped lines); a longer one goes to the body
+  with a warning. Trailing text after a website footer line is dropped.
+- .docx tables: a header row (序号/任务/具体内容/负责人/成员/工作时限 variants) makes
+  one task per row; the 任务 cell is the title verbatim, 具体内容 the body.
+- `filename` is informational only; the format is detected from the bytes.
 """
 
 from __future__ import annotations
