@@ -10,6 +10,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (BooleanField, DateField, IntegerField, SelectField, SelectMultipleField, StringField,
                      TextAreaField, ValidationError)
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from ..models import CADENCES, LEVELS
@@ -111,13 +112,13 @@ class TaskForm(FlaskForm):
 class RequirementForm(FlaskForm):
     kind = StringField(_l("Activity kind"), validators=[
         DataRequired(message=_l("Enter the activity kind.")), Length(max=60)])
-    cadence = SelectField(_l("Period"), choices=[(c, CADENCE_LABELS[c]) for c in CADENCES])
+    cadence = SelectField(_l("Period"), choices=[SelectChoice(c, CADENCE_LABELS[c]) for c in CADENCES])
     count = IntegerField(_l("Times per period"), default=1, validators=[
         InputRequired(message=_l("Enter a number from 1 to 400.")),
         NumberRange(1, 400, message=_l("Enter a number from 1 to 400."))])
     weekday = SelectField(_l("Weekday"), coerce=_optional_int,
-                          choices=[(None, "—")] + [(day, label) for day, label in WEEKDAY_LABELS.items()])
-    level = SelectField(_l("Owed by"), choices=[(level, LEVEL_LABELS[level]) for level in LEVELS])
+                          choices=[SelectChoice(None, "—")] + [SelectChoice(day, label) for day, label in WEEKDAY_LABELS.items()])
+    level = SelectField(_l("Owed by"), choices=[SelectChoice(level, LEVEL_LABELS[level]) for level in LEVELS])
     include_children = BooleanField(_l("Activities of units below count too"))
 
     def values(self) -> dict:
