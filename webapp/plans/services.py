@@ -380,13 +380,13 @@ def copy_to_next_year(plan: Plan) -> Plan:
                         lead=task.lead, members=task.members, deadline_text=_next_year_text(task.deadline_text, year),
                         starts_on=_next_year_date(task.starts_on), due_on=_next_year_date(task.due_on),
                         ongoing=task.ongoing, needs_review=False)
+        db.session.add(new_task)
         new_task.requirements = [
             Requirement(text=r.text, kind=r.kind, kind_id=r.kind_id, cadence=r.cadence, count=r.count,
                         weekday=r.weekday, level=r.level, include_children=r.include_children)
             for r in task.requirements]
         new_task.assignments = [TaskAssignment(unit_id=a.unit_id) for a in task.assignments
                                 if a.unit_id in active_ids]
-        db.session.add(new_task)
     db.session.flush()
     record("plan", copy.id, "copy", unit_id=copy.unit_id, after={"from_plan": plan.id, "year": copy.year})
     db.session.commit()
