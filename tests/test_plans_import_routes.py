@@ -154,3 +154,18 @@ def test_foreign_admin_gets_404_on_our_plan(app, client, org, login_as, csrf, dr
 def test_pages_use_no_inline_style_or_script(client, org, admin, draft_ids):
     body = client.get(f"/plans/{draft_ids[0]}").get_data(as_text=True)
     assert "style=" not in body and "<script>" not in body and "hx-on" not in body
+
+
+def test_an_admin_below_the_issuing_unit_cannot_manage_its_plan(app, client, org, login_as, csrf, draft_ids):
+    from webapp.models import Unit
+    from webapp.org import add_user
+    with app.app_context():
+        org.users["branch_admin"] = add_user("branch_admin", "支部管理员", "admin",
+                                             db.session.get(Unit, org.units["faculty1"]), "x" * 12).id
+        db.session.commit()
+    login_as("branch_admin")
+    token = csrf(path="/plans/")
+    assert client.get(f"/plans/{draft_ids[0]}").status_code == 403
+    assert client.post(f"/plans/{draft_ids[0]}/publish", data={"csrf_token": token}).status_code == 403
+    with app.app_context():
+        assert db.session.get(Plan, draft_ids[0]).status == "draft"
