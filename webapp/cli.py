@@ -10,6 +10,9 @@ from .models import ROLES, Unit, User
 
 
 def register_cli(app: Flask) -> None:
+    from .plans.cli import register_cli as register_plans_cli
+    register_plans_cli(app)
+
     @app.cli.command("seed-demo")
     def seed_demo_command():
         """Load the demo college (only into an empty database)."""

@@ -96,6 +96,11 @@ def can_review_activity(user, activity: Activity) -> bool:
     return user.role == STAFF and activity.unit_id != user.unit_id
 
 
+def can_manage_plan(user, plan: Plan) -> bool:
+    """Admins manage the plans their own unit or a unit below it issued, not an enclosing unit's."""
+    return user.role == ADMIN and in_scope(user, plan.unit)
+
+
 # ---- route guards ------------------------------------------------------------------------------
 
 def roles_required(*roles: str):
