@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import select
 
 from webapp.extensions import db
-from webapp.models import Activity, ActivityKind, AuditEntry, Unit
+from webapp.models import Activity, ActivityKind, Unit
 
 from .admin_factories import (admin_client, alert, audit_entries, cell, edit_buttons, field, field_error, fragment,
                               page, row, row_classes, snapshot, status_note, unit_form)
@@ -155,7 +155,8 @@ def test_deactivate_and_reactivate(app, admin, org):
     with app.app_context():
         assert org.unit("class2").active is True
         entries = audit_entries("unit", org.units["class2"])
-        assert [(e.field, e.before, e.after) for e in entries] == [("active", "True", "False"), ("active", "False", "True")]
+        changes = [(e.field, e.before, e.after) for e in entries]
+        assert changes == [("active", "True", "False"), ("active", "False", "True")]
 
 
 def test_an_admin_cannot_deactivate_their_own_unit(app, admin, org):

@@ -22,7 +22,8 @@ def usernames(tree) -> list[str]:
 
 def test_users_page_lists_the_scope_only(admin, org):
     html = page(admin.client.get("/admin/users"))
-    assert sorted(usernames(html)) == sorted(["admin", "secretary", "staff1", "staff2", "staff3", "monitor1", "monitor3"])
+    ours = ["admin", "secretary", "staff1", "staff2", "staff3", "monitor1", "monitor3"]
+    assert sorted(usernames(html)) == sorted(ours)
     monitor1 = row(html, "user", org.users["monitor1"])
     assert (cell(monitor1, "角色"), cell(monitor1, "单位"), cell(monitor1, "状态")) == ("班长/团支书", "2023级计算机1班", "正常")
 
@@ -48,7 +49,8 @@ def test_search_and_filters_in_the_url(admin, org, query, expected):
 def test_filters_are_kept_in_the_form(admin, org):
     html = page(admin.client.get(f"/admin/users?q=mon&role=monitor&unit={org.units['student1']}&active=1"))
     assert field(html, "q").get("value") == "mon"
-    selected = {select.get("name"): select.xpath("option[@selected]/@value") for select in html.xpath("//form[@role='search']//select")}
+    selects = html.xpath("//form[@role='search']//select")
+    selected = {select.get("name"): select.xpath("option[@selected]/@value") for select in selects}
     assert selected == {"role": ["monitor"], "unit": [str(org.units["student1"])], "active": ["1"]}
 
 
@@ -219,4 +221,5 @@ def test_deactivated_user_loses_their_session(app, admin, org, login_as):
     with app.app_context():
         assert org.user("monitor1").active is True
         entries = audit_entries("user", org.users["monitor1"])
-        assert [(e.field, e.before, e.after) for e in entries] == [("active", "True", "False"), ("active", "False", "True")]
+        changes = [(e.field, e.before, e.after) for e in entries]
+        assert changes == [("active", "True", "False"), ("active", "False", "True")]

@@ -33,6 +33,11 @@ def _refused(form, error: services.InvalidChange):
     return form
 
 
+def _first_error(form, default: str) -> str:
+    """The field to focus when an editor comes back: the first one with an error."""
+    return next((field.name for field in form if field.errors), default)
+
+
 def _fragment(template: str, status: int = 200, **context):
     return render_template(template, **context), status
 
@@ -113,7 +118,7 @@ def unit_update(unit_id: int):
             return _unit_row(unit, focus=True, saved=True)
         except services.InvalidChange as error:
             _refused(form, error)
-    return _unit_editor(unit, form, INVALID)
+    return _unit_editor(unit, form, INVALID, focus=_first_error(form, "name"))
 
 
 @bp.route("/units/<int:unit_id>/active", methods=["POST"])
@@ -215,7 +220,7 @@ def user_update(user_id: int):
             return _fragment("admin/_user_row.html", user=user, focus=True, saved=True)
         except services.InvalidChange as error:
             _refused(form, error)
-    return _user_editor(user, form, INVALID)
+    return _user_editor(user, form, INVALID, focus=_first_error(form, "display_name"))
 
 
 @bp.route("/users/<int:user_id>/active", methods=["POST"])
