@@ -29,3 +29,12 @@ def test_compiled_catalog_is_used(client):
     assert "登录台账系统" in client.get("/login").get_data(as_text=True)
     client.set_cookie("lang", "en")
     assert "Log in to Taizhang" in client.get("/login").get_data(as_text=True)
+
+
+def test_catalog_has_no_duplicate_entries():
+    """git's union merge can leave two entries for one msgid; scripts/tidy-po merges them."""
+    import re
+    text = (ROOT / "translations" / "zh_Hans_CN" / "LC_MESSAGES" / "messages.po").read_text(encoding="utf-8")
+    ids = re.findall(r'^msgid "(.+)"$', text, re.M)
+    duplicates = sorted({i for i in ids if ids.count(i) > 1})
+    assert not duplicates, f"duplicate msgids (run scripts/tidy-po): {duplicates}"

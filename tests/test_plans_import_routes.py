@@ -94,7 +94,7 @@ def test_oversized_upload_is_refused(app, client, org, admin):
     finally:
         app.config["MAX_UPLOAD_BYTES"] = 10 * 1024 * 1024
     assert response.status_code == 422
-    assert "大于" in " ".join(texts(by_class(html(response), "field-error")))
+    assert "超过" in " ".join(texts(by_class(html(response), "field-error")))
 
 
 def test_post_without_csrf_token_is_refused(app, client, org, login_as):

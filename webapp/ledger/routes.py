@@ -23,7 +23,7 @@ ENTITY_LABELS = {"ledger_row": _l("Ledger"), "activity": _l("Activity"), "plan":
                  "unit": _l("Unit"), "user": _l("User"), "activity_kind": _l("Activity kind")}
 ACTION_LABELS = {"update": _l("Edited"), "add_file": _l("Added a file"), "remove_file": _l("Removed a file")}
 FIELD_LABELS = {"lead": _l("Lead"), "members": _l("Members"), "progress": _l("Progress"),
-                "status": _l("Status"), "completed_on": _l("Completion date"), "remarks": _l("Remarks"),
+                "status": _l("Completion status"), "completed_on": _l("Completion date"), "remarks": _l("Remarks"),
                 "files": _l("Evidence")}
 
 

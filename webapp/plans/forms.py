@@ -62,7 +62,7 @@ class DocumentForm(FlaskForm):
         self.content = upload.read(limit + 1)
         self.filename = upload.filename
         if len(self.content) > limit:
-            self.document.errors.append(_("The file is larger than %(mb)s MB.", mb=limit // (1024 * 1024)))
+            self.document.errors.append(_("The file is larger than %(mb)s MB.", mb=round(limit / 1024 / 1024, 1)))
             return False
         return True
 
