@@ -9,7 +9,8 @@ from webapp.activities.compliance import compliance
 from webapp.activities.demo import seed_activities
 from webapp.demo import build_org, ensure_activity_kinds
 from webapp.extensions import db
-from webapp.models import Unit
+from webapp.models import Unit, User
+from webapp.permissions import activate_scope
 from webapp.org import add_unit
 
 from .activities_factories import demo_like_requirements, make_activity, make_plan
@@ -90,7 +91,9 @@ def _grow(org, size: int) -> None:
                                                    [:max(1, size // 3)])])
     for n, unit in enumerate(classes):
         for day in range(0, 180, 9):
-            make_activity(unit.id, "主题班会" if day % 2 else "主题团日", date(2026, 1, 5) + timedelta(days=day + n))
+            make_activity(unit.id, "主题班会" if day % 2 else "主题团日", date(2026, 1, 5) + timedelta(days=day + n),
+                          commit=False)
+    db.session.commit()
 
 
 def test_query_count_does_not_grow_with_the_data(app_ctx, org):
@@ -143,3 +146,21 @@ def test_demo_activities_show_met_and_missing(app_ctx):
     kept = [c for c in cells if c.unit_id == units["faculty1"].id and c.kind == "政治学习" and c.state == "missing"]
     assert len(skipped) > len(kept)
     assert messages and "演示活动记录" in messages[0]
+
+
+def test_inside_a_request_only_the_users_subtree_is_judged(app, org):
+    with app.app_context():
+        make_plan(org.units["general"], 2026, [
+            {"kind": "主题班会", "cadence": "month", "level": "class"},
+            {"kind": "党政联席会议", "cadence": "year", "count": 2, "level": "general"}],
+            assigned_unit_ids=[org.units["general"]])
+        make_activity(org.units["class1"], "主题班会", date(2026, 3, 3))
+    with app.test_request_context("/"):
+        activate_scope(db.session.get(User, org.users["staff2"]))
+        with counted_queries() as statements:
+            cells = compliance(2026, AS_OF)
+        db.session.remove()
+    assert {c.unit_id for c in cells} == {org.units["class1"], org.units["class2"]}
+    assert {c.kind for c in cells} == {"主题班会"}
+    assert next(c for c in cells if c.unit_id == org.units["class1"] and c.period == "2026-03").state == "met"
+    assert len(statements) <= 5

@@ -45,7 +45,7 @@ def index():
     context = {
         "filters": filters, "activities": activities, "total": total, "page_number": page,
         "pages": max(ceil(total / queries.PAGE_SIZE), 1), "statuses": ACTIVITY_STATUSES,
-        "kinds": queries.all_kinds(), "units": queries.loggable_unit_candidates(),
+        "kinds": queries.all_kinds(), "units": queries.active_units(),
         "review_count": queries.review_queue_size(current_user),
         "may_log": current_user.role in (ADMIN, STAFF, MONITOR),
     }
@@ -55,7 +55,7 @@ def index():
 # ---- logging and editing --------------------------------------------------------------------------
 
 def _loggable_units() -> list[Unit]:
-    return [unit for unit in queries.loggable_unit_candidates() if can_log_activity(current_user, unit)]
+    return [unit for unit in queries.active_units() if can_log_activity(current_user, unit)]
 
 
 def _unit_to_log_for() -> Unit:
