@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from webapp.activities.compliance import local_today
 from webapp.extensions import db
-from webapp.models import Activity, ActivityKind, AuditEntry, StoredFile
+from webapp.models import Activity, ActivityKind, AuditEntry, StoredFile, User
 
 from .activities_factories import kind_id, make_activity, make_plan, png_bytes, upload
 
@@ -336,3 +336,26 @@ def test_grid_is_not_for_monitors_who_see_their_obligations(app, client, org, lo
     assert item.get("data-state") == "in_progress"
     assert "已完成 0 / 1" in text_of(item, f".//*[{has_class('current')}]")
     assert client.get(f"/units/{org.units['class2']}/obligations").status_code == 404
+
+
+def test_pages_have_no_inline_script_or_style_and_render_in_english(app, client, org, login_as):
+    with app.app_context():
+        year = local_today().year
+        [requirement] = make_plan(org.units["general"], year, [{"kind": "主题班会", "cadence": "month", "level": "class"}])
+        activity_id = make_activity(org.units["class1"], "主题班会", date(year, 1, 5), status="submitted")
+    login_as("admin")
+    paths = ["/activities/", "/activities/?tab=review", "/activities/new", f"/activities/{activity_id}",
+             f"/activities/{activity_id}/edit", "/activities/kinds", "/activities/compliance",
+             f"/units/{org.units['class1']}/obligations",
+             f"/activities/compliance/cell?unit={org.units['class1']}&requirement={requirement}&period={year}-01"]
+    for lang in ("zh_Hans_CN", "en"):
+        client.set_cookie("lang", lang)
+        with app.app_context():
+            db.session.get(User, org.users["admin"]).locale = lang
+            db.session.commit()
+        for path in paths:
+            response = client.get(path)
+            assert response.status_code == 200, path
+            html = response.get_data(as_text=True)
+            assert " style=" not in html and "<style" not in html and "hx-on" not in html, path
+            assert all("src=" in tag.split(">")[0] for tag in html.split("<script")[1:]), path
