@@ -62,7 +62,7 @@ def check_upload(file_storage) -> CheckedFile:
     if kind is None:
         raise UploadError(_("Only PDF, JPEG, PNG, Word (.docx) and Excel (.xlsx) files can be uploaded."))
     content_type, extensions = ALLOWED_TYPES[kind]
-    extension = _extension(file_storage.filename)
+    extension = extension_of(file_storage.filename)
     if extension not in extensions:
         raise UploadError(_("The file name does not match its content (a %(kind)s file must end in .%(ext)s).",
                             kind=kind.upper(), ext=extensions[0]))
@@ -104,7 +104,7 @@ def _office_type(data: bytes) -> str | None:
     return None
 
 
-def _extension(filename: str) -> str:
+def extension_of(filename: str) -> str:
     base = _basename(filename)
     return base.rsplit(".", 1)[1].strip().lower() if "." in base else ""
 
