@@ -8,8 +8,9 @@ from webapp.extensions import db
 from webapp.models import (Activity, ActivityKind, LedgerRow, Plan, Requirement, Section, StoredFile, Task,
                            TaskAssignment)
 
-YEAR = 2026
-PLAN_TITLE = "计算机学院2026年意识形态工作方案"
+# Last year: every figure is "as of" its end, so tests do not depend on today's date.
+YEAR = date.today().year - 1
+PLAN_TITLE = f"计算机学院{YEAR}年意识形态工作方案"
 
 
 @dataclass
