@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from webapp.extensions import db
 from webapp.models import (Activity, ActivityKind, LedgerRow, Plan, Requirement, Section, StoredFile, Task,
@@ -71,7 +71,7 @@ def assign(data: PlanData, unit_id: int, statuses: list[str], **values) -> list[
         db.session.add(TaskAssignment(task_id=task.id, unit_id=unit_id))
         row = LedgerRow(task_id=task.id, unit_id=unit_id, status=status,
                         completed_on=date(YEAR, 3, 15) if status == "done" else None,
-                        updated_at=datetime(YEAR, 3, 1 + index), **values)
+                        updated_at=datetime(YEAR, 3, 1) + timedelta(days=index), **values)
         db.session.add(row)
         db.session.flush()
         data.rows[(task.number, unit_id)] = row.id

@@ -52,7 +52,7 @@ def dashboard():
     bar_chart, bars = charts.completion_bars(rows)
     heat_chart, month_x, heat_rows = charts.heat_map(rows, window.as_of.month if window.as_of >= window.start else 0)
     return render_page_or_partial(
-        "reports/overview.html", "reports/_overview_results.html", form=form, overview=result, rows=rows,
+        "reports/overview.html", "reports/_overview.html", form=form, overview=result, rows=rows,
         window=window, bar_chart=bar_chart, bars=bars, heat_chart=heat_chart, month_x=month_x, heat_rows=heat_rows,
         cell_size=charts.CELL_SIZE, trail=queries.visible_ancestors(root))
 
