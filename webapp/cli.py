@@ -10,6 +10,9 @@ from .models import ROLES, Unit, User
 
 
 def register_cli(app: Flask) -> None:
+    from .activities.cli import register_cli as register_activities_cli
+    register_activities_cli(app)
+
     @app.cli.command("seed-demo")
     def seed_demo_command():
         """Load the demo college (only into an empty database)."""
