@@ -117,6 +117,11 @@ def review_queue_criteria(user):
     return false()
 
 
+def can_manage_plan(user, plan: Plan) -> bool:
+    """Admins manage the plans their own unit or a unit below it issued, not an enclosing unit's."""
+    return user.role == ADMIN and in_scope(user, plan.unit)
+
+
 # ---- route guards ------------------------------------------------------------------------------
 
 def roles_required(*roles: str):
