@@ -150,3 +150,25 @@ def test_activities_export_with_the_list_filters(app, client, login_as, org, led
     _, workbook = download(client, "/reports/activities.xlsx")
     assert [row[3] for row in rows_of(workbook.worksheets[0])[2:]] == ["网络班三月班会"]
     assert client.get(f"/reports/activities.xlsx?unit={org.units['class1']}").status_code == 404
+
+
+def test_compliance_grid_export(app, client, login_as, org, ledgers):
+    with app.app_context():
+        kind = ledgers.kind_ids["主题班会"]
+        for month in (1, 2):
+            add_activity(org.units["class1"], kind, date(YEAR, month, 8))
+        add_activity(org.units["class2"], kind, date(YEAR, 1, 9), status="submitted")  # not approved
+        db.session.commit()
+    login_as("staff2")
+    response, workbook = download(client, f"/reports/compliance.xlsx?year={YEAR}")
+    assert "filename*=UTF-8''" in response.headers["Content-Disposition"]
+    grid = rows_of(workbook["汇总"])
+    assert grid[0][0].startswith(f"{YEAR}年") and grid[1][:4] == ["单位", "工作要求", "活动类型", "1月"]
+    lines = {row[0]: row for row in grid[2:]}
+    assert set(lines) == {"2023级计算机1班", "2023级计算机2班"}  # staff2's classes owe it; class3 is not theirs
+    assert lines["2023级计算机1班"][3:6] == ["1/1", "1/1", "0/1"] and lines["2023级计算机1班"][15] == "2/12"
+    assert lines["2023级计算机2班"][3] == "0/1" and lines["2023级计算机2班"][15] == "0/12"
+    detail = rows_of(workbook["明细"])[2:]
+    assert len(detail) == 24
+    january = next(row for row in detail if row[0] == "2023级计算机1班" and row[4].month == 1)
+    assert (january[6], january[7], january[8]) == (1, 1, "已完成")
