@@ -8,7 +8,7 @@ import lxml.html
 import pytest
 from sqlalchemy import event
 
-from tests.reports_factories import YEAR, add_activity, assign, make_plan
+from tests.reports_factories import YEAR, add_activity, assign, build_college, make_plan
 from webapp.extensions import db
 
 COLUMNS = ["assigned", "done", "in_progress", "not_started", "overdue", "rate", "period", "ytd"]
@@ -16,22 +16,8 @@ COLUMNS = ["assigned", "done", "in_progress", "not_started", "overdue", "rate", 
 
 @pytest.fixture
 def college(app, org):
-    """Statuses in task order (tasks due 31 Mar, none, 30 Jun, 31 Dec); theme class meetings monthly per class."""
     with app.app_context():
-        data = make_plan(org.units["general"])
-        assign(data, org.units["faculty1"], ["done", "in_progress", "not_started", "not_started"],
-               updated_by_id=org.users["staff1"])
-        assign(data, org.units["student1"], ["done", "done"])
-        assign(data, org.units["class1"], ["done"] * 4)
-        assign(data, org.units["class2"], [])
-        assign(data, org.units["class3"], ["in_progress", "done", "done", "done"])
-        kind = data.kind_ids["主题班会"]
-        for month in (1, 2, 3):
-            add_activity(org.units["class1"], kind, date(YEAR, month, 10))
-        add_activity(org.units["class1"], kind, date(YEAR, 4, 10), status="submitted")  # not approved: not counted
-        add_activity(org.units["class3"], kind, date(YEAR, 1, 20))
-        db.session.commit()
-    return data
+        return build_college(org)
 
 
 def has_class(name: str) -> str:
