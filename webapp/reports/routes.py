@@ -16,11 +16,11 @@ from .forms import ImportConfirmForm, LedgerUploadForm, OverviewFilterForm
 bp = Blueprint("reports", __name__)
 
 
-def xlsx_response(data: bytes, filename: str):
+def xlsx_response(data: bytes, filename: str, fallback: str):
     response = make_response(data)
     response.headers["Content-Type"] = excel.XLSX_MIMETYPE
-    # RFC 6266: an ASCII fallback, then the real (Chinese) name.
-    response.headers["Content-Disposition"] = f"attachment; filename=\"ledger.xlsx\"; filename*=UTF-8''{quote(filename)}"
+    # RFC 6266: an ASCII fallback for old clients, then the real (Chinese) name.
+    response.headers["Content-Disposition"] = f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename)}"
     return response
 
 
@@ -59,7 +59,7 @@ def ledger_xlsx(unit_id: int):
     plan = queries.ledger_plan(unit, subtree=False, plan_id=_int_arg("plan")) or abort(404)
     rows = queries.ledger_rows(plan, [unit.id])
     title = excel.ledger_title(plan, unit)
-    return xlsx_response(excel.ledger_workbook(plan, unit, rows), f"{title}.xlsx")
+    return xlsx_response(excel.ledger_workbook(plan, unit, rows), f"{title}.xlsx", "ledger.xlsx")
 
 
 @bp.route("/units/<int:unit_id>/ledgers.xlsx")
@@ -72,7 +72,7 @@ def ledgers_xlsx(unit_id: int):
     for row in queries.ledger_rows(plan, [s.unit.id for s in summaries]):
         rows_by_unit.setdefault(row.unit_id, []).append(row)
     data = excel.subtree_workbook(plan, unit, summaries, rows_by_unit)
-    return xlsx_response(data, f"{plan.year}年工作台账（{unit.name}）.xlsx")
+    return xlsx_response(data, f"{plan.year}年工作台账（{unit.name}）.xlsx", "ledgers.xlsx")
 
 
 @bp.route("/reports/activities.xlsx")
@@ -81,20 +81,24 @@ def activities_xlsx():
     month = request.args.get("month", "").strip()
     filters = queries.ActivityFilter(unit_id=_int_arg("unit"), kind_id=_int_arg("kind"),
                                      status=request.args.get("status") or None, month=month or None)
-    if filters.unit_id:
-        get_or_404(Unit, filters.unit_id)
-    title = f"活动记录（{current_user.unit.name}{'，' + month if month else ''}）"
-    return xlsx_response(excel.activities_workbook(title, queries.activities(filters)), f"{title}.xlsx")
+    unit = get_or_404(Unit, filters.unit_id) if filters.unit_id else current_user.unit
+    title = f"活动记录（{unit.name}{'，' + month if month else ''}）"
+    return xlsx_response(excel.activities_workbook(title, queries.activities(filters)), f"{title}.xlsx",
+                         "activities.xlsx")
 
 
 @bp.route("/reports/compliance.xlsx")
 @roles_required()
 def compliance_xlsx():
     today = local_today()
-    window = queries.report_window(_int_arg("year") or today.year, "", today)
+    year = _int_arg("year") or today.year
+    if not 2000 <= year <= today.year + 1:
+        abort(404)
+    window = queries.report_window(year, "", today)
     lines, cells = queries.compliance_report(window)
     title = f"{window.year}年工作要求落实情况（{current_user.unit.name}，截至{window.as_of.isoformat()}）"
-    return xlsx_response(excel.compliance_workbook(title, lines, cells), f"{window.year}年工作要求落实情况.xlsx")
+    return xlsx_response(excel.compliance_workbook(title, lines, cells), f"{window.year}年工作要求落实情况.xlsx",
+                         "compliance.xlsx")
 
 
 # ---- re-import ------------------------------------------------------------------------------------
