@@ -8,7 +8,7 @@ from urllib.parse import quote
 import openpyxl
 import pytest
 
-from tests.reports_factories import PLAN_TITLE, YEAR, add_activity, add_evidence, assign, make_plan
+from tests.reports_factories import YEAR, add_activity, add_evidence, assign, make_plan
 from webapp.extensions import db
 from webapp.models import Plan
 from webapp.reports.excel import sheet_name

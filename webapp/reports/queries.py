@@ -216,38 +216,45 @@ def _in_period(start: date, end: date, window: ReportWindow) -> bool:
     return start <= window.end and end >= window.start
 
 
-def overview(root: Unit, window: ReportWindow) -> Overview:
-    """The root's own ledger and one row per child unit rolling up that child's subtree."""
+def _figures_per_unit(root: Unit, window: ReportWindow) -> tuple[list[Unit], dict[int, UnitFigures]]:
+    """Each unit of the subtree with its own figures: a fixed handful of queries."""
     units = subtree_units(root)
     tasks = task_figures_by_unit(root, window)
     obligations = obligation_figures_by_unit(units, window)
     activity = activity_updates_by_unit(root, window)
+    parents = {u.parent_id for u in units}
+    return units, {u.id: UnitFigures(unit=u, tasks=tasks.get(u.id, TaskFigures()), own_only=True,
+                                     obligations=obligations.get(u.id, ObligationFigures()),
+                                     activity_update=activity.get(u.id),
+                                     has_children=u.id in parents)
+                   for u in units}
 
-    def rollup(unit: Unit, members: Callable[[Unit], bool], own_only: bool) -> UnitFigures:
-        row = UnitFigures(unit=unit, tasks=TaskFigures(), obligations=ObligationFigures(), own_only=own_only,
-                          has_children=any(u.parent_id == unit.id for u in units))
-        for member in filter(members, units):
-            row.tasks.add(tasks.get(member.id, TaskFigures()))
-            row.obligations.add(obligations.get(member.id, ObligationFigures()))
-            row.activity_update = _latest(row.activity_update, activity.get(member.id))
-        return row
 
-    rows = [rollup(root, lambda u: u.id == root.id, own_only=True)]
-    rows += [rollup(child, lambda u, c=child: u.path.startswith(c.path), own_only=False)
+def _rollup(unit: Unit, members: list[UnitFigures], own_only: bool, has_children: bool) -> UnitFigures:
+    row = UnitFigures(unit=unit, tasks=TaskFigures(), obligations=ObligationFigures(), own_only=own_only,
+                      has_children=has_children)
+    for member in members:
+        row.tasks.add(member.tasks)
+        row.obligations.add(member.obligations)
+        row.activity_update = _latest(row.activity_update, member.activity_update)
+    return row
+
+
+def overview(root: Unit, window: ReportWindow) -> Overview:
+    """The root's own ledger and one row per child unit rolling up that child's subtree."""
+    units, own = _figures_per_unit(root, window)
+    rows = [own[root.id]] if root.id in own else []
+    rows += [_rollup(child, [own[u.id] for u in units if u.path.startswith(child.path)], own_only=False,
+                     has_children=own[child.id].has_children)
              for child in units if child.parent_id == root.id]
-    total = rollup(root, lambda u: True, own_only=False)
+    total = _rollup(root, list(own.values()), own_only=False, has_children=True)
     return Overview(root=root, window=window, rows=rows, total=total)
 
 
 def unit_summaries(root: Unit, window: ReportWindow) -> list[UnitFigures]:
     """Every unit of the subtree with its own figures (the summary sheet of the subtree workbook)."""
-    units = subtree_units(root)
-    tasks = task_figures_by_unit(root, window)
-    obligations = obligation_figures_by_unit(units, window)
-    activity = activity_updates_by_unit(root, window)
-    return [UnitFigures(unit=u, tasks=tasks.get(u.id, TaskFigures()), own_only=True,
-                        obligations=obligations.get(u.id, ObligationFigures()), activity_update=activity.get(u.id))
-            for u in units]
+    units, own = _figures_per_unit(root, window)
+    return [own[u.id] for u in units]
 
 
 # ---- sorting ---------------------------------------------------------------------------------------
