@@ -24,6 +24,7 @@
   }
 
   function isDirty(form) {
+    if (form.hasAttribute("data-unsaved")) { return true; } // came back invalid: the input is not saved yet
     return Array.prototype.some.call(form.elements, function (el) {
       if (el.tagName === "SELECT") {
         return Array.prototype.some.call(el.options, function (o) { return o.selected !== o.defaultSelected; });
@@ -106,10 +107,10 @@
     }
   });
 
-  // Leaving the cell saves it (the conflict panel waits for an explicit choice).
+  // Leaving the cell saves it; an editor showing a conflict or an error waits for the user's choice.
   document.addEventListener("focusout", function (e) {
     var td = e.target.closest && e.target.closest("table.ledger td.editing");
-    if (!td || !td.querySelector("form.cell-editor:not([data-conflict])")) { return; }
+    if (!td || !td.querySelector("form.cell-editor:not([data-conflict]):not([data-unsaved])")) { return; }
     if (e.relatedTarget && td.contains(e.relatedTarget)) { return; }
     window.setTimeout(function () {
       if (td.isConnected && !td.hasAttribute("data-closing") && !td.contains(document.activeElement)) {
