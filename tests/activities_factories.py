@@ -14,8 +14,14 @@ from webapp.models import Activity, ActivityKind, Plan, Requirement, Section, Ta
 
 
 def kind_id(name: str) -> int:
-    ensure_activity_kinds()
-    return db.session.execute(select(ActivityKind.id).where(ActivityKind.name == name)).scalar_one()
+    """The id of a standard kind, seeding (and committing) the standard kinds the first time."""
+    query = select(ActivityKind.id).where(ActivityKind.name == name)
+    found = db.session.execute(query).scalar_one_or_none()
+    if found is None:
+        ensure_activity_kinds()
+        db.session.commit()
+        found = db.session.execute(query).scalar_one()
+    return found
 
 
 def make_plan(unit_id: int, year: int, requirements: list[dict], *, assigned_unit_ids: list[int] = (),
@@ -37,10 +43,13 @@ def make_plan(unit_id: int, year: int, requirements: list[dict], *, assigned_uni
     return [requirement.id for requirement in made]
 
 
-def make_activity(unit_id: int, kind: str, held_on: date, status: str = "approved", **fields) -> int:
+def make_activity(unit_id: int, kind: str, held_on: date, status: str = "approved", commit: bool = True,
+                  **fields) -> int | None:
     values = {"topic": f"{kind} {held_on.isoformat()}", "place": "会议室", "present": 20, "expected": 25, **fields}
     activity = Activity(unit_id=unit_id, kind_id=kind_id(kind), held_on=held_on, status=status, **values)
     db.session.add(activity)
+    if not commit:
+        return None
     db.session.commit()
     return activity.id
 

@@ -1,4 +1,4 @@
-// Activities: a live character count under the summary and a preview of the photos chosen for upload.
+// Activities: a live character count under the summary, a preview of the chosen photos and a size check.
 (function () {
   "use strict";
 
@@ -26,11 +26,32 @@
     });
   }
 
+  // The server refuses a request over its size limit outright; say so before the form is lost.
+  function tooLarge(input) {
+    var total = 0;
+    Array.prototype.forEach.call(input.files || [], function (file) { total += file.size; });
+    var limit = parseInt(input.getAttribute("data-max-total"), 10);
+    var warning = document.getElementById(input.id + "-too-large");
+    var over = limit > 0 && total > limit;
+    if (warning) {
+      warning.textContent = over ? input.getAttribute("data-too-large") : "";
+      warning.classList.toggle("hidden", !over);
+    }
+    return over;
+  }
+
+  document.addEventListener("submit", function (event) {
+    var input = event.target.querySelector && event.target.querySelector("input[data-max-total]");
+    if (input && tooLarge(input)) { event.preventDefault(); input.focus(); }
+  });
   document.addEventListener("input", function (event) {
     if (event.target.hasAttribute && event.target.hasAttribute("data-counter")) { updateCounter(event.target); }
   });
   document.addEventListener("change", function (event) {
-    if (event.target.hasAttribute && event.target.hasAttribute("data-preview")) { showPreview(event.target); }
+    if (event.target.hasAttribute && event.target.hasAttribute("data-preview")) {
+      showPreview(event.target);
+      tooLarge(event.target);
+    }
   });
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("[data-counter]").forEach(updateCounter);

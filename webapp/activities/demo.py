@@ -46,10 +46,11 @@ SKIPS = {
 }
 
 
-def seed_activities(units, echo):
+def seed_activities(units, echo, today: date | None = None):
+    """Add the demo units' activities of the demo year, up to `today` (tests pass a fixed day)."""
     kinds = {kind.name: kind.id for kind in db.session.execute(select(ActivityKind)).scalars()}
     users = {user.unit_id: user for user in db.session.execute(select(User)).scalars() if user.role != "secretary"}
-    today = local_today()
+    today = today or local_today()
     year = _demo_year(units["general"].id, today)
     end = min(today, date(year, 12, 31))
     rng = random.Random(SEED)

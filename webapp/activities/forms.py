@@ -6,7 +6,7 @@ from datetime import date
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
-from wtforms import (DateField, HiddenField, IntegerField, SelectField, SelectMultipleField, StringField,
+from wtforms import (DateField, SelectChoice, HiddenField, IntegerField, SelectField, SelectMultipleField, StringField,
                      TextAreaField)
 from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
@@ -32,6 +32,12 @@ FIELD_LABELS = {"kind_id": _l("Kind"), "held_on": _l("Date"), "topic": _l("Topic
                 "status": _l("Status"), "review_comment": _l("Comment"), "file": _l("File")}
 STATE_LABELS = {"met": _l("Met"), "missing": _l("Missing"), "in_progress": _l("In progress"),
                 "upcoming": _l("Upcoming")}
+
+
+def choices(labels) -> list[SelectChoice]:
+    """Select options from {value: label} (or (value, label) pairs)."""
+    pairs = labels.items() if hasattr(labels, "items") else labels
+    return [SelectChoice(value, label) for value, label in pairs]
 
 
 class LocalDateField(DateField):
@@ -120,11 +126,11 @@ class ReturnForm(FlaskForm):
 class KindForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(message=_l("Enter a name.")),
                                                Length(max=60, message=_l("At most %(max)d characters."))])
-    cadence = SelectField(_l("Cadence"), choices=list(CADENCE_LABELS.items()), validate_choice=False,
+    cadence = SelectField(_l("Cadence"), choices=choices(CADENCE_LABELS), validate_choice=False,
                           validators=[AnyOf(CADENCES, message=_l("Choose from the list."))])
     count = CountField(_l("Times per period"), default=1, validators=[
         InputRequired(message=_l("Enter a number.")), NumberRange(min=1, max=100, message=_l("Enter a number from 1 to 100."))])
-    level = SelectField(_l("Owed by"), choices=list(LEVEL_LABELS.items()), validate_choice=False,
+    level = SelectField(_l("Owed by"), choices=choices(LEVEL_LABELS), validate_choice=False,
                         validators=[AnyOf(LEVELS, message=_l("Choose from the list."))])
 
     def __init__(self, *args, taken_names: set[str], **kwargs):

@@ -52,8 +52,8 @@ def kind_named(name: str) -> ActivityKind | None:
 
 # ---- activities -----------------------------------------------------------------------------------
 
-def loggable_unit_candidates() -> list[Unit]:
-    """Active units in the user's scope; permissions.can_log_activity picks the ones they may log for."""
+def active_units() -> list[Unit]:
+    """Active units in the user's scope (permissions.can_log_activity picks those they may log for)."""
     return list(db.session.execute(select(Unit).where(Unit.active.is_(True)).order_by(Unit.path)).scalars())
 
 

@@ -15,7 +15,7 @@ from ..uploads import send_stored_file
 from . import compliance as comp
 from . import queries, services
 from .forms import (ACTION_LABELS, CADENCE_LABELS, FIELD_LABELS, LEVEL_LABELS, STATE_LABELS, STATUS_LABELS,
-                    ActivityForm, KindForm, ReturnForm)
+                    ActivityForm, KindForm, ReturnForm, choices)
 
 # Paths are spelled out because a unit's obligations page lives under /units/.
 bp = Blueprint("activities", __name__)
@@ -43,9 +43,9 @@ def index():
     page = max(args.get("page", 1, type=int), 1)
     activities, total = queries.activity_page(filters, current_user, page)
     context = {
-        "filters": filters, "activities": activities, "total": total, "page": page,
+        "filters": filters, "activities": activities, "total": total, "page_number": page,
         "pages": max(ceil(total / queries.PAGE_SIZE), 1), "statuses": ACTIVITY_STATUSES,
-        "kinds": queries.all_kinds(), "units": queries.loggable_unit_candidates(),
+        "kinds": queries.all_kinds(), "units": queries.active_units(),
         "review_count": queries.review_queue_size(current_user),
         "may_log": current_user.role in (ADMIN, STAFF, MONITOR),
     }
@@ -55,7 +55,7 @@ def index():
 # ---- logging and editing --------------------------------------------------------------------------
 
 def _loggable_units() -> list[Unit]:
-    return [unit for unit in queries.loggable_unit_candidates() if can_log_activity(current_user, unit)]
+    return [unit for unit in queries.active_units() if can_log_activity(current_user, unit)]
 
 
 def _unit_to_log_for() -> Unit:
@@ -69,8 +69,8 @@ def _unit_to_log_for() -> Unit:
 
 def _activity_form(kinds: list[ActivityKind], units: list[Unit], **kwargs) -> ActivityForm:
     form = ActivityForm(today=comp.local_today(), kind_ids={kind.id for kind in kinds}, **kwargs)
-    form.kind.choices = [(kind.id, kind.name) for kind in kinds]
-    form.unit.choices = [(unit.id, unit.name) for unit in units]
+    form.kind.choices = choices((kind.id, kind.name) for kind in kinds)
+    form.unit.choices = choices((unit.id, unit.name) for unit in units)
     return form
 
 
@@ -121,7 +121,7 @@ def edit(activity_id: int):
               "expected": activity.expected, "summary": activity.summary, "version": activity.version,
               "unit": activity.unit_id}
     form = _activity_form(kinds, [activity.unit], data=values)
-    form.remove_files.choices = [(stored.id, stored.filename) for stored in activity.files]
+    form.remove_files.choices = choices((stored.id, stored.filename) for stored in activity.files)
     if form.validate_on_submit():
         try:
             services.update_activity(current_user, activity, _int(form.version.data), form.activity_data(),
