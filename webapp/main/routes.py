@@ -16,7 +16,7 @@ CATEGORY_LABELS = {"faculty": _l("Faculty"), "student": _l("Student")}
 # (endpoint, label, roles, needs the user's unit id)
 NAV = [
     ("main.home", _l("Home"), None, False),
-    ("reports.dashboard", _l("Overview"), {ADMIN, SECRETARY}, False),
+    ("reports.dashboard", _l("Overview"), {ADMIN, SECRETARY, STAFF}, False),
     ("ledger.unit_ledger", _l("Ledger"), {SECRETARY, STAFF, MONITOR}, True),
     ("activities.index", _l("Activities"), None, False),
     ("plans.index", _l("Work plans"), {ADMIN}, False),
