@@ -37,7 +37,7 @@ def record(entity: str, entity_id: int | None, action: str, *, unit_id: int | No
 
 
 def record_changes(entity: str, entity_id: int, unit_id: int | None, changes: dict[str, tuple[Any, Any]],
-                   action: str = "update") -> None:
+                   action: str = "update", user_id: int | None = None) -> None:
     """One entry per changed field: {field: (before, after)}."""
     for field, (before, after) in changes.items():
-        record(entity, entity_id, action, unit_id=unit_id, field=field, before=before, after=after)
+        record(entity, entity_id, action, unit_id=unit_id, field=field, before=before, after=after, user_id=user_id)

@@ -81,8 +81,9 @@ def seed_demo(echo=print) -> bool:
 def _extra_seeders():
     """Areas add their own demo data (the plan and its ledgers, activities) after the org exists."""
     from .activities.demo import seed_activities
+    from .ledger.demo import seed_ledger_progress
     from .plans.demo import seed_plan
-    return [seed_plan, seed_activities]
+    return [seed_plan, seed_ledger_progress, seed_activities]
 
 
 def print_demo_logins(echo=print) -> None:

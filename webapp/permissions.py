@@ -70,13 +70,17 @@ def in_scope(user, unit: Unit | None) -> bool:
 
 # ---- what a role may do ------------------------------------------------------------------------
 
-def can_edit_ledger_row(user, row: LedgerRow) -> bool:
-    """Staff edit rows in their subtree, monitors only their own class's, admins any in scope."""
-    if not in_scope(user, row.unit):
+def can_edit_unit_ledger(user, unit: Unit) -> bool:
+    """Staff edit ledgers in their subtree, monitors only their own class's, admins any in scope."""
+    if not in_scope(user, unit):
         return False
     if user.role in (ADMIN, STAFF):
         return True
-    return user.role == MONITOR and row.unit_id == user.unit_id
+    return user.role == MONITOR and unit.id == user.unit_id
+
+
+def can_edit_ledger_row(user, row: LedgerRow) -> bool:
+    return can_edit_unit_ledger(user, row.unit)
 
 
 def can_log_activity(user, unit: Unit) -> bool:

@@ -7,7 +7,8 @@ from flask_login import current_user
 
 from ..htmx import is_htmx, render_page_or_partial
 from ..models import LedgerRow, Unit
-from ..permissions import ADMIN, SECRETARY, can_edit_ledger_row, get_or_404, roles_required
+from ..permissions import (ADMIN, SECRETARY, can_edit_ledger_row, can_edit_unit_ledger, get_or_404,
+                           roles_required)
 from . import queries
 from .forms import LedgerRowForm
 from ..uploads import ACCEPT_ATTRIBUTE
@@ -68,7 +69,8 @@ def unit_ledger(unit_id: int):
     return render_page_or_partial(
         "ledger/unit_ledger.html", "ledger/_results.html", unit=unit, plan=plan, plans=plans, filters=filters,
         groups=queries.group_by_section(rows), row_count=len(rows),
-        sections=queries.sections_of(plan.id) if plan else [], units=queries.units_with_rows())
+        sections=queries.sections_of(plan.id) if plan else [], units=queries.units_with_rows(),
+        may_edit=can_edit_unit_ledger(current_user, unit))
 
 
 # ---- one row -------------------------------------------------------------------------------------

@@ -38,7 +38,7 @@ def save_row(row: LedgerRow, changes: dict[str, Any], version: int, user_id: int
     if result.rowcount != 1:
         db.session.rollback()
         raise StaleVersion
-    record_changes(ENTITY, row.id, row.unit_id, diff)
+    record_changes(ENTITY, row.id, row.unit_id, diff, user_id=user_id)
     db.session.commit()
     return diff
 

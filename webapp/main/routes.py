@@ -49,4 +49,22 @@ def layout_helpers():
 @bp.route("/")
 @login_required
 def home():
-    return render_template(f"main/home_{current_user.role}.html")
+    return render_template(f"main/home_{current_user.role}.html", **_home_context())
+
+
+def _home_context() -> dict:
+    """Staff and monitors land on what their unit still owes this period; staff also on what awaits review."""
+    if current_user.role not in (STAFF, MONITOR):
+        return {}
+    from ..activities import compliance, queries
+    from ..activities.forms import CADENCE_LABELS, STATE_LABELS
+    today = compliance.local_today()
+    items = compliance.unit_obligations(compliance.obligations_of_year(today.year),
+                                        compliance.compliance(today.year, today, unit_ids=[current_user.unit_id]),
+                                        today)
+    return {
+        "unit": current_user.unit, "items": [item for item in items if item.owed], "today": today,
+        "review_count": queries.review_queue_size(current_user) if current_user.role == STAFF else 0,
+        "state_label": lambda state: STATE_LABELS.get(state, state),
+        "cadence_label": lambda cadence: CADENCE_LABELS.get(cadence, cadence),
+    }
