@@ -6,10 +6,13 @@ from flask import Flask
 from sqlalchemy import select
 
 from .extensions import db
+from .maintenance import register_maintenance_cli
 from .models import ROLES, Unit, User
 
 
 def register_cli(app: Flask) -> None:
+    register_maintenance_cli(app)
+
     @app.cli.command("seed-demo")
     def seed_demo_command():
         """Load the demo college (only into an empty database)."""
