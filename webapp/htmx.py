@@ -3,8 +3,9 @@ from flask import render_template, request
 
 
 def is_htmx() -> bool:
-    # Boosted navigation wants the whole page; only real htmx partial requests get fragments.
-    return request.headers.get("HX-Request") == "true" and request.headers.get("HX-Boosted") != "true"
+    # Boosted navigation and history restores (after hx-push-url) want the whole page.
+    return (request.headers.get("HX-Request") == "true" and request.headers.get("HX-Boosted") != "true"
+            and request.headers.get("HX-History-Restore-Request") != "true")
 
 
 def render_page_or_partial(page: str, partial: str, **context) -> str:

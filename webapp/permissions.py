@@ -130,3 +130,8 @@ def _unauthorized():
     if request.accept_mimetypes.best == "application/json":
         return make_response({"error": "login required"}, 401)
     return redirect(login_url)
+
+
+def can_remove_file(user, stored_file: StoredFile) -> bool:
+    """Evidence on a ledger row goes with the right to edit the row (activities decide their own)."""
+    return stored_file.ledger_row is not None and can_edit_ledger_row(user, stored_file.ledger_row)

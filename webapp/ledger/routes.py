@@ -1,17 +1,156 @@
-from flask import Blueprint, render_template
+"""A unit's ledger, inline editing of its rows, a row's history and the change log."""
+from __future__ import annotations
 
-from ..permissions import ADMIN, SECRETARY, roles_required
+from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask_babel import format_datetime, lazy_gettext as _l
+from flask_login import current_user
+
+from ..htmx import is_htmx, render_page_or_partial
+from ..models import LedgerRow, Unit
+from ..permissions import ADMIN, SECRETARY, can_edit_ledger_row, get_or_404, roles_required
+from . import queries
+from .forms import LedgerRowForm
+from ..uploads import ACCEPT_ATTRIBUTE
+from .services import StaleVersion, save_row
 
 bp = Blueprint("ledger", __name__)
+
+STATUS_LABELS = {"not_started": _l("Not started"), "in_progress": _l("In progress"), "done": _l("Done")}
+# An editor opens on one cell; the completion cell edits status and date together.
+EDITOR_FIELDS = {"lead": ("lead",), "members": ("members",), "progress": ("progress",),
+                 "status": ("status", "completed_on"), "remarks": ("remarks",), "files": ()}
+ENTITY_LABELS = {"ledger_row": _l("Ledger"), "activity": _l("Activity"), "plan": _l("Work plan"),
+                 "unit": _l("Unit"), "user": _l("User"), "activity_kind": _l("Activity kind")}
+FIELD_LABELS = {"lead": _l("Lead"), "members": _l("Members"), "progress": _l("Progress"),
+                "status": _l("Status"), "completed_on": _l("Completion date"), "remarks": _l("Remarks"),
+                "files": _l("Evidence")}
+
+
+@bp.context_processor
+def ledger_helpers():
+    today = queries.local_today()
+    return {
+        "today": today,
+        "can_edit_row": lambda row: can_edit_ledger_row(current_user, row),
+        "is_overdue": lambda row: bool(row.task.due_on and row.task.due_on < today and row.status != "done"),
+        "status_label": lambda status: STATUS_LABELS.get(status, status or ""),
+        "field_label": lambda field: FIELD_LABELS.get(field, field or ""),
+        "local_time": lambda moment, pattern="yyyy-MM-dd HH:mm": format_datetime(moment, pattern) if moment else "",
+        "status_labels": STATUS_LABELS,
+        "editor_fields": EDITOR_FIELDS,
+        "upload_accept": ACCEPT_ATTRIBUTE,
+        "entity_label": lambda entity: ENTITY_LABELS.get(entity, entity),
+        "audit_value": lambda field, text: STATUS_LABELS.get(text, text) if field == "status" else (text or ""),
+    }
+
+
+# ---- the ledger page -------------------------------------------------------------------------------
+
+@bp.route("/ledger")
+@roles_required()
+def index():
+    """The unit selector's target: /ledger?unit=N goes to that unit's ledger."""
+    unit_id = request.args.get("unit", type=int) or current_user.unit_id
+    return redirect(url_for("ledger.unit_ledger", unit_id=unit_id))
 
 
 @bp.route("/units/<int:unit_id>/ledger")
 @roles_required()
-def unit_ledger(unit_id):
-    return render_template("main/placeholder.html")
+def unit_ledger(unit_id: int):
+    unit = get_or_404(Unit, unit_id)
+    filters = queries.LedgerFilters.from_args(request.args)
+    plans = queries.published_plans_for(unit.id)
+    plan = next((p for p in plans if p.id == filters.plan), plans[0] if plans else None)
+    rows = queries.ledger_rows(unit.id, plan.id, filters, queries.local_today()) if plan else []
+    return render_page_or_partial(
+        "ledger/unit_ledger.html", "ledger/_results.html", unit=unit, plan=plan, plans=plans, filters=filters,
+        groups=queries.group_by_section(rows), row_count=len(rows),
+        sections=queries.sections_of(plan.id) if plan else [], units=queries.units_with_rows())
+
+
+# ---- one row -------------------------------------------------------------------------------------
+
+def load_row(row_id: int) -> LedgerRow:
+    row = queries.ledger_row(row_id)
+    if row is None:
+        abort(404)
+    return row
+
+
+def load_editable_row(row_id: int) -> LedgerRow:
+    row = load_row(row_id)
+    if not can_edit_ledger_row(current_user, row):
+        abort(403)
+    return row
+
+
+def render_row(row: LedgerRow, status: int = 200, **state):
+    """The row fragment (`<tr id="row-N" data-version="V">`), optionally with one cell's editor open."""
+    return render_template("ledger/_row.html", row=row, **state), status
+
+
+def row_page_url(row: LedgerRow) -> str:
+    return url_for("ledger.unit_ledger", unit_id=row.unit_id, plan=row.task.plan_id, _anchor=f"row-{row.id}")
+
+
+@bp.route("/ledger/rows/<int:row_id>")
+@roles_required()
+def show_row(row_id: int):
+    row = load_row(row_id)
+    return render_row(row) if is_htmx() else redirect(row_page_url(row))
+
+
+@bp.route("/ledger/rows/<int:row_id>/edit")
+@roles_required()
+def edit_row(row_id: int):
+    field = request.args.get("field", "")
+    if field not in EDITOR_FIELDS:
+        abort(404)
+    return render_row(load_editable_row(row_id), editing=field)
+
+
+def editor_for(present: list[str]) -> str:
+    """The editor a request came from, read off the fields it sent."""
+    return next((editor for editor, fields in EDITOR_FIELDS.items() if set(fields) & set(present)), "progress")
+
+
+@bp.route("/ledger/rows/<int:row_id>", methods=["POST"])
+@roles_required()
+def update_row(row_id: int):
+    """Contract: form fields named after the columns, plus `version`; answers the row (200/409/422)."""
+    row = load_editable_row(row_id)
+    form = LedgerRowForm(present=list(request.form))
+    if not form.version.validate(form):
+        abort(400)
+    editing = editor_for(form.present)
+    if not form.validate_for(row, row.task.plan.year, queries.local_today()):
+        return render_row(row, 422, editing=editing, errors=form.field_errors, values=form.submitted_values())
+    try:
+        save_row(row, form.changes, form.version.data, current_user.id)
+    except StaleVersion:
+        row = load_row(row_id)
+        return render_row(row, 409, editing=editing, values=form.submitted_values(), conflict=True)
+    return render_row(load_row(row_id))
+
+
+@bp.route("/ledger/rows/<int:row_id>/history")
+@roles_required()
+def row_history(row_id: int):
+    row = load_row(row_id)
+    return render_page_or_partial("ledger/history.html", "ledger/_history.html", row=row,
+                                  entries=queries.row_history(row.id))
+
+
+# ---- the change log ------------------------------------------------------------------------------
 
 
 @bp.route("/ledger/changes")
 @roles_required(ADMIN, SECRETARY)
 def changes():
-    return render_template("main/placeholder.html")
+    filters = queries.ChangeFilters.from_args(request.args)
+    return render_page_or_partial(
+        "ledger/changes.html", "ledger/_changes.html", filters=filters, result=queries.change_log(filters),
+        units=queries.units_in_scope(), users=queries.users_in_scope())
+
+
+from . import files  # noqa: E402,F401  (evidence routes on this blueprint)

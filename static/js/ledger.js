@@ -1,0 +1,180 @@
+// Ledger: spreadsheet-style keyboard editing of rows. Every row answer replaces the whole <tr>; this file only
+// decides which cell to open, save or focus next. Event delegation, so swapped-in rows need no set-up.
+(function () {
+  "use strict";
+  var pending = null;    // {row, field}: open this cell's editor once the current row answer has landed
+  var focusAfter = null; // {row, field}: focus this cell after its row is swapped back to view
+
+  function rowOf(el) { return el.closest("tr[data-version]"); }
+  function cellAt(spot) {
+    var row = spot && document.getElementById(spot.row);
+    return row && row.querySelector('td[data-field="' + spot.field + '"]');
+  }
+  function spotOf(td) { return {row: rowOf(td).id, field: td.getAttribute("data-field")}; }
+
+  function openEditor(spot) {
+    var cell = cellAt(spot), row = cell && rowOf(cell);
+    if (!row || !row.hasAttribute("data-edit") || !cell.classList.contains("editable")) { return; }
+    htmx.ajax("GET", row.getAttribute("data-edit") + "?field=" + encodeURIComponent(spot.field),
+      {source: cell, target: row, swap: "outerHTML"});
+  }
+
+  function showRow(row) {
+    htmx.ajax("GET", row.getAttribute("data-show"), {source: row, target: row, swap: "outerHTML"});
+  }
+
+  function isDirty(form) {
+    return Array.prototype.some.call(form.elements, function (el) {
+      if (el.tagName === "SELECT") {
+        return Array.prototype.some.call(el.options, function (o) { return o.selected !== o.defaultSelected; });
+      }
+      return (el.tagName === "TEXTAREA" || el.type === "text" || el.type === "date") && el.value !== el.defaultValue;
+    });
+  }
+
+  // Save the open editor if it changed (else just close it); then open `next` or refocus the cell.
+  function closeEditor(td, next, refocus) {
+    if (td.hasAttribute("data-closing")) { if (next) { pending = next; } return; }
+    td.setAttribute("data-closing", "");
+    pending = next || null;
+    focusAfter = refocus && !next ? spotOf(td) : null;
+    var form = td.querySelector("form.cell-editor");
+    if (form && isDirty(form)) { form.requestSubmit(); } else { showRow(rowOf(td)); }
+  }
+
+  function cancelEditor(td) {
+    td.setAttribute("data-closing", "");
+    pending = null;
+    focusAfter = spotOf(td);
+    showRow(rowOf(td));
+  }
+
+  // The next (or previous) editable cell in reading order; evidence cells are skipped by Tab.
+  function neighbour(td, step) {
+    var cells = Array.prototype.slice.call(
+      document.querySelectorAll('table.ledger td[data-field]:not([data-field="files"])'));
+    var next = cells[cells.indexOf(td) + step];
+    return next ? spotOf(next) : null;
+  }
+
+  function laterInput(form, el) {
+    var inputs = Array.prototype.filter.call(form.elements, function (x) {
+      return x.tagName !== "BUTTON" && x.type !== "hidden";
+    });
+    return inputs.indexOf(el) < inputs.length - 1;
+  }
+
+  function startEditing(cell) {
+    var spot = spotOf(cell), open = document.querySelector("table.ledger td.editing");
+    if (!open) { openEditor(spot); return; }
+    if (open.querySelector("form[data-conflict]")) { return; } // a conflict is resolved with its own buttons
+    closeEditor(open, spot, false);
+  }
+
+  document.addEventListener("click", function (e) {
+    if (e.target.closest("[data-cancel-edit]")) {
+      cancelEditor(e.target.closest("td.editing"));
+      return;
+    }
+    if (e.target.closest("[data-close-panel]")) {
+      document.getElementById("ledger-panel").replaceChildren();
+      return;
+    }
+    var cell = e.target.closest("table.ledger td.editable[data-field]");
+    if (cell && !e.target.closest("a, button, input, select, textarea, label")) { startEditing(cell); }
+  });
+
+  document.addEventListener("keydown", function (e) {
+    if (e.isComposing || e.keyCode === 229) { return; } // the IME is choosing characters
+    var td = e.target.closest && e.target.closest("table.ledger td.editing");
+    if (!td) {
+      if (e.key === "Enter" && e.target.matches && e.target.matches("table.ledger td.editable[data-field]")) {
+        e.preventDefault();
+        startEditing(e.target);
+      }
+      return;
+    }
+    if (e.key === "Escape") { e.preventDefault(); cancelEditor(td); return; }
+    var form = td.querySelector("form.cell-editor");
+    if (!form || form.hasAttribute("data-conflict") || e.target.tagName === "BUTTON") { return; }
+    if (e.key === "Enter" && !(e.shiftKey && e.target.tagName === "TEXTAREA")) {
+      e.preventDefault();
+      closeEditor(td, null, true);
+    } else if (e.key === "Tab" && (e.shiftKey || !laterInput(form, e.target))) {
+      e.preventDefault();
+      closeEditor(td, neighbour(td, e.shiftKey ? -1 : 1), true);
+    }
+  });
+
+  // Leaving the cell saves it (the conflict panel waits for an explicit choice).
+  document.addEventListener("focusout", function (e) {
+    var td = e.target.closest && e.target.closest("table.ledger td.editing");
+    if (!td || !td.querySelector("form.cell-editor:not([data-conflict])")) { return; }
+    if (e.relatedTarget && td.contains(e.relatedTarget)) { return; }
+    window.setTimeout(function () {
+      if (td.isConnected && !td.hasAttribute("data-closing") && !td.contains(document.activeElement)) {
+        closeEditor(td, null, false);
+      }
+    }, 0);
+  });
+
+  document.addEventListener("htmx:afterSwap", function (e) {
+    var target = e.detail.target;
+    if (target && target.id === "ledger-panel") { target.scrollIntoView({block: "nearest"}); return; }
+    var row = target && target.id && target.id.indexOf("row-") === 0 ? document.getElementById(target.id) : null;
+    if (!row) { return; }
+    var input = row.querySelector("td.editing [data-edit-focus]");
+    if (input) {
+      pending = null;
+      input.focus();
+      if (input.setSelectionRange && (input.type === "text" || input.type === "textarea")) {
+        input.setSelectionRange(input.value.length, input.value.length);
+      }
+      return;
+    }
+    if (pending) { var next = pending; pending = null; openEditor(next); return; }
+    if (focusAfter && focusAfter.row === row.id) {
+      var cell = cellAt(focusAfter);
+      focusAfter = null;
+      if (cell) { cell.focus(); }
+    }
+  });
+
+  // A failed request (403, 500, network) leaves the editor open with the user's text; say why.
+  function showFailure(e) {
+    var open = document.querySelector("table.ledger td.editing[data-closing]");
+    if (open) { open.removeAttribute("data-closing"); }
+    pending = null;
+    var status = document.getElementById("ledger-status");
+    if (!status) { return; }
+    var xhr = e.detail.xhr, text = "";
+    if (xhr && xhr.responseText) {
+      text = new DOMParser().parseFromString(xhr.responseText, "text/html").body.textContent.trim();
+    }
+    status.textContent = text || status.getAttribute("data-offline");
+  }
+  document.addEventListener("htmx:responseError", showFailure);
+  document.addEventListener("htmx:sendError", showFailure);
+  document.addEventListener("htmx:beforeRequest", function () {
+    var status = document.getElementById("ledger-status");
+    if (status) { status.textContent = ""; }
+  });
+
+  // Upload progress in the evidence cell's <progress>.
+  document.addEventListener("htmx:xhr:progress", function (e) {
+    var form = e.target.closest && e.target.closest("form.upload-form");
+    var bar = form && form.querySelector("progress");
+    if (bar && e.detail.lengthComputable && e.detail.total) {
+      bar.value = Math.round(e.detail.loaded * 100 / e.detail.total);
+    }
+  });
+
+  // Choosing another unit or plan loads that ledger as a page of its own.
+  document.addEventListener("change", function (e) {
+    var form = e.target.closest && e.target.closest("form[data-autosubmit], form.ledger-filters");
+    if (form && (form.hasAttribute("data-autosubmit") || e.target.name === "plan")) {
+      e.stopPropagation();
+      form.submit();
+    }
+  }, true);
+})();

@@ -1,0 +1,140 @@
+"""Uploaded files: checked by content, with clean names, served only as attachments.
+
+Shared by the ledger (evidence) and the activities (attachments). A file is accepted only when its
+bytes are one of the allowed types AND its extension names that type; anything else is refused
+with a message the user can act on, and nothing is stored.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import unicodedata
+import zipfile
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from flask import Response, current_app
+from flask_babel import gettext as _
+
+# Detected type → (content type, extensions that may name it).
+ALLOWED_TYPES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "pdf": ("application/pdf", ("pdf",)),
+    "jpeg": ("image/jpeg", ("jpg", "jpeg")),
+    "png": ("image/png", ("png",)),
+    "docx": ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", ("docx",)),
+    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", ("xlsx",)),
+}
+ACCEPT_ATTRIBUTE = ",".join(f".{ext}" for _ctype, exts in ALLOWED_TYPES.values() for ext in exts)
+
+# Office documents are zips: refuse archives that would inflate beyond these (zip bombs).
+ZIP_MAX_UNCOMPRESSED = 100 * 1024 * 1024
+ZIP_MAX_RATIO = 100
+ZIP_MAX_MEMBERS = 5000
+MAX_NAME_CHARS = 120
+_FORBIDDEN_NAME_CHARS = re.compile(r'[<>:"/\\|?*]')
+
+
+class UploadError(ValueError):
+    """An upload that is refused; the message is for the user (translated)."""
+
+
+@dataclass(frozen=True)
+class CheckedFile:
+    filename: str
+    content_type: str
+    data: bytes
+    size: int
+    sha256: str
+
+
+def check_upload(file_storage) -> CheckedFile:
+    """Read and check one uploaded file (werkzeug FileStorage); raise UploadError when refused."""
+    if file_storage is None or not (file_storage.filename or "").strip():
+        raise UploadError(_("Choose a file to upload."))
+    limit = current_app.config["MAX_UPLOAD_BYTES"]
+    data = file_storage.stream.read(limit + 1)
+    if len(data) > limit:
+        raise UploadError(_("The file is larger than %(mb)s MB.", mb=round(limit / 1024 / 1024, 1)))
+    if not data:
+        raise UploadError(_("The file is empty."))
+    kind = detect_type(data)
+    if kind is None:
+        raise UploadError(_("Only PDF, JPEG, PNG, Word (.docx) and Excel (.xlsx) files can be uploaded."))
+    content_type, extensions = ALLOWED_TYPES[kind]
+    extension = _extension(file_storage.filename)
+    if extension not in extensions:
+        raise UploadError(_("The file name does not match its content (a %(kind)s file must end in .%(ext)s).",
+                            kind=kind.upper(), ext=extensions[0]))
+    return CheckedFile(filename=clean_filename(file_storage.filename, extensions[0]), content_type=content_type,
+                       data=data, size=len(data), sha256=hashlib.sha256(data).hexdigest())
+
+
+def detect_type(data: bytes) -> str | None:
+    """The allowed type these bytes are, by their signature (and for Office files, their parts)."""
+    if data.startswith(b"%PDF-"):
+        return "pdf"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if data.startswith(b"PK\x03\x04"):
+        return _office_type(data)
+    return None
+
+
+def _office_type(data: bytes) -> str | None:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, ValueError, EOFError):
+        return None
+    if len(members) > ZIP_MAX_MEMBERS:
+        raise UploadError(_("The document is damaged or unsafe (it would unpack to far more than its size)."))
+    unpacked = sum(member.file_size for member in members)
+    if unpacked > ZIP_MAX_UNCOMPRESSED or unpacked > ZIP_MAX_RATIO * len(data):
+        raise UploadError(_("The document is damaged or unsafe (it would unpack to far more than its size)."))
+    names = {member.filename for member in members}
+    if "[Content_Types].xml" not in names:
+        return None
+    if any(name.startswith("word/") for name in names):
+        return "docx"
+    if any(name.startswith("xl/") for name in names):
+        return "xlsx"
+    return None
+
+
+def _extension(filename: str) -> str:
+    base = _basename(filename)
+    return base.rsplit(".", 1)[1].strip().lower() if "." in base else ""
+
+
+def _basename(filename: str) -> str:
+    return re.split(r"[\\/]", filename or "")[-1]
+
+
+def clean_filename(filename: str, extension: str) -> str:
+    """The name without directories, control characters or traversal; Chinese kept; 'file.<ext>' if nothing is left."""
+    base = unicodedata.normalize("NFC", _basename(filename))
+    base = "".join(ch for ch in base if unicodedata.category(ch)[0] != "C")
+    base = _FORBIDDEN_NAME_CHARS.sub("_", base).strip().strip(".").strip()
+    stem = base.rsplit(".", 1)[0].strip(" ._") if "." in base else ""
+    stem = stem.replace("..", "_")[:MAX_NAME_CHARS]
+    return f"{stem}.{extension}" if stem else f"file.{extension}"
+
+
+def content_disposition(filename: str) -> str:
+    """attachment with an ASCII fallback and the real (e.g. Chinese) name per RFC 5987."""
+    fallback = filename.encode("ascii", "replace").decode().replace("?", "_").replace('"', "_")
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
+def send_stored_file(stored_file) -> Response:
+    """Serve a StoredFile as a download that no browser will render or cache."""
+    response = Response(stored_file.data, mimetype=stored_file.content_type)
+    response.headers["Content-Disposition"] = content_disposition(stored_file.filename)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-store"
+    # Even if opened inline somehow, the file can run nothing.
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
