@@ -1,11 +1,153 @@
-from flask import Blueprint, render_template
+"""Overview (dashboards), Excel exports and the ledger re-import."""
+from __future__ import annotations
 
-from ..permissions import ADMIN, SECRETARY, roles_required
+from datetime import date, datetime
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, abort, current_app, make_response, render_template, request
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from ..htmx import render_page_or_partial
+from ..models import Unit
+from ..permissions import ADMIN, SECRETARY, STAFF, can_edit_ledger_row, get_or_404, roles_required
+from . import charts, excel, queries, services
+from .forms import ImportConfirmForm, LedgerUploadForm, OverviewFilterForm
 
 bp = Blueprint("reports", __name__)
 
 
+def local_today() -> date:
+    """Today where the college is: due dates and periods are local dates."""
+    return datetime.now(ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])).date()
+
+
+def xlsx_response(data: bytes, filename: str):
+    response = make_response(data)
+    response.headers["Content-Type"] = excel.XLSX_MIMETYPE
+    # RFC 6266: an ASCII fallback, then the real (Chinese) name.
+    response.headers["Content-Disposition"] = f"attachment; filename=\"ledger.xlsx\"; filename*=UTF-8''{quote(filename)}"
+    return response
+
+
+def _int_arg(name: str) -> int | None:
+    value = request.args.get(name, "")
+    return int(value) if value.isdigit() else None
+
+
+# ---- overview -------------------------------------------------------------------------------------
+
 @bp.route("/overview")
-@roles_required(ADMIN, SECRETARY)
+@roles_required(ADMIN, SECRETARY, STAFF)
 def dashboard():
-    return render_template("main/placeholder.html")
+    today = local_today()
+    years = queries.plan_years()
+    form = OverviewFilterForm(request.args, years, today.year if today.year in years or not years else years[0])
+    unit_id = _int_arg("unit")
+    root = get_or_404(Unit, unit_id) if unit_id else current_user.unit
+    window = queries.report_window(form.year.data, form.period.data, today)
+    result = queries.overview(root, window)
+    rows = queries.sort_rows(result.rows, form.sort.data, form.dir.data)
+    bar_chart, bars = charts.completion_bars(rows)
+    heat_chart, month_x, heat_rows = charts.heat_map(rows, window.as_of.month if window.as_of >= window.start else 0)
+    return render_page_or_partial(
+        "reports/overview.html", "reports/_overview_results.html", form=form, overview=result, rows=rows,
+        window=window, bar_chart=bar_chart, bars=bars, heat_chart=heat_chart, month_x=month_x, heat_rows=heat_rows,
+        cell_size=charts.CELL_SIZE, trail=queries.visible_ancestors(root))
+
+
+# ---- exports --------------------------------------------------------------------------------------
+
+@bp.route("/units/<int:unit_id>/ledger.xlsx")
+@roles_required()
+def ledger_xlsx(unit_id: int):
+    unit = get_or_404(Unit, unit_id)
+    plan = queries.ledger_plan(unit, subtree=False, plan_id=_int_arg("plan")) or abort(404)
+    rows = queries.ledger_rows(plan, [unit.id])
+    title = excel.ledger_title(plan, unit)
+    return xlsx_response(excel.ledger_workbook(plan, unit, rows), f"{title}.xlsx")
+
+
+@bp.route("/units/<int:unit_id>/ledgers.xlsx")
+@roles_required()
+def ledgers_xlsx(unit_id: int):
+    unit = get_or_404(Unit, unit_id)
+    plan = queries.ledger_plan(unit, subtree=True, plan_id=_int_arg("plan")) or abort(404)
+    summaries = queries.unit_summaries(unit, queries.report_window(plan.year, "", local_today()))
+    rows_by_unit: dict[int, list] = {}
+    for row in queries.ledger_rows(plan, [s.unit.id for s in summaries]):
+        rows_by_unit.setdefault(row.unit_id, []).append(row)
+    data = excel.subtree_workbook(plan, unit, summaries, rows_by_unit)
+    return xlsx_response(data, f"{plan.year}年工作台账（{unit.name}）.xlsx")
+
+
+@bp.route("/reports/activities.xlsx")
+@roles_required()
+def activities_xlsx():
+    month = request.args.get("month", "").strip()
+    filters = queries.ActivityFilter(unit_id=_int_arg("unit"), kind_id=_int_arg("kind"),
+                                     status=request.args.get("status") or None, month=month or None)
+    if filters.unit_id:
+        get_or_404(Unit, filters.unit_id)
+    title = f"活动记录（{current_user.unit.name}{'，' + month if month else ''}）"
+    return xlsx_response(excel.activities_workbook(title, queries.activities(filters)), f"{title}.xlsx")
+
+
+@bp.route("/reports/compliance.xlsx")
+@roles_required()
+def compliance_xlsx():
+    today = local_today()
+    window = queries.report_window(_int_arg("year") or today.year, "", today)
+    lines, cells = queries.compliance_report(window)
+    title = f"{window.year}年工作要求落实情况（{current_user.unit.name}，截至{window.as_of.isoformat()}）"
+    return xlsx_response(excel.compliance_workbook(title, lines, cells), f"{window.year}年工作要求落实情况.xlsx")
+
+
+# ---- re-import ------------------------------------------------------------------------------------
+
+def _editable_ledger(unit_id: int):
+    """The unit, its plan and rows, or 404/403: only someone who may edit the rows may import them."""
+    unit = get_or_404(Unit, unit_id)
+    plan = queries.ledger_plan(unit, subtree=False, plan_id=_int_arg("plan")) or abort(404)
+    rows = queries.ledger_rows(plan, [unit.id])
+    if not rows or not all(can_edit_ledger_row(current_user, row) for row in rows):
+        abort(403)
+    return unit, plan, rows
+
+
+@bp.route("/units/<int:unit_id>/ledger/import", methods=["GET", "POST"])
+@roles_required()
+def ledger_import(unit_id: int):
+    unit, plan, rows = _editable_ledger(unit_id)
+    form = LedgerUploadForm()
+    error = None
+    if form.validate_on_submit():
+        try:
+            preview = services.preview_import(rows, services.read_upload(form.file.data), local_today())
+        except services.LedgerImportError as refused:
+            error = str(refused)
+        else:
+            confirm = ImportConfirmForm(plan=services.encode_plan(preview.applicable))
+            return render_template("reports/import_preview.html", unit=unit, plan=plan, preview=preview,
+                                   confirm=confirm, labels=services.FIELD_LABELS)
+    return render_template("reports/import_upload.html", unit=unit, plan=plan, form=form, error=error), \
+        422 if error else 200
+
+
+@bp.route("/units/<int:unit_id>/ledger/import/apply", methods=["POST"])
+@roles_required()
+def ledger_import_apply(unit_id: int):
+    unit, plan, rows = _editable_ledger(unit_id)
+    form = ImportConfirmForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        planned = services.decode_plan(form.plan.data or "")
+    except services.LedgerImportError as refused:
+        return render_template("reports/import_upload.html", unit=unit, plan=plan, form=LedgerUploadForm(),
+                               error=str(refused)), 422
+    outcomes = services.apply_import(planned, {row.id: row for row in rows}, current_user, can_edit_ledger_row,
+                                     local_today())
+    return render_template("reports/import_result.html", unit=unit, plan=plan, outcomes=outcomes,
+                           counts=services.outcome_counts(outcomes))

@@ -1,0 +1,218 @@
+"""Workbooks in the layout units hand in. The sheet text is Chinese whatever the UI language: it is the
+official printed form, and re-import reads the same words back."""
+from __future__ import annotations
+
+import io
+import re
+from datetime import date
+from typing import Iterable, Sequence
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+
+from ..models import Activity, LedgerRow, Plan, Unit
+from .queries import ComplianceLine, UnitFigures
+
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+# (header, column width); the order is the printed ledger's.
+LEDGER_COLUMNS = [("序号", 6), ("重点任务", 24), ("具体内容", 42), ("负责人", 10), ("成员", 14),
+                  ("工作时限", 18), ("推进情况", 36), ("完成情况", 14), ("佐证材料", 20), ("备注", 12)]
+LEDGER_HEADERS = [header for header, _ in LEDGER_COLUMNS]
+STATUS_TEXT = {"not_started": "未开始", "in_progress": "进行中", "done": "已完成"}
+ACTIVITY_STATUS_TEXT = {"draft": "草稿", "submitted": "待审核", "approved": "已通过", "returned": "已退回"}
+COMPLIANCE_STATE_TEXT = {"met": "已完成", "missing": "缺失", "in_progress": "进行中", "upcoming": "未到期"}
+
+THIN = Side(style="thin", color="000000")
+BORDER = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
+WRAP = Alignment(wrap_text=True, vertical="top")
+CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
+HEADER_FILL = PatternFill("solid", fgColor="F0F2F5")
+SECTION_FILL = PatternFill("solid", fgColor="FBEAEA")
+BOLD = Font(bold=True)
+SHEET_NAME_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
+
+
+def ledger_title(plan: Plan, unit: Unit) -> str:
+    """'计算机学院2026年意识形态工作方案' → '计算机学院2026年意识形态工作任务台账（教工第一党支部）'."""
+    if "方案" not in plan.title:
+        return f"{plan.title}台账（{unit.name}）"
+    head = plan.title[:plan.title.rfind("方案")]
+    return f"{head}{'' if head.endswith('任务') else '任务'}台账（{unit.name}）"
+
+
+def status_text(row: LedgerRow) -> str:
+    text = STATUS_TEXT.get(row.status, row.status)
+    if row.status == "done" and row.completed_on:
+        text += f"（{row.completed_on.isoformat()}）"
+    return text
+
+
+def workbook_bytes(workbook: Workbook) -> bytes:
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def _print_setup(sheet: Worksheet, title_rows: str) -> None:
+    sheet.page_setup.orientation = "landscape"
+    sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
+    sheet.page_setup.fitToWidth = 1
+    sheet.page_setup.fitToHeight = 0
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    sheet.print_title_rows = title_rows
+    sheet.page_margins.left = sheet.page_margins.right = 0.4
+
+
+def _title_and_header(sheet: Worksheet, title: str, columns: Sequence[tuple[str, int]]) -> None:
+    """Row 1: the title merged across; row 2: the header; both repeat on every printed page; frozen below."""
+    last = get_column_letter(len(columns))
+    sheet.append([title])
+    sheet.merge_cells(f"A1:{last}1")
+    sheet["A1"].font = Font(bold=True, size=14)
+    sheet["A1"].alignment = CENTER
+    sheet.row_dimensions[1].height = 30
+    sheet.append([header for header, _ in columns])
+    for index, (_, width) in enumerate(columns, start=1):
+        cell = sheet.cell(row=2, column=index)
+        cell.font, cell.fill, cell.border, cell.alignment = BOLD, HEADER_FILL, BORDER, CENTER
+        sheet.column_dimensions[get_column_letter(index)].width = width
+    sheet.freeze_panes = "A3"
+    _print_setup(sheet, "1:2")
+
+
+def _body_row(sheet: Worksheet, values: Iterable) -> None:
+    sheet.append(list(values))
+    for cell in sheet[sheet.max_row]:
+        cell.border, cell.alignment = BORDER, WRAP
+
+
+def write_ledger_sheet(sheet: Worksheet, plan: Plan, unit: Unit, rows: list[LedgerRow]) -> None:
+    _title_and_header(sheet, ledger_title(plan, unit), LEDGER_COLUMNS)
+    last = get_column_letter(len(LEDGER_COLUMNS))
+    section_id = None
+    for row in rows:
+        task = row.task
+        if task.section_id != section_id:
+            section_id = task.section_id
+            sheet.append([f"{task.section.number}、{task.section.title}"])
+            number = sheet.max_row
+            sheet.merge_cells(f"A{number}:{last}{number}")
+            sheet[f"A{number}"].font, sheet[f"A{number}"].fill = BOLD, SECTION_FILL
+            sheet[f"A{number}"].border = BORDER
+        _body_row(sheet, [task.number, task.title, task.body, row.lead or task.lead, row.members or task.members,
+                          task.deadline_text, row.progress, status_text(row),
+                          "\n".join(f.filename for f in row.files), row.remarks])
+        sheet.cell(row=sheet.max_row, column=1).alignment = CENTER
+
+
+def ledger_workbook(plan: Plan, unit: Unit, rows: list[LedgerRow]) -> bytes:
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = sheet_name(unit.name, set())
+    write_ledger_sheet(sheet, plan, unit, rows)
+    return workbook_bytes(workbook)
+
+
+def sheet_name(name: str, taken: set[str]) -> str:
+    """Excel's rules: ≤ 31 characters, none of []:*?/\\, unique in the workbook (case-insensitively)."""
+    base = SHEET_NAME_FORBIDDEN.sub("_", name).strip("'") or "Sheet"
+    candidate, counter = base[:31], 1
+    while candidate.lower() in taken:
+        counter += 1
+        suffix = f"({counter})"
+        candidate = base[:31 - len(suffix)] + suffix
+    taken.add(candidate.lower())
+    return candidate
+
+
+SUMMARY_COLUMNS = [("单位", 26), ("任务数", 8), ("已完成", 8), ("进行中", 8), ("未开始", 8), ("逾期", 8),
+                   ("完成率", 9), ("本期义务（完成/应完成）", 14), ("年度累计义务（完成/应完成）", 14), ("最近更新", 18)]
+
+
+def _percent(value: float | None) -> str:
+    return "" if value is None else f"{round(value * 100)}%"
+
+
+def summary_values(row: UnitFigures) -> list:
+    tasks, duties = row.tasks, row.obligations
+    return [row.unit.name, tasks.assigned, tasks.done, tasks.in_progress, tasks.not_started, tasks.overdue,
+            _percent(tasks.rate), f"{duties.period_met}/{duties.period_required}",
+            f"{duties.ytd_met}/{duties.ytd_required}",
+            row.last_update.strftime("%Y-%m-%d %H:%M") if row.last_update else ""]
+
+
+def subtree_workbook(plan: Plan, root: Unit, summaries: list[UnitFigures],
+                     rows_by_unit: dict[int, list[LedgerRow]]) -> bytes:
+    """A summary sheet first (the overview figures of every unit), then one ledger sheet per unit."""
+    workbook = Workbook()
+    summary = workbook.active
+    taken: set[str] = set()
+    summary.title = sheet_name("汇总", taken)
+    _title_and_header(summary, f"{plan.year}年工作台账汇总（{root.name}）", SUMMARY_COLUMNS)
+    for figures in summaries:
+        _body_row(summary, summary_values(figures))
+    for figures in summaries:
+        unit_rows = rows_by_unit.get(figures.unit.id)
+        if unit_rows:
+            write_ledger_sheet(workbook.create_sheet(sheet_name(figures.unit.name, taken)), plan, figures.unit,
+                               unit_rows)
+    return workbook_bytes(workbook)
+
+
+ACTIVITY_COLUMNS = [("日期", 12), ("单位", 22), ("类型", 12), ("主题", 30), ("地点", 16), ("主持人", 10),
+                    ("实到/应到", 10), ("状态", 9), ("内容摘要", 40), ("附件", 20)]
+
+
+def activities_workbook(title: str, activities: list[Activity]) -> bytes:
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "活动记录"
+    _title_and_header(sheet, title, ACTIVITY_COLUMNS)
+    for activity in activities:
+        attendance = "" if activity.present is None else f"{activity.present}/{activity.expected or ''}"
+        _body_row(sheet, [activity.held_on, activity.unit.name, activity.kind.name, activity.topic, activity.place,
+                          activity.host, attendance, ACTIVITY_STATUS_TEXT.get(activity.status, activity.status),
+                          activity.summary, "\n".join(f.filename for f in activity.files)])
+        sheet.cell(row=sheet.max_row, column=1).number_format = "yyyy-mm-dd"
+    return workbook_bytes(workbook)
+
+
+COMPLIANCE_COLUMNS = ([("单位", 22), ("工作要求", 30), ("活动类型", 12)]
+                      + [(f"{m}月", 7) for m in range(1, 13)] + [("合计", 9)])
+DETAIL_COLUMNS = [("单位", 22), ("工作要求", 30), ("活动类型", 12), ("周期", 14), ("开始", 12), ("结束", 12),
+                  ("应完成", 8), ("已完成", 8), ("状态", 9)]
+STATE_FILLS = {"met": PatternFill("solid", fgColor="DAFBE1"), "missing": PatternFill("solid", fgColor="FFEBE9")}
+
+
+def compliance_workbook(title: str, lines: list[ComplianceLine], cells: list) -> bytes:
+    """Sheet 1: unit × requirement with met/owed per month; sheet 2: every period, one row each."""
+    workbook = Workbook()
+    grid = workbook.active
+    grid.title = "汇总"
+    _title_and_header(grid, title, COMPLIANCE_COLUMNS)
+    for line in lines:
+        months = [f"{met}/{owed}" if owed else "" for met, owed in line.months]
+        _body_row(grid, [line.unit_name, line.requirement, line.kind, *months, f"{line.met}/{line.owed}"])
+        for (met, owed), cell in zip(line.months, grid[grid.max_row][3:15]):
+            if owed:
+                cell.fill = STATE_FILLS["met" if met == owed else "missing"]
+    detail = workbook.create_sheet("明细")
+    _title_and_header(detail, title, DETAIL_COLUMNS)
+    for cell in cells:
+        _body_row(detail, [cell.unit_name, cell.requirement, cell.kind, cell.period, cell.start, cell.end,
+                           cell.required, cell.done, COMPLIANCE_STATE_TEXT.get(cell.state, cell.state)])
+        detail.cell(row=detail.max_row, column=9).fill = STATE_FILLS.get(cell.state, PatternFill())
+    return workbook_bytes(workbook)
+
+
+def parse_date_text(text: str) -> date | None:
+    match = re.search(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})", text)
+    if not match:
+        return None
+    try:
+        return date(*(int(part) for part in match.groups()))
+    except ValueError:
+        return None

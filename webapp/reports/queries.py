@@ -1,0 +1,367 @@
+"""Selects behind the overview and the exports. Every figure comes from GROUP BY queries, so a page
+costs the same number of queries whatever the number of ledger rows and activities."""
+from __future__ import annotations
+
+import calendar
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Callable, Iterable
+
+from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy.orm import joinedload, selectinload
+
+from ..extensions import db
+from ..models import Activity, LedgerRow, Plan, Task, Unit
+
+QUARTERS = {"q1": (1, 3), "q2": (4, 6), "q3": (7, 9), "q4": (10, 12)}
+
+
+# ---- the time window a report covers ------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ReportWindow:
+    """A year, optionally narrowed to a quarter ('q1'…'q4') or a month ('1'…'12')."""
+
+    year: int
+    period: str
+    start: date
+    end: date
+    as_of: date
+
+    @property
+    def whole_year(self) -> bool:
+        return self.period == ""
+
+
+def report_window(year: int, period: str = "", today: date | None = None) -> ReportWindow:
+    today = today or date.today()
+    first_month, last_month = 1, 12
+    if period in QUARTERS:
+        first_month, last_month = QUARTERS[period]
+    elif period.isdigit() and 1 <= int(period) <= 12:
+        first_month = last_month = int(period)
+    else:
+        period = ""
+    start = date(year, first_month, 1)
+    end = date(year, last_month, calendar.monthrange(year, last_month)[1])
+    # Figures are "as of" today, or as of the window's end when it lies in the past.
+    as_of = min(max(today, date(year, 1, 1)), end)
+    return ReportWindow(year=year, period=period, start=start, end=end, as_of=as_of)
+
+
+def plan_years() -> list[int]:
+    """Years of the published plans the user can see, newest first."""
+    stmt = select(Plan.year).where(Plan.status == "published").distinct().order_by(Plan.year.desc())
+    return list(db.session.execute(stmt).scalars())
+
+
+# ---- figures --------------------------------------------------------------------------------------
+
+@dataclass
+class TaskFigures:
+    assigned: int = 0
+    done: int = 0
+    in_progress: int = 0
+    not_started: int = 0
+    overdue: int = 0
+    last_update: datetime | None = None
+
+    @property
+    def rate(self) -> float | None:
+        return self.done / self.assigned if self.assigned else None
+
+    def add(self, other: TaskFigures) -> None:
+        self.assigned += other.assigned
+        self.done += other.done
+        self.in_progress += other.in_progress
+        self.not_started += other.not_started
+        self.overdue += other.overdue
+        self.last_update = _latest(self.last_update, other.last_update)
+
+
+@dataclass
+class ObligationFigures:
+    period_met: int = 0
+    period_required: int = 0
+    ytd_met: int = 0
+    ytd_required: int = 0
+    # Per month 1..12: (met, owed) of the obligation periods that closed (or run) in that month.
+    months: list[list[int]] = field(default_factory=lambda: [[0, 0] for _ in range(12)])
+
+    @property
+    def period_rate(self) -> float | None:
+        return self.period_met / self.period_required if self.period_required else None
+
+    @property
+    def ytd_rate(self) -> float | None:
+        return self.ytd_met / self.ytd_required if self.ytd_required else None
+
+    @property
+    def ytd_missing(self) -> int:
+        return self.ytd_required - self.ytd_met
+
+    def add(self, other: ObligationFigures) -> None:
+        self.period_met += other.period_met
+        self.period_required += other.period_required
+        self.ytd_met += other.ytd_met
+        self.ytd_required += other.ytd_required
+        for mine, theirs in zip(self.months, other.months):
+            mine[0] += theirs[0]
+            mine[1] += theirs[1]
+
+
+@dataclass
+class UnitFigures:
+    unit: Unit
+    tasks: TaskFigures
+    obligations: ObligationFigures
+    # True for the unit's own ledger only; False when the figures roll up its whole subtree.
+    own_only: bool = False
+    has_children: bool = False
+    activity_update: datetime | None = None
+
+    @property
+    def last_update(self) -> datetime | None:
+        return _latest(self.tasks.last_update, self.activity_update)
+
+
+@dataclass
+class Overview:
+    root: Unit
+    window: ReportWindow
+    rows: list[UnitFigures]
+    total: UnitFigures
+
+
+def _latest(a: datetime | None, b: datetime | None) -> datetime | None:
+    return max(filter(None, (a, b)), default=None)
+
+
+def subtree_units(root: Unit) -> list[Unit]:
+    stmt = select(Unit).where(Unit.path.startswith(root.path, autoescape=True), Unit.active.is_(True))
+    return list(db.session.execute(stmt.order_by(Unit.path)).scalars())
+
+
+def visible_ancestors(unit: Unit) -> list[Unit]:
+    """The units above `unit` that the user may see, top first (the drill-down trail)."""
+    stmt = select(Unit).where(Unit.id.in_(unit.ancestor_ids[:-1])).order_by(Unit.path)
+    return list(db.session.execute(stmt).scalars())
+
+
+def task_figures_by_unit(root: Unit, window: ReportWindow) -> dict[int, TaskFigures]:
+    """One GROUP BY over the subtree's ledger rows of the year's published plans."""
+    overdue = case((and_(Task.due_on < window.as_of, LedgerRow.status != "done"), 1), else_=0)
+    # A row untouched since publishing has no editor; its creation is not an "update".
+    edited_at = case((LedgerRow.updated_by_id.is_not(None), LedgerRow.updated_at))
+    stmt = (select(LedgerRow.unit_id, LedgerRow.status, func.count(LedgerRow.id), func.sum(overdue),
+                   func.max(edited_at))
+            .join(Task, Task.id == LedgerRow.task_id).join(Plan, Plan.id == Task.plan_id)
+            .where(Plan.year == window.year, Plan.status == "published",
+                   LedgerRow.unit_id.in_(Unit.subtree_ids(root.path)))
+            .group_by(LedgerRow.unit_id, LedgerRow.status))
+    if not window.whole_year:
+        # Tasks due in the window, plus those without a due date (they run all year).
+        stmt = stmt.where(or_(Task.due_on.is_(None), Task.due_on.between(window.start, window.end)))
+    figures: dict[int, TaskFigures] = {}
+    for unit_id, status, count, overdue_count, last in db.session.execute(stmt):
+        unit = figures.setdefault(unit_id, TaskFigures())
+        unit.add(TaskFigures(assigned=count, overdue=int(overdue_count or 0), last_update=_as_datetime(last),
+                             **({status: count} if status in ("done", "in_progress", "not_started") else {})))
+    return figures
+
+
+def _as_datetime(value) -> datetime | None:
+    # SQLite hands back MAX() over a CASE as text.
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(str(value))
+
+
+def activity_updates_by_unit(root: Unit, window: ReportWindow) -> dict[int, datetime]:
+    stmt = (select(Activity.unit_id, func.max(Activity.updated_at))
+            .where(Activity.unit_id.in_(Unit.subtree_ids(root.path)),
+                   Activity.held_on.between(date(window.year, 1, 1), date(window.year, 12, 31)))
+            .group_by(Activity.unit_id))
+    return {unit_id: _as_datetime(last) for unit_id, last in db.session.execute(stmt)}
+
+
+def obligation_cells(year: int, as_of: date, unit_ids: Iterable[int] | None):
+    """The activities area's compliance grid (a fixed number of queries); None: every unit in scope."""
+    from ..activities.compliance import compliance
+    return compliance(year, as_of, None if unit_ids is None else set(unit_ids))
+
+
+def obligation_figures_by_unit(units: list[Unit], window: ReportWindow) -> dict[int, ObligationFigures]:
+    figures: dict[int, ObligationFigures] = {}
+    for cell in obligation_cells(window.year, window.as_of, [u.id for u in units]):
+        if cell.start > window.as_of:
+            continue  # upcoming periods are not owed yet
+        unit = figures.setdefault(cell.unit_id, ObligationFigures())
+        met = int(cell.state == "met")
+        unit.ytd_met += met
+        unit.ytd_required += 1
+        if _in_period(cell.start, cell.end, window):
+            unit.period_met += met
+            unit.period_required += 1
+        month = unit.months[min(cell.end, window.as_of).month - 1]
+        month[0] += met
+        month[1] += 1
+    return figures
+
+
+def _in_period(start: date, end: date, window: ReportWindow) -> bool:
+    if window.whole_year:
+        return start <= window.as_of <= end  # each obligation's current period
+    return start <= window.end and end >= window.start
+
+
+def overview(root: Unit, window: ReportWindow) -> Overview:
+    """The root's own ledger and one row per child unit rolling up that child's subtree."""
+    units = subtree_units(root)
+    tasks = task_figures_by_unit(root, window)
+    obligations = obligation_figures_by_unit(units, window)
+    activity = activity_updates_by_unit(root, window)
+
+    def rollup(unit: Unit, members: Callable[[Unit], bool], own_only: bool) -> UnitFigures:
+        row = UnitFigures(unit=unit, tasks=TaskFigures(), obligations=ObligationFigures(), own_only=own_only,
+                          has_children=any(u.parent_id == unit.id for u in units))
+        for member in filter(members, units):
+            row.tasks.add(tasks.get(member.id, TaskFigures()))
+            row.obligations.add(obligations.get(member.id, ObligationFigures()))
+            row.activity_update = _latest(row.activity_update, activity.get(member.id))
+        return row
+
+    rows = [rollup(root, lambda u: u.id == root.id, own_only=True)]
+    rows += [rollup(child, lambda u, c=child: u.path.startswith(c.path), own_only=False)
+             for child in units if child.parent_id == root.id]
+    total = rollup(root, lambda u: True, own_only=False)
+    return Overview(root=root, window=window, rows=rows, total=total)
+
+
+def unit_summaries(root: Unit, window: ReportWindow) -> list[UnitFigures]:
+    """Every unit of the subtree with its own figures (the summary sheet of the subtree workbook)."""
+    units = subtree_units(root)
+    tasks = task_figures_by_unit(root, window)
+    obligations = obligation_figures_by_unit(units, window)
+    activity = activity_updates_by_unit(root, window)
+    return [UnitFigures(unit=u, tasks=tasks.get(u.id, TaskFigures()), own_only=True,
+                        obligations=obligations.get(u.id, ObligationFigures()), activity_update=activity.get(u.id))
+            for u in units]
+
+
+# ---- sorting ---------------------------------------------------------------------------------------
+
+SORT_KEYS: dict[str, Callable[[UnitFigures], object]] = {
+    "unit": lambda r: r.unit.name,
+    "assigned": lambda r: r.tasks.assigned,
+    "done": lambda r: r.tasks.done,
+    "in_progress": lambda r: r.tasks.in_progress,
+    "not_started": lambda r: r.tasks.not_started,
+    "overdue": lambda r: r.tasks.overdue,
+    "rate": lambda r: r.tasks.rate,
+    "period": lambda r: r.obligations.period_rate,
+    "ytd": lambda r: r.obligations.ytd_rate,
+    "updated": lambda r: r.last_update,
+}
+DEFAULT_SORT = ("rate", "asc")
+
+
+def sort_rows(rows: list[UnitFigures], key: str, direction: str) -> list[UnitFigures]:
+    """Sort by a column; rows without a value (nothing assigned) go last either way."""
+    get = SORT_KEYS.get(key, SORT_KEYS[DEFAULT_SORT[0]])
+    present = [r for r in rows if get(r) is not None]
+    absent = [r for r in rows if get(r) is None]
+    present.sort(key=lambda r: (get(r), r.unit.name), reverse=direction == "desc")
+    return present + absent
+
+
+# ---- ledgers for export and import ----------------------------------------------------------------
+
+def ledger_plan(unit: Unit, *, subtree: bool, plan_id: int | None = None) -> Plan | None:
+    """The plan whose ledger to export: `plan_id` if it gave rows here, else the newest published one that did."""
+    units = Unit.subtree_ids(unit.path) if subtree else [unit.id]
+    stmt = (select(Plan).join(Task, Task.plan_id == Plan.id).join(LedgerRow, LedgerRow.task_id == Task.id)
+            .where(Plan.status == "published", LedgerRow.unit_id.in_(units))
+            .order_by(Plan.year.desc(), Plan.id.desc()).limit(1))
+    if plan_id is not None:
+        stmt = stmt.where(Plan.id == plan_id)
+    return db.session.execute(stmt).scalars().first()
+
+
+def ledger_rows(plan: Plan, unit_ids: Iterable[int]) -> list[LedgerRow]:
+    """The plan's ledger rows of these units in plan order, with task, section and evidence loaded."""
+    stmt = (select(LedgerRow).join(Task, Task.id == LedgerRow.task_id)
+            .where(Task.plan_id == plan.id, LedgerRow.unit_id.in_(list(unit_ids)))
+            .options(joinedload(LedgerRow.task).joinedload(Task.section), selectinload(LedgerRow.files))
+            .order_by(LedgerRow.unit_id, Task.position))
+    return list(db.session.execute(stmt).scalars())
+
+
+def rows_by_id(ids: Iterable[int]) -> dict[int, LedgerRow]:
+    stmt = select(LedgerRow).where(LedgerRow.id.in_(list(ids))).options(joinedload(LedgerRow.task))
+    return {row.id: row for row in db.session.execute(stmt).scalars()}
+
+
+# ---- activities ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ActivityFilter:
+    unit_id: int | None = None
+    kind_id: int | None = None
+    status: str | None = None
+    month: str | None = None  # 'YYYY-MM', as on the activities list
+
+
+def activities(filters: ActivityFilter) -> list[Activity]:
+    stmt = (select(Activity).options(joinedload(Activity.unit), joinedload(Activity.kind),
+                                     selectinload(Activity.files))
+            .order_by(Activity.held_on, Activity.id))
+    if filters.unit_id:
+        stmt = stmt.where(Activity.unit_id == filters.unit_id)
+    if filters.kind_id:
+        stmt = stmt.where(Activity.kind_id == filters.kind_id)
+    if filters.status:
+        stmt = stmt.where(Activity.status == filters.status)
+    month = _month_range(filters.month)
+    if month:
+        stmt = stmt.where(Activity.held_on.between(*month))
+    return list(db.session.execute(stmt).unique().scalars())
+
+
+def _month_range(text: str | None) -> tuple[date, date] | None:
+    match = re.fullmatch(r"(\d{4})-(\d{1,2})", text or "")
+    if not match or not 1 <= int(match.group(2)) <= 12:
+        return None
+    year, month = int(match.group(1)), int(match.group(2))
+    return date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
+
+
+# ---- the compliance grid -----------------------------------------------------------------------------
+
+@dataclass
+class ComplianceLine:
+    """One unit × requirement: (met, owed) per month, periods attributed to the month they close in."""
+    unit_name: str
+    requirement: str
+    kind: str
+    months: list[list[int]] = field(default_factory=lambda: [[0, 0] for _ in range(12)])
+    met: int = 0
+    owed: int = 0
+
+
+def compliance_report(window: ReportWindow, unit_ids: Iterable[int] | None = None) -> tuple[list[ComplianceLine], list]:
+    cells = obligation_cells(window.year, window.as_of, unit_ids)
+    lines: dict[tuple[int, int], ComplianceLine] = {}
+    for cell in cells:
+        line = lines.setdefault((cell.unit_id, cell.requirement_id),
+                                ComplianceLine(cell.unit_name, str(cell.requirement), str(cell.kind)))
+        if cell.start > window.as_of:
+            continue
+        met = int(cell.state == "met")
+        month = line.months[min(cell.end, window.as_of).month - 1]
+        month[0] += met
+        month[1] += 1
+        line.met += met
+        line.owed += 1
+    return list(lines.values()), cells
