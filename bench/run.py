@@ -32,7 +32,7 @@ from bench.generate import BENCH_PASSWORD, FULL, QUICK, _sqlalchemy_url, generat
 from bench.server import Gunicorn, GunicornConfig  # noqa: E402
 from bench.sessions import Session, fetch, login  # noqa: E402
 from bench.verify import EditLog, check_edits  # noqa: E402
-from webapp.models import Activity, LedgerRow, Unit  # noqa: E402
+from webapp.models import Activity, AuditEntry, LedgerRow, Unit  # noqa: E402
 
 OUT = ROOT / "bench" / "out"
 LUA = ROOT / "bench" / "lua"
@@ -206,9 +206,24 @@ def measure_fragments(base_url: str, engine: Engine, session: Session, path: str
     return {"row_fragment_bytes": len(edit.body), "ledger_page_bytes": len(page.body)}
 
 
+def wait_until_quiet(engine: Engine, settle: float = 1.0, limit: float = 30.0) -> None:
+    """Requests still in flight when wrk stopped may commit later; check only once the audit log stops growing."""
+    deadline = time.monotonic() + limit
+    last, since = None, time.monotonic()
+    while time.monotonic() < deadline:
+        with engine.connect() as connection:
+            current = connection.execute(select(func.max(AuditEntry.id))).scalar_one()
+        if current != last:
+            last, since = current, time.monotonic()
+        elif time.monotonic() - since >= settle:
+            return
+        time.sleep(0.2)
+
+
 def edit_phase(wrk: str, base_url: str, engine: Engine, sessions, phases: Phases, seconds: int, name: str) -> dict:
     data = edit_session_data(engine, [(session, path) for session, path, _ in sessions])
     stats = run_wrk(wrk, base_url, "edit.lua", data, phases.connections, seconds, name, phases)
+    wait_until_quiet(engine)
     log = EditLog.read(sorted(OUT.glob(f"{name}-*.log")))
     findings = check_edits(engine, log)
     stats["verification"] = {

@@ -81,7 +81,7 @@ def check_edits(engine: Engine, log: EditLog) -> Findings:
     chains: dict[tuple[int, str], list] = defaultdict(list)
     audited_progress: set[str] = set()
     for entry in entries:
-        if entry.field:
+        if entry.field in AUDITED_FIELDS:  # evidence entries ("files") are not row columns
             chains[(entry.entity_id, entry.field)].append(entry)
         if entry.field == "progress" and entry.after:
             audited_progress.add(entry.after)
@@ -99,7 +99,7 @@ def check_edits(engine: Engine, log: EditLog) -> Findings:
                 findings.note(f"row {row_id} {field_name}: entry {entry.id} before={entry.before!r} "
                               f"but previous after={previous.after!r}")
         row = rows.get(row_id)
-        if row is not None and field_name in AUDITED_FIELDS and as_text(getattr(row, field_name)) != as_text(chain[-1].after):
+        if row is not None and as_text(getattr(row, field_name)) != as_text(chain[-1].after):
             findings.rows_differing_from_replay += 1
             findings.note(f"row {row_id} {field_name}={getattr(row, field_name)!r} but audit says {chain[-1].after!r}")
     return findings
