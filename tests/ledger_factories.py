@@ -45,3 +45,36 @@ def make_plan(issuer_id: int, unit_ids: list[int], year: int = 2023, sections: i
 def rows_of(ids: dict, unit_id: int) -> list[int]:
     """The unit's row ids in task order."""
     return [ids["rows"][(task_id, unit_id)] for task_id in ids["tasks"]]
+
+
+# ---- reading what the user sees ------------------------------------------------------------------
+
+HX = {"HX-Request": "true"}
+
+
+def post_row(client, row_id: int, token: str, **fields):
+    """An inline save as htmx sends it (fields named after the columns, plus version)."""
+    return client.post(f"/ledger/rows/{row_id}", data={**fields, "csrf_token": token}, headers=HX)
+
+
+def parse(html: str):
+    import lxml.html
+    return lxml.html.fromstring(html)
+
+
+def row_element(html: str, row_id: int):
+    found = parse(html).xpath(f'//tr[@id="row-{row_id}"]')
+    assert found, f"row-{row_id} not in the answer"
+    return found[0]
+
+
+def cell_text(html: str, row_id: int, field: str) -> str:
+    """The text the user reads in a row's cell (view mode)."""
+    cells = row_element(html, row_id).xpath(f'./td[@data-field="{field}"]')
+    assert cells, f"no {field} cell in row-{row_id}"
+    return cells[0].text_content().strip()
+
+
+def editor_error(html: str, row_id: int) -> str:
+    errors = row_element(html, row_id).xpath('.//td[contains(@class,"editing")]//*[contains(@class,"field-error")]')
+    return errors[0].text_content().strip() if errors else ""

@@ -52,7 +52,7 @@
   // The next (or previous) editable cell in reading order; evidence cells are skipped by Tab.
   function neighbour(td, step) {
     var cells = Array.prototype.slice.call(
-      document.querySelectorAll('table.ledger td[data-field]:not([data-field="files"])'));
+      document.querySelectorAll('table.ledger td.editable[data-field]:not([data-field="files"]), table.ledger td.editing'));
     var next = cells[cells.indexOf(td) + step];
     return next ? spotOf(next) : null;
   }

@@ -1,7 +1,7 @@
 """A unit's ledger, inline editing of its rows, a row's history and the change log."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_babel import format_datetime, lazy_gettext as _l
 from flask_login import current_user
 
@@ -21,6 +21,7 @@ EDITOR_FIELDS = {"lead": ("lead",), "members": ("members",), "progress": ("progr
                  "status": ("status", "completed_on"), "remarks": ("remarks",), "files": ()}
 ENTITY_LABELS = {"ledger_row": _l("Ledger"), "activity": _l("Activity"), "plan": _l("Work plan"),
                  "unit": _l("Unit"), "user": _l("User"), "activity_kind": _l("Activity kind")}
+ACTION_LABELS = {"update": _l("Edited"), "add_file": _l("Added a file"), "remove_file": _l("Removed a file")}
 FIELD_LABELS = {"lead": _l("Lead"), "members": _l("Members"), "progress": _l("Progress"),
                 "status": _l("Status"), "completed_on": _l("Completion date"), "remarks": _l("Remarks"),
                 "files": _l("Evidence")}
@@ -40,6 +41,8 @@ def ledger_helpers():
         "editor_fields": EDITOR_FIELDS,
         "upload_accept": ACCEPT_ATTRIBUTE,
         "entity_label": lambda entity: ENTITY_LABELS.get(entity, entity),
+        "action_label": lambda action: ACTION_LABELS.get(action, action),
+        "upload_limit_mb": round(current_app.config["MAX_UPLOAD_BYTES"] / 1024 / 1024, 1),
         "audit_value": lambda field, text: STATUS_LABELS.get(text, text) if field == "status" else (text or ""),
     }
 
