@@ -2,14 +2,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from webapp.extensions import db
 from webapp.models import (Activity, ActivityKind, LedgerRow, Plan, Requirement, Section, StoredFile, Task,
                            TaskAssignment)
 
-YEAR = 2026
-PLAN_TITLE = "计算机学院2026年意识形态工作方案"
+# Last year: every figure is "as of" its end, so tests do not depend on today's date.
+YEAR = date.today().year - 1
+PLAN_TITLE = f"计算机学院{YEAR}年意识形态工作方案"
 
 
 @dataclass
@@ -70,7 +71,7 @@ def assign(data: PlanData, unit_id: int, statuses: list[str], **values) -> list[
         db.session.add(TaskAssignment(task_id=task.id, unit_id=unit_id))
         row = LedgerRow(task_id=task.id, unit_id=unit_id, status=status,
                         completed_on=date(YEAR, 3, 15) if status == "done" else None,
-                        updated_at=datetime(YEAR, 3, 1 + index), **values)
+                        updated_at=datetime(YEAR, 3, 1) + timedelta(days=index), **values)
         db.session.add(row)
         db.session.flush()
         data.rows[(task.number, unit_id)] = row.id

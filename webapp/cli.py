@@ -12,6 +12,10 @@ from .models import ROLES, Unit, User
 
 def register_cli(app: Flask) -> None:
     register_maintenance_cli(app)
+    from .activities.cli import register_cli as register_activities_cli
+    register_activities_cli(app)
+    from .plans.cli import register_cli as register_plans_cli
+    register_plans_cli(app)
 
     @app.cli.command("seed-demo")
     def seed_demo_command():

@@ -11,7 +11,7 @@ from functools import wraps
 
 from flask import abort, g, has_request_context, make_response, redirect, request, url_for
 from flask_login import current_user
-from sqlalchemy import event, or_
+from sqlalchemy import event, false, or_
 from sqlalchemy.orm import Session, with_loader_criteria
 
 from .extensions import db, login_manager
@@ -94,6 +94,32 @@ def can_review_activity(user, activity: Activity) -> bool:
     if user.role == ADMIN:
         return True
     return user.role == STAFF and activity.unit_id != user.unit_id
+
+
+def can_edit_activity(user, activity: Activity) -> bool:
+    """Whoever may log for the unit edits a draft or a returned activity; admins edit any in scope."""
+    if not can_log_activity(user, activity.unit):
+        return False
+    return user.role == ADMIN or activity.status in ("draft", "returned")
+
+
+def submission_is_approval(user) -> bool:
+    """Staff and admins are the reviewers of their subtree: what they submit needs nobody else's approval."""
+    return user.role in (ADMIN, STAFF)
+
+
+def review_queue_criteria(user):
+    """SQL criteria for "submitted activities this user is to review" (the ORM scope adds the subtree)."""
+    if user.role == ADMIN:
+        return Activity.status == "submitted"
+    if user.role == STAFF:
+        return (Activity.status == "submitted") & (Activity.unit_id != user.unit_id)
+    return false()
+
+
+def can_manage_plan(user, plan: Plan) -> bool:
+    """Admins manage the plans their own unit or a unit below it issued, not an enclosing unit's."""
+    return user.role == ADMIN and in_scope(user, plan.unit)
 
 
 # ---- route guards ------------------------------------------------------------------------------

@@ -1,17 +1,350 @@
-from flask import Blueprint, render_template
+"""Activities: logging (from a phone), review, kinds, and compliance per unit and period."""
+from __future__ import annotations
 
-from ..permissions import roles_required
+from math import ceil
 
-bp = Blueprint("activities", __name__, url_prefix="/activities")
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from ..htmx import is_htmx, render_page_or_partial
+from ..models import ACTIVITY_STATUSES, CADENCES, Activity, ActivityKind, StoredFile, Unit
+from ..permissions import (ADMIN, MONITOR, SECRETARY, STAFF, can_edit_activity, can_log_activity,
+                           can_review_activity, get_or_404, roles_required)
+from ..uploads import send_stored_file
+from . import compliance as comp
+from . import queries, services
+from .forms import (ACTION_LABELS, CADENCE_LABELS, FIELD_LABELS, LEVEL_LABELS, STATE_LABELS, STATUS_LABELS,
+                    ActivityForm, KindForm, ReturnForm)
+
+# Paths are spelled out because a unit's obligations page lives under /units/.
+bp = Blueprint("activities", __name__)
 
 
-@bp.route("/")
+@bp.context_processor
+def _labels():
+    return {"status_label": lambda s: STATUS_LABELS.get(s, s), "state_label": lambda s: STATE_LABELS.get(s, s),
+            "cadence_label": lambda c: CADENCE_LABELS.get(c, c), "level_label": lambda lv: LEVEL_LABELS.get(lv, lv),
+            "action_label": lambda a: ACTION_LABELS.get(a, a), "field_label": lambda f: FIELD_LABELS.get(f, f),
+            "short_period": comp.short_period, "can_review_any": current_user.is_authenticated
+            and current_user.role in (ADMIN, STAFF)}
+
+
+# ---- the list -------------------------------------------------------------------------------------
+
+@bp.route("/activities/")
 @roles_required()
 def index():
-    return render_template("main/placeholder.html")
+    args = request.args
+    filters = queries.ActivityFilters(
+        unit_id=args.get("unit", type=int), kind_id=args.get("kind", type=int),
+        status=args.get("status") if args.get("status") in ACTIVITY_STATUSES else None,
+        month=args.get("month") or None, to_review=args.get("tab") == "review")
+    page = max(args.get("page", 1, type=int), 1)
+    activities, total = queries.activity_page(filters, current_user, page)
+    context = {
+        "filters": filters, "activities": activities, "total": total, "page": page,
+        "pages": max(ceil(total / queries.PAGE_SIZE), 1), "statuses": ACTIVITY_STATUSES,
+        "kinds": queries.all_kinds(), "units": queries.loggable_unit_candidates(),
+        "review_count": queries.review_queue_size(current_user),
+        "may_log": current_user.role in (ADMIN, STAFF, MONITOR),
+    }
+    return render_page_or_partial("activities/index.html", "activities/_list.html", **context)
 
 
-@bp.route("/new")
-@roles_required()
+# ---- logging and editing --------------------------------------------------------------------------
+
+def _loggable_units() -> list[Unit]:
+    return [unit for unit in queries.loggable_unit_candidates() if can_log_activity(current_user, unit)]
+
+
+def _unit_to_log_for() -> Unit:
+    """The unit named in the form or the URL, else the user's own: 404 outside the scope, 403 if not theirs."""
+    unit_id = request.form.get("unit", type=int) or request.args.get("unit", type=int) or current_user.unit_id
+    unit = get_or_404(Unit, unit_id)
+    if not can_log_activity(current_user, unit):
+        abort(403)
+    return unit
+
+
+def _activity_form(kinds: list[ActivityKind], units: list[Unit], **kwargs) -> ActivityForm:
+    form = ActivityForm(today=comp.local_today(), kind_ids={kind.id for kind in kinds}, **kwargs)
+    form.kind.choices = [(kind.id, kind.name) for kind in kinds]
+    form.unit.choices = [(unit.id, unit.name) for unit in units]
+    return form
+
+
+def _render_form(form: ActivityForm, status: int, activity: Activity | None = None, unit: Unit | None = None,
+                 units: list[Unit] | None = None):
+    # Browsers cannot refill a file input, so say plainly that chosen files must be chosen again.
+    files_lost = request.method == "POST" and any(f.filename for f in request.files.getlist("files"))
+    return render_template("activities/form.html", form=form, activity=activity, unit=unit, units=units or [],
+                           files_lost=files_lost), status
+
+
+def _wants_submit() -> bool:
+    return request.form.get("action") == "submit"
+
+
+@bp.route("/activities/new", methods=["GET", "POST"])
+@roles_required(ADMIN, STAFF, MONITOR)
 def new():
-    return render_template("main/placeholder.html")
+    services.ensure_kinds()
+    unit = _unit_to_log_for()
+    units = _loggable_units()
+    kinds = queries.active_kinds()
+    form = _activity_form(kinds, units)
+    if request.method == "GET":
+        form.unit.data = unit.id
+        form.held_on.data = comp.local_today()
+        remembered = queries.last_kind_id(current_user.id)
+        form.kind.data = remembered if remembered else (kinds[0].id if kinds else None)
+    if form.validate_on_submit():
+        activity = services.create_activity(current_user, unit, form.activity_data(), form.checked_files,
+                                            submit=_wants_submit())
+        flash(_status_message(activity), "success")
+        return redirect(url_for(".detail", activity_id=activity.id))
+    return _render_form(form, 422 if request.method == "POST" else 200, unit=unit, units=units)
+
+
+@bp.route("/activities/<int:activity_id>/edit", methods=["GET", "POST"])
+@roles_required(ADMIN, STAFF, MONITOR)
+def edit(activity_id: int):
+    activity = get_or_404(Activity, activity_id)
+    if not can_edit_activity(current_user, activity):
+        abort(403)
+    kinds = queries.active_kinds()
+    if activity.kind not in kinds:  # a retired kind stays selectable on its own old activities
+        kinds.append(activity.kind)
+    values = {"kind": activity.kind_id, "held_on": activity.held_on, "topic": activity.topic,
+              "place": activity.place, "host": activity.host, "present": activity.present,
+              "expected": activity.expected, "summary": activity.summary, "version": activity.version,
+              "unit": activity.unit_id}
+    form = _activity_form(kinds, [activity.unit], data=values)
+    form.remove_files.choices = [(stored.id, stored.filename) for stored in activity.files]
+    if form.validate_on_submit():
+        try:
+            services.update_activity(current_user, activity, _int(form.version.data), form.activity_data(),
+                                     form.checked_files, form.remove_files.data or [], submit=_wants_submit())
+        except services.StaleVersion:
+            form.form_errors.append(_("Someone else saved this activity after you opened it. "
+                                      "Reload the page to see their changes."))
+            return _render_form(form, 409, activity=activity, unit=activity.unit)
+        except services.WrongState:
+            abort(409)
+        flash(_status_message(activity), "success")
+        return redirect(url_for(".detail", activity_id=activity.id))
+    return _render_form(form, 422 if request.method == "POST" else 200, activity=activity, unit=activity.unit)
+
+
+def _int(value) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return -1
+
+
+def _status_message(activity: Activity) -> str:
+    return {"draft": _("Saved as a draft."), "submitted": _("Submitted for review."),
+            "approved": _("Saved and approved.")}.get(activity.status, _("Saved."))
+
+
+# ---- one activity and its review ------------------------------------------------------------------
+
+@bp.route("/activities/<int:activity_id>")
+@roles_required()
+def detail(activity_id: int):
+    activity = get_or_404(Activity, activity_id)
+    return _render_detail(activity, ReturnForm(), 200)
+
+
+def _render_detail(activity: Activity, return_form: ReturnForm, status: int):
+    return render_template(
+        "activities/detail.html", activity=activity, return_form=return_form,
+        history=queries.activity_history(activity.id),
+        may_edit=can_edit_activity(current_user, activity),
+        may_submit=can_edit_activity(current_user, activity) and activity.status in ("draft", "returned"),
+        may_review=can_review_activity(current_user, activity) and activity.status == "submitted"), status
+
+
+@bp.route("/activities/<int:activity_id>/submit", methods=["POST"])
+@roles_required(ADMIN, STAFF, MONITOR)
+def submit(activity_id: int):
+    activity = get_or_404(Activity, activity_id)
+    if not can_edit_activity(current_user, activity):
+        abort(403)
+    _change_state(services.submit_activity, activity)
+    flash(_status_message(activity), "success")
+    return redirect(url_for(".detail", activity_id=activity.id))
+
+
+@bp.route("/activities/<int:activity_id>/approve", methods=["POST"])
+@roles_required(ADMIN, STAFF)
+def approve(activity_id: int):
+    activity = get_or_404(Activity, activity_id)
+    if not can_review_activity(current_user, activity):
+        abort(403)
+    _change_state(services.approve_activity, activity)
+    flash(_("Approved."), "success")
+    from_queue = request.form.get("next") == "review"
+    return redirect(url_for(".index", tab="review") if from_queue else url_for(".detail", activity_id=activity.id))
+
+
+@bp.route("/activities/<int:activity_id>/return", methods=["POST"])
+@roles_required(ADMIN, STAFF)
+def return_(activity_id: int):
+    activity = get_or_404(Activity, activity_id)
+    if not can_review_activity(current_user, activity):
+        abort(403)
+    form = ReturnForm()
+    if not form.validate_on_submit():
+        return _render_detail(activity, form, 422)
+    _change_state(services.return_activity, activity, form.comment.data.strip())
+    flash(_("Returned with your comment."), "success")
+    return redirect(url_for(".detail", activity_id=activity.id))
+
+
+def _change_state(action, activity: Activity, *args) -> None:
+    try:
+        action(current_user, activity, *args)
+    except services.WrongState:
+        abort(409)
+
+
+@bp.route("/activities/files/<int:file_id>")
+@roles_required()
+def file(file_id: int):
+    stored = get_or_404(StoredFile, file_id)
+    if stored.activity_id is None:
+        abort(404)
+    return send_stored_file(stored)
+
+
+# ---- kinds (admin) --------------------------------------------------------------------------------
+
+def _kind_form(kind: ActivityKind | None = None, blank: bool = False) -> KindForm:
+    """Bound to the posted values unless `blank` (a fresh form after a successful add)."""
+    taken = {other.name for other in queries.all_kinds() if kind is None or other.id != kind.id}
+    extra = {"formdata": None} if blank else {}
+    return KindForm(taken_names=taken, obj=kind, **extra)
+
+
+def _render_kinds(new_form: KindForm, status: int = 200, editing: ActivityKind | None = None):
+    """The kinds table with the add form; without JavaScript, `editing` is the row shown as a form."""
+    return render_page_or_partial(
+        "activities/kinds.html", "activities/_kinds.html", kinds=queries.all_kinds(), new_form=new_form,
+        editing=editing.id if editing else None, edit_form=_kind_form(editing) if editing else None), status
+
+
+@bp.route("/activities/kinds")
+@roles_required(ADMIN)
+def kinds():
+    services.ensure_kinds()
+    editing = request.args.get("edit", type=int)
+    return _render_kinds(_kind_form(), editing=get_or_404(ActivityKind, editing) if editing else None)
+
+
+@bp.route("/activities/kinds", methods=["POST"])
+@roles_required(ADMIN)
+def create_kind():
+    form = _kind_form()
+    if not form.validate_on_submit():
+        return _render_kinds(form, 422)
+    services.create_kind(current_user, form.name.data.strip(), form.cadence.data, form.count.data, form.level.data)
+    if not is_htmx():
+        return redirect(url_for(".kinds"))
+    return _render_kinds(_kind_form(blank=True))
+
+
+@bp.route("/activities/kinds/<int:kind_id>", methods=["GET", "POST"])
+@roles_required(ADMIN)
+def kind_row(kind_id: int):
+    kind = get_or_404(ActivityKind, kind_id)
+    if request.method == "GET":
+        return _kind_row(kind)
+    form = _kind_form(kind)
+    if not form.validate_on_submit():
+        return render_template("activities/_kind_edit_row.html", kind=kind, edit_form=form), 422
+    services.update_kind(current_user, kind, form.name.data.strip(), form.cadence.data, form.count.data,
+                         form.level.data)
+    return _kind_row(kind)
+
+
+@bp.route("/activities/kinds/<int:kind_id>/edit")
+@roles_required(ADMIN)
+def edit_kind(kind_id: int):
+    kind = get_or_404(ActivityKind, kind_id)
+    if not is_htmx():
+        return redirect(url_for(".kinds", edit=kind.id))
+    return render_template("activities/_kind_edit_row.html", kind=kind, edit_form=_kind_form(kind))
+
+
+@bp.route("/activities/kinds/<int:kind_id>/active", methods=["POST"])
+@roles_required(ADMIN)
+def toggle_kind(kind_id: int):
+    kind = get_or_404(ActivityKind, kind_id)
+    services.set_kind_active(current_user, kind, request.form.get("active") == "1")
+    return _kind_row(kind)
+
+
+def _kind_row(kind: ActivityKind):
+    if not is_htmx():
+        return redirect(url_for(".kinds"))
+    return render_template("activities/_kind_row.html", kind=kind)
+
+
+# ---- compliance -----------------------------------------------------------------------------------
+
+@bp.route("/activities/compliance")
+@roles_required(ADMIN, SECRETARY, STAFF)
+def compliance_grid():
+    today = comp.local_today()
+    year = request.args.get("year", today.year, type=int)
+    obligations = comp.obligations_of_year(year)
+    chosen = _chosen_obligations(obligations)
+    cells = comp.compliance(year, today, requirement_ids=[o.id for o in chosen]) if chosen else []
+    years = sorted(set(queries.published_plan_years()) | {today.year, year}, reverse=True)
+    return render_page_or_partial(
+        "activities/compliance.html", "activities/_grid.html", year=year, years=years, today=today,
+        obligations=obligations, blocks=comp.grid(chosen, cells), cadences=CADENCES,
+        kind_names=sorted({o.kind for o in obligations}), selected=request.args)
+
+
+def _chosen_obligations(obligations: list[comp.Obligation]) -> list[comp.Obligation]:
+    requirement = request.args.get("requirement", type=int)
+    kind, cadence = request.args.get("kind"), request.args.get("cadence")
+    return [o for o in obligations
+            if (not requirement or o.id == requirement) and (not kind or o.kind == kind)
+            and (not cadence or o.cadence == cadence)]
+
+
+@bp.route("/activities/compliance/cell")
+@roles_required()
+def compliance_cell():
+    unit = get_or_404(Unit, request.args.get("unit", type=int) or 0)
+    found = queries.requirement_with_year(request.args.get("requirement", type=int) or 0)
+    if found is None:
+        abort(404)
+    requirement, year = found
+    today = comp.local_today()
+    cells = comp.compliance(year, today, unit_ids=[unit.id], requirement_ids=[requirement.id])
+    cell = next((c for c in cells if c.period == request.args.get("period")), None)
+    if cell is None:
+        abort(404)
+    obligation = comp.obligations_of_year(year, [requirement.id])[0]
+    unit_ids = queries.subtree_unit_ids(unit) if obligation.include_children else [unit.id]
+    activities = queries.activities_between(unit_ids, obligation.kind_id, cell.start, cell.end)
+    return render_page_or_partial("activities/cell.html", "activities/_cell.html", cell=cell,
+                                  obligation=obligation, activities=activities, unit=unit)
+
+
+@bp.route("/units/<int:unit_id>/obligations")
+@roles_required()
+def unit_obligations(unit_id: int):
+    unit = get_or_404(Unit, unit_id)
+    today = comp.local_today()
+    obligations = comp.obligations_of_year(today.year)
+    cells = comp.compliance(today.year, today, unit_ids=[unit.id])
+    return render_template("activities/obligations.html", unit=unit, today=today,
+                           items=comp.unit_obligations(obligations, cells, today),
+                           may_log=can_log_activity(current_user, unit))

@@ -5,12 +5,14 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import HiddenField, SelectField
+from wtforms.fields.choices import SelectChoice
 
 from .queries import DEFAULT_SORT, QUARTERS, SORT_KEYS
 
-PERIOD_CHOICES = ([("", _l("Whole year"))]
-                  + [(key, _l("Quarter %(n)s", n=key[1])) for key in QUARTERS]
-                  + [(str(month), _l("Month %(n)s", n=month)) for month in range(1, 13)])
+PERIOD_CHOICES = ([SelectChoice("", _l("Whole year"))]
+                  + [SelectChoice(key, _l("Quarter %(n)s", n=key[1])) for key in QUARTERS]
+                  + [SelectChoice(str(month), _l("Month %(n)s", n=month)) for month in range(1, 13)])
+PERIODS = {choice.value for choice in PERIOD_CHOICES}
 
 
 class OverviewFilterForm(FlaskForm):
@@ -27,10 +29,11 @@ class OverviewFilterForm(FlaskForm):
 
     def __init__(self, formdata, years: list[int], default_year: int):
         super().__init__(formdata=formdata)
-        self.year.choices = [(year, str(year)) for year in sorted(set(years) | {default_year}, reverse=True)]
-        if self.year.data not in dict(self.year.choices):
+        offered = sorted(set(years) | {default_year}, reverse=True)
+        self.year.choices = [SelectChoice(year, str(year)) for year in offered]
+        if self.year.data not in offered:
             self.year.data = default_year
-        if self.period.data not in dict(PERIOD_CHOICES):
+        if self.period.data not in PERIODS:
             self.period.data = ""
         if self.sort.data not in SORT_KEYS:
             self.sort.data = DEFAULT_SORT[0]

@@ -1,26 +1,19 @@
 """Overview (dashboards), Excel exports and the ledger re-import."""
 from __future__ import annotations
 
-from datetime import date, datetime
 from urllib.parse import quote
-from zoneinfo import ZoneInfo
 
-from flask import Blueprint, abort, current_app, make_response, render_template, request
-from flask_babel import gettext as _
+from flask import Blueprint, abort, make_response, render_template, request
 from flask_login import current_user
 
 from ..htmx import render_page_or_partial
+from ..ledger.queries import local_today
 from ..models import Unit
 from ..permissions import ADMIN, SECRETARY, STAFF, can_edit_ledger_row, get_or_404, roles_required
 from . import charts, excel, queries, services
 from .forms import ImportConfirmForm, LedgerUploadForm, OverviewFilterForm
 
 bp = Blueprint("reports", __name__)
-
-
-def local_today() -> date:
-    """Today where the college is: due dates and periods are local dates."""
-    return datetime.now(ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])).date()
 
 
 def xlsx_response(data: bytes, filename: str):
@@ -52,7 +45,7 @@ def dashboard():
     bar_chart, bars = charts.completion_bars(rows)
     heat_chart, month_x, heat_rows = charts.heat_map(rows, window.as_of.month if window.as_of >= window.start else 0)
     return render_page_or_partial(
-        "reports/overview.html", "reports/_overview_results.html", form=form, overview=result, rows=rows,
+        "reports/overview.html", "reports/_overview.html", form=form, overview=result, rows=rows,
         window=window, bar_chart=bar_chart, bars=bars, heat_chart=heat_chart, month_x=month_x, heat_rows=heat_rows,
         cell_size=charts.CELL_SIZE, trail=queries.visible_ancestors(root))
 

@@ -1,0 +1,299 @@
+"""Which unit met which recurring obligation in which period.
+
+`compliance(year, as_of)` crosses every requirement of the year's published plans with every unit
+that owes it and every period of its cadence, and counts the APPROVED activities of its kind there.
+It runs a fixed number of SQL queries whatever the data size (requirements, assignments, units,
+activity counts per unit/kind/day); the rest is arithmetic in `periods.py`. Inside a request every
+select is scoped by the ORM hook, so a user only gets cells for units in their subtree.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+from typing import Collection, Iterable
+
+from flask import current_app
+from sqlalchemy import and_, func, or_, select
+
+from ..extensions import db
+from ..models import Activity, ActivityKind, Plan, Requirement, Task, TaskAssignment, Unit
+from .periods import DayCounts, Period, period_span, periods, state_for
+
+EXCERPT_CHARS = 40
+
+
+@dataclass(frozen=True)
+class ComplianceCell:
+    unit_id: int
+    unit_name: str
+    requirement_id: int
+    requirement: str  # the requirement's text excerpt
+    kind: str
+    period: str  # "2026-W05", "2026-03", "2026-Q1", "2026-春季学期", "2026"
+    start: date
+    end: date
+    required: int
+    done: int
+    state: str  # met | missing | in_progress | upcoming
+
+    def as_json(self) -> dict:
+        """The row of `flask compliance --json` (an outside contract: keep the keys)."""
+        return {"unit": self.unit_name, "unit_id": self.unit_id, "requirement": self.requirement,
+                "kind": self.kind, "period": self.period, "start": self.start.isoformat(),
+                "end": self.end.isoformat(), "required": self.required, "done": self.done, "state": self.state}
+
+
+@dataclass(frozen=True)
+class Obligation:
+    """A requirement as compliance needs it, with its activity kind resolved."""
+    id: int
+    text: str
+    kind: str
+    kind_id: int | None
+    cadence: str
+    count: int
+    level: str
+    include_children: bool
+    task_id: int
+    plan_unit_id: int
+
+    @property
+    def excerpt(self) -> str:
+        text = " ".join(self.text.split())
+        return text if len(text) <= EXCERPT_CHARS else text[:EXCERPT_CHARS - 1] + "…"
+
+
+@dataclass(frozen=True)
+class UnitNode:
+    id: int
+    name: str
+    kind: str
+    category: str | None
+    path: str
+    active: bool
+
+    @property
+    def ancestor_ids(self) -> list[int]:
+        return [int(part) for part in self.path.strip("/").split("/") if part]
+
+    def is_under(self, unit_id: int) -> bool:
+        """This unit is `unit_id` or lies below it (read off the path, no query)."""
+        return unit_id in self.ancestor_ids
+
+
+def compliance(year: int, as_of: date, unit_ids: Collection[int] | None = None, *,
+               requirement_ids: Collection[int] | None = None) -> list[ComplianceCell]:
+    obligations = obligations_of_year(year, requirement_ids)
+    assigned = _assigned_units(year)
+    units = units_in_scope()
+    semesters = current_app.config.get("SEMESTERS")
+    periods_by_cadence = {o.cadence: periods(o.cadence, year, semesters) for o in obligations}
+    counts = _approved_counts(periods_by_cadence.values(), year)
+    tally = _Tally(counts, units)
+    cells = []
+    for obligation in obligations:
+        for unit in owing_units(obligation, units, assigned.get(obligation.task_id)):
+            if unit_ids is not None and unit.id not in unit_ids:
+                continue
+            days = tally.days(unit.id, obligation.kind_id, obligation.include_children)
+            for period in periods_by_cadence[obligation.cadence]:
+                cells.append(_cell(obligation, unit, period, days, as_of))
+    return cells
+
+
+def _cell(obligation: Obligation, unit: UnitNode, period: Period, days: DayCounts, as_of: date) -> ComplianceCell:
+    done = days.between(period.start, period.end)
+    return ComplianceCell(
+        unit_id=unit.id, unit_name=unit.name, requirement_id=obligation.id, requirement=obligation.excerpt,
+        kind=obligation.kind, period=period.label, start=period.start, end=period.end,
+        required=obligation.count, done=done, state=state_for(period, obligation.count, done, as_of))
+
+
+# ---- who owes what --------------------------------------------------------------------------------
+
+def owing_units(obligation: Obligation, units: Iterable[UnitNode],
+                assigned_unit_ids: Collection[int] | None) -> list[UnitNode]:
+    """Active units at the requirement's level under the plan's unit (and under an assigned unit, if any)."""
+    result = []
+    for unit in units:
+        if not unit.active or not unit.is_under(obligation.plan_unit_id):
+            continue
+        if not _at_level(unit, obligation):
+            continue
+        if assigned_unit_ids and not any(unit.is_under(assigned) for assigned in assigned_unit_ids):
+            continue
+        result.append(unit)
+    return result
+
+
+def _at_level(unit: UnitNode, obligation: Obligation) -> bool:
+    level = obligation.level
+    if level == "general":
+        return unit.id == obligation.plan_unit_id
+    if level == "class":
+        return unit.kind == "class"
+    if unit.kind != "branch" or unit.id == obligation.plan_unit_id:
+        return False
+    if level == "faculty_branch":
+        return unit.category == "faculty"
+    if level == "student_branch":
+        return unit.category == "student"
+    return level == "branch"
+
+
+class _Tally:
+    """Approved activities per (unit, kind) as day counts, optionally with the unit's descendants."""
+
+    EMPTY = DayCounts({})
+
+    def __init__(self, rows: list[tuple[int, int, date, int]], units: list[UnitNode]):
+        self.own: dict[tuple[int, int], dict[date, int]] = defaultdict(dict)
+        for unit_id, kind_id, held_on, number in rows:
+            self.own[(unit_id, kind_id)][held_on] = number
+        self.units = units
+        self.cache: dict[tuple[int, int | None, bool], DayCounts] = {}
+
+    def days(self, unit_id: int, kind_id: int | None, include_children: bool) -> DayCounts:
+        if kind_id is None:
+            return self.EMPTY
+        key = (unit_id, kind_id, include_children)
+        if key not in self.cache:
+            self.cache[key] = DayCounts(self._merged(unit_id, kind_id, include_children))
+        return self.cache[key]
+
+    def _merged(self, unit_id: int, kind_id: int, include_children: bool) -> dict[date, int]:
+        if not include_children:
+            return self.own.get((unit_id, kind_id), {})
+        merged: dict[date, int] = defaultdict(int)
+        for unit in self.units:
+            if unit.is_under(unit_id):
+                for day, number in self.own.get((unit.id, kind_id), {}).items():
+                    merged[day] += number
+        return merged
+
+
+# ---- the fixed set of queries ---------------------------------------------------------------------
+
+def obligations_of_year(year: int, requirement_ids: Collection[int] | None = None) -> list[Obligation]:
+    """Requirements of the year's published plans (visible ones, in a request), kind resolved by id or name."""
+    kind_match = or_(ActivityKind.id == Requirement.kind_id,
+                     and_(Requirement.kind_id.is_(None), ActivityKind.name == Requirement.kind))
+    query = (select(Requirement.id, Requirement.text, Requirement.kind, ActivityKind.id, ActivityKind.name,
+                    Requirement.cadence, Requirement.count, Requirement.level, Requirement.include_children,
+                    Task.id, Plan.unit_id)
+             .join(Task, Requirement.task_id == Task.id)
+             .join(Plan, Task.plan_id == Plan.id)
+             .outerjoin(ActivityKind, kind_match)
+             .where(Plan.year == year, Plan.status == "published")
+             .order_by(Plan.id, Task.position, Task.id, Requirement.id))
+    if requirement_ids is not None:
+        query = query.where(Requirement.id.in_(list(requirement_ids)))
+    return [Obligation(id=rid, text=text, kind=kind_name or kind, kind_id=kind_id, cadence=cadence,
+                       count=max(count or 1, 1), level=level, include_children=bool(children),
+                       task_id=task_id, plan_unit_id=plan_unit_id)
+            for rid, text, kind, kind_id, kind_name, cadence, count, level, children, task_id, plan_unit_id
+            in db.session.execute(query)]
+
+
+def _assigned_units(year: int) -> dict[int, set[int]]:
+    # Unscoped: an assignment to a unit outside the viewer's subtree still restricts who owes the task.
+    query = (select(TaskAssignment.task_id, TaskAssignment.unit_id)
+             .join(Task, TaskAssignment.task_id == Task.id)
+             .join(Plan, Task.plan_id == Plan.id)
+             .where(Plan.year == year, Plan.status == "published")
+             .execution_options(unscoped=True))
+    assigned: dict[int, set[int]] = defaultdict(set)
+    for task_id, unit_id in db.session.execute(query):
+        assigned[task_id].add(unit_id)
+    return assigned
+
+
+def units_in_scope() -> list[UnitNode]:
+    """Every unit the caller may see, parents before children."""
+    rows = db.session.execute(select(Unit.id, Unit.name, Unit.kind, Unit.category, Unit.path, Unit.active))
+    nodes = [UnitNode(*row) for row in rows]
+    return sorted(nodes, key=lambda unit: unit.ancestor_ids)
+
+
+def _approved_counts(all_periods: Iterable[list[Period]], year: int) -> list[tuple[int, int, date, int]]:
+    flat = [period for group in all_periods for period in group]
+    first, last = period_span(flat) if flat else (date(year, 1, 1), date(year, 12, 31))
+    query = (select(Activity.unit_id, Activity.kind_id, Activity.held_on, func.count(Activity.id))
+             .where(Activity.status == "approved", Activity.held_on >= first, Activity.held_on <= last)
+             .group_by(Activity.unit_id, Activity.kind_id, Activity.held_on))
+    return [tuple(row) for row in db.session.execute(query)]
+
+
+# ---- shaping cells for pages -----------------------------------------------------------------------
+
+def local_today() -> date:
+    """Today where the users are (the server may run on UTC)."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+    return datetime.now(ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])).date()
+
+
+@dataclass
+class GridRow:
+    unit_id: int
+    unit_name: str
+    cells: list[ComplianceCell]
+
+
+@dataclass
+class GridBlock:
+    """One requirement as a table: units down, periods across."""
+    obligation: Obligation
+    periods: list[ComplianceCell]  # the first row's cells, for the column heads
+    rows: list[GridRow]
+
+    def count(self, state: str) -> int:
+        return sum(cell.state == state for row in self.rows for cell in row.cells)
+
+
+def grid(obligations: list[Obligation], cells: list[ComplianceCell]) -> list[GridBlock]:
+    rows_by_requirement: dict[int, dict[int, GridRow]] = defaultdict(dict)
+    for cell in cells:
+        rows = rows_by_requirement[cell.requirement_id]
+        if cell.unit_id not in rows:
+            rows[cell.unit_id] = GridRow(cell.unit_id, cell.unit_name, [])
+        rows[cell.unit_id].cells.append(cell)
+    blocks = []
+    for obligation in obligations:
+        rows = list(rows_by_requirement.get(obligation.id, {}).values())
+        if rows:
+            blocks.append(GridBlock(obligation, rows[0].cells, rows))
+    return blocks
+
+
+@dataclass
+class UnitObligation:
+    """What one unit owes for one requirement: the current period and the periods it missed."""
+    obligation: Obligation
+    current: ComplianceCell | None
+    missed: list[ComplianceCell]
+
+    @property
+    def owed(self) -> bool:
+        return self.current is not None and self.current.state != "met"
+
+
+def unit_obligations(obligations: list[Obligation], cells: list[ComplianceCell], as_of: date) -> list[UnitObligation]:
+    by_requirement: dict[int, list[ComplianceCell]] = defaultdict(list)
+    for cell in cells:
+        by_requirement[cell.requirement_id].append(cell)
+    result = []
+    for obligation in obligations:
+        own = by_requirement.get(obligation.id)
+        if not own:
+            continue
+        current = next((cell for cell in own if cell.start <= as_of <= cell.end), None)
+        result.append(UnitObligation(obligation, current, [cell for cell in own if cell.state == "missing"]))
+    return sorted(result, key=lambda item: not item.owed)
+
+
+def short_period(label: str) -> str:
+    """Column head: the label without its year ("W05", "03", "Q1", "春季学期"), or the year itself."""
+    head, _, tail = label.partition("-")
+    return tail or head

@@ -1,0 +1,136 @@
+"""Forms of the activities area. Every message a user can see is translated (Chinese by default)."""
+from __future__ import annotations
+
+from datetime import date
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import MultipleFileField
+from wtforms import (DateField, HiddenField, IntegerField, SelectField, SelectMultipleField, StringField,
+                     TextAreaField)
+from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
+
+from ..models import CADENCES, LEVELS
+from ..uploads import CheckedFile, UploadError, check_upload
+from .services import ActivityData
+
+EARLIEST_DATE = date(2000, 1, 1)
+MAX_FILES = 10
+
+CADENCE_LABELS = {"week": _l("Weekly"), "month": _l("Monthly"), "quarter": _l("Quarterly"),
+                  "semester": _l("Each semester"), "year": _l("Yearly")}
+LEVEL_LABELS = {"general": _l("General branch"), "branch": _l("Every branch"),
+                "faculty_branch": _l("Faculty branches"), "student_branch": _l("Student branches"),
+                "class": _l("Every class")}
+STATUS_LABELS = {"draft": _l("Draft"), "submitted": _l("Awaiting review"), "approved": _l("Approved"),
+                 "returned": _l("Returned")}
+ACTION_LABELS = {"create": _l("created"), "update": _l("changed"), "submit": _l("submitted"),
+                 "approve": _l("approved"), "return": _l("returned"), "comment": _l("commented"),
+                 "attach": _l("attached a file"), "detach": _l("removed a file")}
+FIELD_LABELS = {"kind_id": _l("Kind"), "held_on": _l("Date"), "topic": _l("Topic"), "place": _l("Place"),
+                "host": _l("Host"), "present": _l("Present"), "expected": _l("Expected"), "summary": _l("Summary"),
+                "status": _l("Status"), "review_comment": _l("Comment"), "file": _l("File")}
+STATE_LABELS = {"met": _l("Met"), "missing": _l("Missing"), "in_progress": _l("In progress"),
+                "upcoming": _l("Upcoming")}
+
+
+class LocalDateField(DateField):
+    """A date field whose format error is our own translated message."""
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError(_l("Enter a date such as 2026-03-05."))
+
+
+class CountField(IntegerField):
+    """A whole-number field whose format error is our own translated message."""
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError(_l("Enter a whole number."))
+
+
+class ActivityForm(FlaskForm):
+    unit = SelectField(_l("Unit"), coerce=int, validate_choice=False)
+    kind = SelectField(_l("Kind"), coerce=int, validate_choice=False)
+    held_on = LocalDateField(_l("Date"), validators=[InputRequired(message=_l("Enter the date."))])
+    topic = StringField(_l("Topic"), validators=[DataRequired(message=_l("Enter the topic.")),
+                                                 Length(max=200, message=_l("At most %(max)d characters."))])
+    place = StringField(_l("Place"), validators=[Length(max=200, message=_l("At most %(max)d characters."))])
+    host = StringField(_l("Host"), validators=[Length(max=100, message=_l("At most %(max)d characters."))])
+    present = CountField(_l("Present"), validators=[
+        Optional(), NumberRange(min=0, max=100000, message=_l("Enter a number from 0 to 100000."))])
+    expected = CountField(_l("Expected"), validators=[
+        Optional(), NumberRange(min=0, max=100000, message=_l("Enter a number from 0 to 100000."))])
+    summary = TextAreaField(_l("Summary"), validators=[Length(max=2000, message=_l("At most %(max)d characters."))])
+    files = MultipleFileField(_l("Photos and files"))
+    remove_files = SelectMultipleField(_l("Remove"), coerce=int, validate_choice=False)
+    version = HiddenField()
+
+    def __init__(self, *args, today: date, kind_ids: set[int], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.today = today
+        self.kind_ids = kind_ids
+        self.checked_files: list[CheckedFile] = []
+
+    def validate_kind(self, field):
+        if field.data not in self.kind_ids:
+            raise ValidationError(_l("Choose a kind from the list."))
+
+    def validate_held_on(self, field):
+        if field.data and field.data > self.today:
+            raise ValidationError(_l("The date cannot be in the future."))
+        if field.data and field.data < EARLIEST_DATE:
+            raise ValidationError(_l("The date cannot be before 2000."))
+
+    def validate_present(self, field):
+        if field.data is not None and self.expected.data is not None and field.data > self.expected.data:
+            raise ValidationError(_l("Present cannot be more than expected."))
+
+    def validate_files(self, field):
+        chosen = [storage for storage in (field.data or []) if storage and storage.filename]
+        if len(chosen) > MAX_FILES:
+            raise ValidationError(_l("At most %(count)d files at a time.", count=MAX_FILES))
+        errors = []
+        for storage in chosen:
+            try:
+                self.checked_files.append(check_upload(storage))
+            except UploadError as error:
+                errors.append(str(error))
+        if errors:
+            raise ValidationError(" ".join(errors))
+
+    def activity_data(self) -> ActivityData:
+        return ActivityData(kind_id=self.kind.data, held_on=self.held_on.data, topic=self.topic.data.strip(),
+                            place=(self.place.data or "").strip(), host=(self.host.data or "").strip(),
+                            present=self.present.data, expected=self.expected.data,
+                            summary=(self.summary.data or "").strip())
+
+
+class ReturnForm(FlaskForm):
+    comment = TextAreaField(_l("What needs to change"), validators=[
+        DataRequired(message=_l("Say what needs to change.")),
+        Length(max=2000, message=_l("At most %(max)d characters."))])
+
+
+class KindForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(message=_l("Enter a name.")),
+                                               Length(max=60, message=_l("At most %(max)d characters."))])
+    cadence = SelectField(_l("Cadence"), choices=list(CADENCE_LABELS.items()), validate_choice=False,
+                          validators=[AnyOf(CADENCES, message=_l("Choose from the list."))])
+    count = CountField(_l("Times per period"), default=1, validators=[
+        InputRequired(message=_l("Enter a number.")), NumberRange(min=1, max=100, message=_l("Enter a number from 1 to 100."))])
+    level = SelectField(_l("Owed by"), choices=list(LEVEL_LABELS.items()), validate_choice=False,
+                        validators=[AnyOf(LEVELS, message=_l("Choose from the list."))])
+
+    def __init__(self, *args, taken_names: set[str], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.taken_names = taken_names
+
+    def validate_name(self, field):
+        if field.data and field.data.strip() in self.taken_names:
+            raise ValidationError(_l("A kind with this name already exists."))

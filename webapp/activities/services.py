@@ -1,0 +1,182 @@
+"""Every change to an activity or an activity kind, with its audit entry, in one transaction.
+
+Status flow: draft → submitted → approved | returned (with a comment); a returned activity is
+edited and submitted again. Staff and admins review their own subtree, so what they submit is
+approved at once (permissions.submission_is_approval); a monitor's submission waits for review.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Iterable
+
+from ..audit import record, record_changes
+from ..extensions import db
+from ..models import Activity, ActivityKind, StoredFile, Unit
+from ..models.base import utcnow
+from ..permissions import submission_is_approval
+from ..uploads import CheckedFile
+from . import queries
+
+ENTITY = "activity"
+KIND_ENTITY = "activity_kind"
+EDITABLE_FIELDS = ("kind_id", "held_on", "topic", "place", "host", "present", "expected", "summary")
+
+
+class StaleVersion(Exception):
+    """Someone saved the activity after this form was loaded."""
+
+
+class WrongState(Exception):
+    """The action does not fit the activity's status (e.g. approving a draft)."""
+
+
+@dataclass(frozen=True)
+class ActivityData:
+    kind_id: int
+    held_on: date
+    topic: str
+    place: str
+    host: str
+    present: int | None
+    expected: int | None
+    summary: str
+
+    def as_dict(self) -> dict:
+        return {field: getattr(self, field) for field in EDITABLE_FIELDS}
+
+
+# ---- kinds ----------------------------------------------------------------------------------------
+
+def ensure_kinds() -> None:
+    """Seed the standard kinds the first time anyone needs them (a fresh site without demo data)."""
+    if queries.kind_count():
+        return
+    from ..demo import ensure_activity_kinds
+    ensure_activity_kinds()
+    db.session.commit()
+
+
+def create_kind(user, name: str, cadence: str, count: int, level: str) -> ActivityKind:
+    position = max((kind.position for kind in queries.all_kinds()), default=-1) + 1
+    kind = ActivityKind(name=name, cadence=cadence, count=count, level=level, position=position, active=True)
+    db.session.add(kind)
+    db.session.flush()
+    record(KIND_ENTITY, kind.id, "create", unit_id=user.unit_id,
+           after={"name": name, "cadence": cadence, "count": count, "level": level})
+    db.session.commit()
+    return kind
+
+
+def update_kind(user, kind: ActivityKind, name: str, cadence: str, count: int, level: str) -> None:
+    changes = _apply(kind, {"name": name, "cadence": cadence, "count": count, "level": level})
+    record_changes(KIND_ENTITY, kind.id, user.unit_id, changes)
+    db.session.commit()
+
+
+def set_kind_active(user, kind: ActivityKind, active: bool) -> None:
+    changes = _apply(kind, {"active": active})
+    record_changes(KIND_ENTITY, kind.id, user.unit_id, changes, action="retire" if not active else "restore")
+    db.session.commit()
+
+
+# ---- activities -----------------------------------------------------------------------------------
+
+def create_activity(user, unit: Unit, data: ActivityData, files: Iterable[CheckedFile], submit: bool) -> Activity:
+    activity = Activity(unit_id=unit.id, created_by_id=user.id, status="draft", **data.as_dict())
+    db.session.add(activity)
+    db.session.flush()
+    record(ENTITY, activity.id, "create", unit_id=unit.id, after=data.as_dict())
+    _attach(user, activity, files)
+    if submit:
+        _submit(user, activity)
+    db.session.commit()
+    return activity
+
+
+def update_activity(user, activity: Activity, version: int, data: ActivityData, files: Iterable[CheckedFile],
+                    remove_file_ids: Iterable[int], submit: bool) -> None:
+    if version != activity.version:
+        raise StaleVersion()
+    changes = _apply(activity, data.as_dict())
+    record_changes(ENTITY, activity.id, activity.unit_id, changes)
+    _detach(activity, set(remove_file_ids))
+    _attach(user, activity, files)
+    activity.version += 1
+    if submit:
+        _submit(user, activity)
+    db.session.commit()
+
+
+def submit_activity(user, activity: Activity) -> None:
+    _submit(user, activity)
+    activity.version += 1
+    db.session.commit()
+
+
+def approve_activity(user, activity: Activity) -> None:
+    _require_status(activity, "submitted")
+    _set_status(activity, "approved", user, action="approve")
+    activity.review_comment = ""
+    activity.version += 1
+    db.session.commit()
+
+
+def return_activity(user, activity: Activity, comment: str) -> None:
+    _require_status(activity, "submitted")
+    _set_status(activity, "returned", user, action="return", comment=comment)
+    activity.review_comment = comment
+    activity.version += 1
+    db.session.commit()
+
+
+def _submit(user, activity: Activity) -> None:
+    _require_status(activity, "draft", "returned")
+    if submission_is_approval(user):
+        _set_status(activity, "approved", user, action="submit")
+        activity.review_comment = ""
+    else:
+        _set_status(activity, "submitted", None, action="submit")
+
+
+def _set_status(activity: Activity, status: str, reviewer, action: str, comment: str = "") -> None:
+    record(ENTITY, activity.id, action, unit_id=activity.unit_id, field="status",
+           before=activity.status, after=status)
+    if comment:
+        record(ENTITY, activity.id, "comment", unit_id=activity.unit_id, field="review_comment", after=comment)
+    activity.status = status
+    if reviewer is not None:
+        activity.reviewed_by_id = reviewer.id
+        activity.reviewed_at = utcnow()
+
+
+def _require_status(activity: Activity, *allowed: str) -> None:
+    if activity.status not in allowed:
+        raise WrongState(activity.status)
+
+
+def _attach(user, activity: Activity, files: Iterable[CheckedFile]) -> None:
+    for checked in files:
+        stored = StoredFile(unit_id=activity.unit_id, activity_id=activity.id, filename=checked.filename,
+                            content_type=checked.content_type, size=checked.size, sha256=checked.sha256,
+                            data=checked.data, uploaded_by_id=user.id)
+        db.session.add(stored)
+        record(ENTITY, activity.id, "attach", unit_id=activity.unit_id, field="file", after=checked.filename)
+
+
+def _detach(activity: Activity, file_ids: set[int]) -> None:
+    for stored in list(activity.files):
+        if stored.id in file_ids:
+            record(ENTITY, activity.id, "detach", unit_id=activity.unit_id, field="file", before=stored.filename)
+            db.session.delete(stored)
+
+
+def _apply(obj, values: dict) -> dict:
+    """Set the values that differ and return {field: (before, after)} for the audit log."""
+    changes = {}
+    for field, value in values.items():
+        before = getattr(obj, field)
+        if before != value:
+            changes[field] = (before, value)
+            setattr(obj, field, value)
+    return changes

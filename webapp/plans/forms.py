@@ -1,0 +1,140 @@
+"""Forms of the plans area: the document upload, and the inline edits of tasks, requirements,
+section titles and assignments. Each form validates and hands a plain dict to the services."""
+from __future__ import annotations
+
+from datetime import date
+
+from flask import current_app
+from flask_babel import gettext as _, lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import (BooleanField, DateField, IntegerField, SelectField, SelectMultipleField, StringField,
+                     TextAreaField, ValidationError)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+from ..models import CADENCES, LEVELS
+
+CADENCE_LABELS = {"week": _l("Weekly"), "month": _l("Monthly"), "quarter": _l("Quarterly"),
+                  "semester": _l("Each semester"), "year": _l("Yearly")}
+LEVEL_LABELS = {"general": _l("General branch"), "branch": _l("Every branch"),
+                "faculty_branch": _l("Faculty branches"), "student_branch": _l("Student branches"),
+                "class": _l("Every class")}
+WEEKDAY_LABELS = {1: _l("Monday"), 2: _l("Tuesday"), 3: _l("Wednesday"), 4: _l("Thursday"),
+                  5: _l("Friday"), 6: _l("Saturday"), 7: _l("Sunday")}
+TASK_FIELD_LABELS = {"section": _l("Section"), "title": _l("Task"), "body": _l("Details"), "lead": _l("Lead"),
+                     "members": _l("Members"), "deadline_text": _l("Time limit"), "starts_on": _l("Start"),
+                     "due_on": _l("Due"), "ongoing": _l("Ongoing")}
+# Plans outside this range are typing mistakes, not plans.
+FIRST_YEAR, LAST_YEAR = 2000, 2100
+
+
+def _this_year() -> int:
+    return date.today().year
+
+
+def _optional_int(value):
+    return int(value) if value not in (None, "", "None") else None
+
+
+class DocumentForm(FlaskForm):
+    """A plan document: an uploaded file or pasted text (exactly one)."""
+
+    document = FileField(_l("Document (.txt or .docx)"))
+    text = TextAreaField(_l("Or paste the text of the plan"))
+
+    content: bytes | str = b""
+    filename: str = ""
+
+    def validate(self, extra_validators=None) -> bool:
+        if not super().validate(extra_validators):
+            return False
+        upload = self.document.data
+        has_file = bool(upload and upload.filename)
+        has_text = bool((self.text.data or "").strip())
+        if has_file == has_text:
+            self.form_errors.append(_("Upload a file or paste the text, one of the two."))
+            return False
+        if has_text:
+            self.content, self.filename = self.text.data, ""
+            return True
+        limit = current_app.config["MAX_UPLOAD_BYTES"]
+        self.content = upload.read(limit + 1)
+        self.filename = upload.filename
+        if len(self.content) > limit:
+            self.document.errors.append(_("The file is larger than %(mb)s MB.", mb=limit // (1024 * 1024)))
+            return False
+        return True
+
+
+class ImportForm(DocumentForm):
+    year = IntegerField(_l("Year"), default=_this_year, validators=[
+        InputRequired(message=_l("Enter the year of the plan.")),
+        NumberRange(FIRST_YEAR, LAST_YEAR, message=_l("Enter a year between 2000 and 2100."))])
+
+
+class TaskForm(FlaskForm):
+    title = TextAreaField(_l("Task"), validators=[DataRequired(message=_l("Enter the task.")), Length(max=2000)])
+    body = TextAreaField(_l("Details"), validators=[Length(max=20000)])
+    lead = StringField(_l("Lead"), validators=[Length(max=500)])
+    members = StringField(_l("Members"), validators=[Length(max=1000)])
+    deadline_text = TextAreaField(_l("Time limit"), validators=[Length(max=1000)])
+    starts_on = DateField(_l("Start"), validators=[Optional()])
+    due_on = DateField(_l("Due"), validators=[Optional()])
+    ongoing = BooleanField(_l("Ongoing all year"))
+    needs_review = BooleanField(_l("Still needs checking"))
+
+    def __init__(self, *args, plan_year: int, **kwargs):
+        self.plan_year = plan_year
+        super().__init__(*args, **kwargs)
+
+    def _check_year(self, day: date | None) -> None:
+        # A plan's dates lie in its year; one year either side allows for school years and late starts.
+        first, last = self.plan_year - 1, self.plan_year + 1
+        if day and not first <= day.year <= last:
+            raise ValidationError(_("Dates must lie between %(first)s and %(last)s.", first=first, last=last))
+
+    def validate_starts_on(self, field) -> None:
+        self._check_year(field.data)
+
+    def validate_due_on(self, field) -> None:
+        self._check_year(field.data)
+        if field.data and self.starts_on.data and field.data < self.starts_on.data:
+            raise ValidationError(_("The due date is before the start date."))
+
+    def values(self) -> dict:
+        return {"title": self.title.data.strip(), "body": self.body.data.strip(), "lead": self.lead.data.strip(),
+                "members": self.members.data.strip(), "deadline_text": self.deadline_text.data.strip(),
+                "starts_on": self.starts_on.data, "due_on": self.due_on.data, "ongoing": self.ongoing.data,
+                "needs_review": self.needs_review.data}
+
+
+class RequirementForm(FlaskForm):
+    kind = StringField(_l("Activity kind"), validators=[
+        DataRequired(message=_l("Enter the activity kind.")), Length(max=60)])
+    cadence = SelectField(_l("Period"), choices=[SelectChoice(c, CADENCE_LABELS[c]) for c in CADENCES])
+    count = IntegerField(_l("Times per period"), default=1, validators=[
+        InputRequired(message=_l("Enter a number from 1 to 400.")),
+        NumberRange(1, 400, message=_l("Enter a number from 1 to 400."))])
+    weekday = SelectField(_l("Weekday"), coerce=_optional_int,
+                          choices=[SelectChoice(None, "—")] + [SelectChoice(day, label) for day, label in WEEKDAY_LABELS.items()])
+    level = SelectField(_l("Owed by"), choices=[SelectChoice(level, LEVEL_LABELS[level]) for level in LEVELS])
+    include_children = BooleanField(_l("Activities of units below count too"))
+
+    def values(self) -> dict:
+        return {"kind": self.kind.data.strip(), "cadence": self.cadence.data, "count": self.count.data,
+                "weekday": self.weekday.data, "level": self.level.data,
+                "include_children": self.include_children.data}
+
+
+class SectionForm(FlaskForm):
+    title = StringField(_l("Section title"), validators=[
+        DataRequired(message=_l("Enter the section title.")), Length(max=300)])
+
+
+class AssignmentForm(FlaskForm):
+    units = SelectMultipleField(_l("Units"), coerce=int, validate_choice=False)
+
+
+class ReimportConfirmForm(FlaskForm):
+    token = StringField()

@@ -1,0 +1,104 @@
+"""Selects for the plans area. Plans, tasks, units and assignments are scoped by the ORM hook;
+sections and requirements are not, so they are always reached through a scoped plan or task."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask import abort
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from ..extensions import db
+from ..models import ActivityKind, Plan, Requirement, Section, Task, TaskAssignment, Unit
+from .reader import KINDS
+
+UNIT_KIND_ORDER = ("university", "general", "branch", "class")
+
+
+@dataclass
+class PlanListing:
+    id: int
+    year: int
+    title: str
+    status: str
+    task_count: int
+    published_at: datetime | None
+
+
+def plan_listing() -> list[PlanListing]:
+    """Every plan the user can see, newest year first, with its task count."""
+    task_count = (select(func.count(Task.id)).where(Task.plan_id == Plan.id)
+                  .correlate(Plan).scalar_subquery())
+    rows = db.session.execute(
+        select(Plan.id, Plan.year, Plan.title, Plan.status, task_count, Plan.published_at)
+        .order_by(Plan.year.desc(), Plan.id.desc())).all()
+    return [PlanListing(*row) for row in rows]
+
+
+def plan_for_preview(plan_id: int) -> Plan:
+    """The plan with everything the preview shows, loaded in a handful of queries."""
+    plan = db.session.execute(
+        select(Plan).where(Plan.id == plan_id).options(
+            selectinload(Plan.sections).selectinload(Section.tasks).options(
+                selectinload(Task.requirements),
+                selectinload(Task.assignments).selectinload(TaskAssignment.unit)))
+    ).scalar_one_or_none()
+    if plan is None:
+        abort(404)
+    return plan
+
+
+def task_in_plan(plan: Plan, task_id: int) -> Task:
+    task = db.session.execute(
+        select(Task).where(Task.id == task_id, Task.plan_id == plan.id)).scalar_one_or_none()
+    if task is None:
+        abort(404)
+    return task
+
+
+def section_in_plan(plan: Plan, section_id: int) -> Section:
+    section = db.session.execute(
+        select(Section).where(Section.id == section_id, Section.plan_id == plan.id)).scalar_one_or_none()
+    if section is None:
+        abort(404)
+    return section
+
+
+def requirement_in_plan(plan: Plan, requirement_id: int) -> Requirement:
+    # The join through the scoped Task keeps requirements of invisible plans out.
+    requirement = db.session.execute(
+        select(Requirement).join(Task).where(Requirement.id == requirement_id, Task.plan_id == plan.id)
+    ).scalar_one_or_none()
+    if requirement is None:
+        abort(404)
+    return requirement
+
+
+def active_units_under(unit: Unit) -> list[Unit]:
+    """The unit and every active unit below it, in tree order (path, then id)."""
+    return list(db.session.execute(
+        select(Unit).where(Unit.path.startswith(unit.path, autoescape=True), Unit.active.is_(True))
+        .order_by(Unit.path, Unit.id)).scalars())
+
+
+def units_by_kind(units: list[Unit]) -> list[tuple[str, list[Unit]]]:
+    """Units grouped by kind for the assignment checkboxes (general branch first, classes last)."""
+    groups: dict[str, list[Unit]] = {kind: [] for kind in UNIT_KIND_ORDER}
+    for unit in units:
+        groups.setdefault(unit.kind, []).append(unit)
+    return [(kind, members) for kind, members in groups.items() if members]
+
+
+def activity_kind_names() -> list[str]:
+    """Kind names the admin can pick: the site's kinds first, then the reader's canonical ones."""
+    names = list(db.session.execute(select(ActivityKind.name).order_by(ActivityKind.position, ActivityKind.id))
+                 .scalars())
+    return names + [kind for kind in KINDS if kind not in names]
+
+
+def top_units() -> list[Unit]:
+    """Top-level general branches or university committees (the CLI's default plan owner)."""
+    return list(db.session.execute(
+        select(Unit).where(Unit.parent_id.is_(None), Unit.kind.in_(("general", "university")),
+                           Unit.active.is_(True)).order_by(Unit.id)).scalars())
