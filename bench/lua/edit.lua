@@ -5,6 +5,7 @@ dofile(os.getenv("BENCH_LUA_DIR") .. "/common.lua")
 
 function init(args)
   local data, session = common_init()
+  prefix = data.value_prefix  -- unique per phase, so audit entries of earlier runs never match
   math.randomseed(thread_number * 7919)
   rows, versions, fixed = session.rows, {}, {}
   for i, row in ipairs(rows) do
@@ -24,7 +25,7 @@ end
 function request()
   count_request()
   current = rows[math.random(#rows)]
-  value = string.format("bench-%d-%d", thread_number, sent)
+  value = string.format("%s-%d-%d", prefix, thread_number, sent)
   local status = (math.random(2) == 1) and "in_progress" or "not_started"
   local body = fixed[current] .. "&progress=" .. value .. "&status=" .. status ..
       "&completed_on=&version=" .. versions[current]
