@@ -6,10 +6,12 @@ from flask import Flask
 from sqlalchemy import select
 
 from .extensions import db
+from .maintenance import register_maintenance_cli
 from .models import ROLES, Unit, User
 
 
 def register_cli(app: Flask) -> None:
+    register_maintenance_cli(app)
     from .plans.cli import register_cli as register_plans_cli
     register_plans_cli(app)
     from .activities.cli import register_cli as register_activities_cli

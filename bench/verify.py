@@ -1,0 +1,105 @@
+"""Nothing lost: match what the load generator was told against the rows and the audit log."""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+
+from webapp.models import AuditEntry, LedgerRow
+
+LEDGER_ENTITY = "ledger_row"
+AUDITED_FIELDS = ("lead", "members", "progress", "status", "completed_on", "remarks")
+
+
+@dataclass
+class EditLog:
+    """What the clients sent and what they were answered, read from the Lua logs."""
+    answered: dict[str, int] = field(default_factory=dict)  # progress value → HTTP status
+    unanswered: set[str] = field(default_factory=set)  # in flight when the phase ended
+    rows: set[int] = field(default_factory=set)
+
+    @classmethod
+    def read(cls, paths: list[Path]) -> EditLog:
+        log = cls()
+        sent: set[str] = set()
+        for path in paths:
+            for line in path.read_text().splitlines():
+                parts = line.split()
+                if parts[0] == "sent":
+                    log.rows.add(int(parts[1]))
+                    sent.add(parts[2])
+                elif len(parts) >= 3:
+                    log.answered[parts[2]] = int(parts[0])
+        log.unanswered = sent - set(log.answered)
+        return log
+
+    def count(self, status: int) -> int:
+        return sum(1 for answer in self.answered.values() if answer == status)
+
+
+@dataclass
+class Findings:
+    acknowledged_without_audit: int = 0  # a 200 the audit log does not show
+    refused_but_written: int = 0  # a 409/4xx/5xx whose value the audit log shows anyway
+    broken_chains: int = 0  # an entry whose "before" is not the previous entry's "after"
+    rows_differing_from_replay: int = 0  # current value ≠ last audited value
+    examples: list[str] = field(default_factory=list)
+
+    @property
+    def lost_updates(self) -> int:
+        return (self.acknowledged_without_audit + self.refused_but_written + self.broken_chains
+                + self.rows_differing_from_replay)
+
+    def note(self, text: str) -> None:
+        if len(self.examples) < 10:
+            self.examples.append(text)
+
+
+def as_text(value) -> str:
+    """The audit log stores str(value); None and '' both mean empty."""
+    if value is None:
+        return ""
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    return str(value)
+
+
+def check_edits(engine: Engine, log: EditLog) -> Findings:
+    findings = Findings()
+    if not log.rows:
+        return findings
+    with engine.connect() as connection:
+        rows = {row.id: row for row in connection.execute(
+            select(LedgerRow.__table__).where(LedgerRow.id.in_(log.rows)))}
+        entries = connection.execute(
+            select(AuditEntry.__table__).where(AuditEntry.entity == LEDGER_ENTITY, AuditEntry.entity_id.in_(log.rows))
+            .order_by(AuditEntry.id)).all()
+    chains: dict[tuple[int, str], list] = defaultdict(list)
+    audited_progress: set[str] = set()
+    for entry in entries:
+        if entry.field in AUDITED_FIELDS:  # evidence entries ("files") are not row columns
+            chains[(entry.entity_id, entry.field)].append(entry)
+        if entry.field == "progress" and entry.after:
+            audited_progress.add(entry.after)
+    for value, status in log.answered.items():
+        if status == 200 and value not in audited_progress:
+            findings.acknowledged_without_audit += 1
+            findings.note(f"200 for {value} but no audit entry")
+        elif status != 200 and value in audited_progress:
+            findings.refused_but_written += 1
+            findings.note(f"HTTP {status} for {value} but the audit log shows it written")
+    for (row_id, field_name), chain in chains.items():
+        for previous, entry in zip(chain, chain[1:]):
+            if as_text(entry.before) != as_text(previous.after):
+                findings.broken_chains += 1
+                findings.note(f"row {row_id} {field_name}: entry {entry.id} before={entry.before!r} "
+                              f"but previous after={previous.after!r}")
+        row = rows.get(row_id)
+        if row is not None and as_text(getattr(row, field_name)) != as_text(chain[-1].after):
+            findings.rows_differing_from_replay += 1
+            findings.note(f"row {row_id} {field_name}={getattr(row, field_name)!r} but audit says {chain[-1].after!r}")
+    return findings
