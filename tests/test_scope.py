@@ -81,3 +81,20 @@ def test_in_scope(app, org):
         assert in_scope(staff2, db.session.get(Unit, org.units["class2"]))
         assert not in_scope(staff2, db.session.get(Unit, org.units["class3"]))
         assert not in_scope(staff2, db.session.get(Unit, org.units["general"]))
+
+
+def test_scope_values_are_bound_per_user_not_cached(app, org):
+    """The criteria are cached lambdas: each user's own path and ancestors must still be the ones used."""
+    from webapp.models import Plan
+    with app.app_context():
+        db.session.add_all([Plan(unit_id=org.units["general"], year=2026, title="本院方案"),
+                            Plan(unit_id=org.units["foreign"], year=2026, title="外院方案")])
+        db.session.commit()
+    seen = {}
+    for user_key in ("staff2", "foreign_staff", "monitor1", "foreign_admin", "secretary"):
+        with app.test_request_context("/"):
+            activate_scope(db.session.get(User, org.users[user_key]))
+            seen[user_key] = db.session.execute(select(Plan.title)).scalars().all()
+            db.session.remove()
+    assert seen == {"staff2": ["本院方案"], "foreign_staff": ["外院方案"], "monitor1": ["本院方案"],
+                    "foreign_admin": ["外院方案"], "secretary": ["本院方案"]}

@@ -43,7 +43,7 @@ def login():
                 return redirect(next_url)
             form.form_errors.append(_("Wrong login name or password."))
     elif request.method == "POST":
-        status = 400 if form.csrf_token.errors else 200
+        status = 400 if form.errors.get("csrf_token") else 200
     return render_template("auth/login.html", form=form), status
 
 
