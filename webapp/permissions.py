@@ -28,6 +28,8 @@ def activate_scope(user) -> None:
     """Called once per request after login is resolved: from here on every select is scoped."""
     g.scope_path = user.unit.path
     g.scope_ancestor_ids = user.unit.ancestor_ids
+    # Built once per request: constructing the criteria on every SELECT cost a fifth of an edit's CPU.
+    g.scope_options = _scope_criteria(g.scope_path, g.scope_ancestor_ids)
 
 
 def scope_path() -> str | None:
@@ -58,10 +60,10 @@ def _apply_scope(state):
         return
     if state.execution_options.get("unscoped") or state.is_column_load:
         return
-    path = g.get("scope_path")
-    if path is None:
+    options = g.get("scope_options")
+    if options is None:
         return
-    state.statement = state.statement.options(*_scope_criteria(path, g.scope_ancestor_ids))
+    state.statement = state.statement.options(*options)
 
 
 def in_scope(user, unit: Unit | None) -> bool:
