@@ -168,6 +168,23 @@ def test_state_changes_need_the_sessions_csrf_token(app, org, token_source):
                 failures.append(f"POST {url} ({endpoint}{', htmx' if htmx else ''}): {response.status_code}")
             elif "表单已过期" not in response.get_data(as_text=True):
                 failures.append(f"POST {url} ({endpoint}): 400 without the CSRF message")
+    assert not failures, "accepted without a valid CSRF token:\n" + "\n".join(failures)
     with app.app_context():
         assert database_fingerprint() == before, "a POST without a valid CSRF token changed the database"
-    assert not failures, "accepted without a valid CSRF token:\n" + "\n".join(failures)
+
+
+# ---- malformed text: NUL characters (PostgreSQL refuses them outright) ------------------------------
+
+def test_nul_characters_are_refused_before_they_reach_the_database(app, org):
+    with app.app_context():
+        world = build_world(org)
+        before = database_fingerprint()
+    client = log_in(app, org, "admin")
+    token = csrf_for(client)
+    row = world.our.ids["row"]
+    answers = [client.get("/admin/users?q=ad%00min"), client.get("/ledger/changes?q=%00"),
+               client.post(f"/ledger/rows/{row}", data={"progress": "推进\x00中", "version": "1"},
+                           headers={**HX, "X-CSRFToken": token})]
+    assert [answer.status_code for answer in answers] == [400, 400, 400]
+    with app.app_context():
+        assert database_fingerprint() == before
