@@ -5,7 +5,7 @@ import os
 from pathlib import Path
 from typing import Any, Mapping
 
-from flask import Flask, g, request
+from flask import Flask, abort, g, request
 from flask_login import current_user
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -81,6 +81,13 @@ def _register_request_hooks(app: Flask) -> None:
     def _scope_for_user():
         if current_user.is_authenticated:
             activate_scope(current_user)
+
+    @app.before_request
+    def _refuse_nul_characters():
+        # No one types a NUL; PostgreSQL cannot store or even compare text holding one (a 500 otherwise).
+        sent = [value for source in (request.args, request.form) for _key, values in source.lists() for value in values]
+        if any("\x00" in value for value in sent):
+            abort(400)
 
     @app.after_request
     def _security_headers(response):

@@ -32,6 +32,9 @@ ZIP_MAX_UNCOMPRESSED = 100 * 1024 * 1024
 ZIP_MAX_RATIO = 100
 ZIP_MAX_MEMBERS = 5000
 MAX_NAME_CHARS = 120
+# Browsers sniff the first bytes for markup: a PDF or image that starts like a web page is a polyglot.
+SNIFF_BYTES = 1024
+_MARKUP = re.compile(rb"<\s*(!doctype|html|head|body|script|svg|iframe|object|embed|img|a\s)", re.IGNORECASE)
 _FORBIDDEN_NAME_CHARS = re.compile(r'[<>:"/\\|?*]')
 
 
@@ -59,6 +62,8 @@ def check_upload(file_storage) -> CheckedFile:
     if not data:
         raise UploadError(_("The file is empty."))
     kind = detect_type(data)
+    if kind in ("pdf", "jpeg", "png") and _MARKUP.search(data[:SNIFF_BYTES]):
+        raise UploadError(_("The file looks like a web page disguised as another type, so it was refused."))
     if kind is None:
         raise UploadError(_("Only PDF, JPEG, PNG, Word (.docx) and Excel (.xlsx) files can be uploaded."))
     content_type, extensions = ALLOWED_TYPES[kind]

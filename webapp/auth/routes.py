@@ -1,3 +1,4 @@
+import re
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
@@ -11,9 +12,14 @@ from .services import authenticate, is_throttled
 bp = Blueprint("auth", __name__)
 
 
+# Browsers read "\" as "/" and drop tabs and newlines, so "/\evil.example" or "/\t/evil.example" leave the site.
+_UNSAFE_IN_NEXT = re.compile(r"[\\\x00-\x20\x7f]")
+
+
 def _safe_next(target: str | None) -> str:
     # Only same-site relative paths: an open redirect would let a link send users elsewhere.
-    if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
+    if (target and target.startswith("/") and not target.startswith("//") and not _UNSAFE_IN_NEXT.search(target)
+            and not urlsplit(target).netloc):
         return target
     return url_for("main.home")
 

@@ -33,6 +33,8 @@ HEADER_FILL = PatternFill("solid", fgColor="F0F2F5")
 SECTION_FILL = PatternFill("solid", fgColor="FBEAEA")
 BOLD = Font(bold=True)
 SHEET_NAME_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
+# Text that Excel would read as a formula (formula injection): kept as text, marked with a quote prefix.
+FORMULA_STARTS = ("=", "+", "-", "@")
 
 
 def ledger_title(plan: Plan, unit: Unit) -> str:
@@ -56,6 +58,15 @@ def workbook_bytes(workbook: Workbook) -> bytes:
     return buffer.getvalue()
 
 
+def _append(sheet: Worksheet, values: Iterable) -> None:
+    """sheet.append, except that user text is never a formula (openpyxl writes '=…' strings as formulas)."""
+    sheet.append(list(values))
+    for cell in sheet[sheet.max_row]:
+        if isinstance(cell.value, str) and cell.value.startswith(FORMULA_STARTS):
+            cell.data_type = "s"
+            cell.quotePrefix = True
+
+
 def _print_setup(sheet: Worksheet, title_rows: str) -> None:
     sheet.page_setup.orientation = "landscape"
     sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
@@ -69,7 +80,7 @@ def _print_setup(sheet: Worksheet, title_rows: str) -> None:
 def _title_and_header(sheet: Worksheet, title: str, columns: Sequence[tuple[str, int]]) -> None:
     """Row 1: the title merged across; row 2: the header; both repeat on every printed page; frozen below."""
     last = get_column_letter(len(columns))
-    sheet.append([title])
+    _append(sheet, [title])
     sheet.merge_cells(f"A1:{last}1")
     sheet["A1"].font = Font(bold=True, size=14)
     sheet["A1"].alignment = CENTER
@@ -84,7 +95,7 @@ def _title_and_header(sheet: Worksheet, title: str, columns: Sequence[tuple[str,
 
 
 def _body_row(sheet: Worksheet, values: Iterable) -> None:
-    sheet.append(list(values))
+    _append(sheet, values)
     for cell in sheet[sheet.max_row]:
         cell.border, cell.alignment = BORDER, WRAP
 
@@ -97,7 +108,7 @@ def write_ledger_sheet(sheet: Worksheet, plan: Plan, unit: Unit, rows: list[Ledg
         task = row.task
         if task.section_id != section_id:
             section_id = task.section_id
-            sheet.append([f"{task.section.number}、{task.section.title}"])
+            _append(sheet, [f"{task.section.number}、{task.section.title}"])
             number = sheet.max_row
             sheet.merge_cells(f"A{number}:{last}{number}")
             sheet[f"A{number}"].font, sheet[f"A{number}"].fill = BOLD, SECTION_FILL

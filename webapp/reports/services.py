@@ -22,6 +22,7 @@ from openpyxl import load_workbook
 from werkzeug.datastructures import MultiDict
 
 from ..models import LedgerRow
+from ..uploads import UploadError, detect_type
 from .excel import LEDGER_HEADERS, STATUS_TEXT, parse_date_text, status_text
 
 # Ledger header → row attribute, for the columns an import may change.
@@ -31,7 +32,6 @@ FIELD_LABELS = {"lead": _l("Lead"), "members": _l("Members"), "progress": _l("Pr
 NUMBER_HEADER = "序号"
 STATUS_WORDS = [(re.compile(r"^(已完成|完成)"), "done"), (re.compile(r"^(进行中|推进中|正在进行)"), "in_progress"),
                 (re.compile(r"^(未开始|未启动)$"), "not_started")]
-XLSX_MAGIC = b"PK\x03\x04"
 
 
 class LedgerImportError(ValueError):
@@ -55,7 +55,11 @@ def read_upload(file_storage) -> list[SheetRow]:
     data = file_storage.stream.read(limit + 1)
     if len(data) > limit:
         raise LedgerImportError(_("The file is larger than %(mb)s MB.", mb=round(limit / 1024 / 1024, 1)))
-    if not file_storage.filename.lower().endswith(".xlsx") or not data.startswith(XLSX_MAGIC):
+    try:  # the uploads' own check: an Office zip by its parts, refusing zip bombs before anything inflates
+        is_workbook = detect_type(data) == "xlsx"
+    except UploadError as unsafe:
+        raise LedgerImportError(str(unsafe)) from None
+    if not file_storage.filename.lower().endswith(".xlsx") or not is_workbook:
         raise LedgerImportError(_("This is not an Excel workbook (.xlsx). Upload the ledger exported from this site."))
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)

@@ -1,0 +1,150 @@
+"""Login under attack: throttling across real gunicorn workers, fixation, open redirects, overlong input."""
+from __future__ import annotations
+
+import http.client
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlencode
+
+import pytest
+
+from .conftest import PASSWORD, csrf_token_from
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+def post_login(client, username: str, password: str, path: str = "/login"):
+    token = csrf_token_from(client.get("/login").get_data(as_text=True))
+    return client.post(path, data={"username": username, "password": password, "csrf_token": token})
+
+
+# ---- throttling holds across gunicorn workers ------------------------------------------------------
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Browserless:
+    """One cookie jar; every request on a new connection, so the listening workers take turns."""
+
+    def __init__(self, port: int):
+        self.port = port
+        self.cookie = ""
+
+    def request(self, method: str, path: str, form: dict | None = None) -> tuple[int, str]:
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        headers = {"Cookie": self.cookie} if self.cookie else {}
+        body = None
+        if form is not None:
+            body = urlencode(form)
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        try:
+            connection.request(method, path, body=body, headers=headers)
+            response = connection.getresponse()
+            text = response.read().decode("utf-8", "replace")
+        finally:
+            connection.close()
+        session = re.search(r"(session=[^;]+)", response.getheader("Set-Cookie") or "")
+        if session:
+            self.cookie = session.group(1)
+        return response.status, text
+
+
+def _wait_until_serving(port: int, server: subprocess.Popen) -> None:
+    for _ in range(300):
+        assert server.poll() is None, f"gunicorn exited: {server.stderr.read().decode()[-2000:]}"
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError("gunicorn did not start listening")
+
+
+def test_throttle_holds_across_gunicorn_workers(tmp_path):
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'taizhang.db'}", "SECRET_KEY": "hostile-" * 8,
+           "TAIZHANG_INSTANCE": str(tmp_path / "instance"),
+           # Plain http on 127.0.0.1 without a browser: the session cookie must not be Secure-only.
+           "TAIZHANG_ENV": "development"}
+    flask = [str(BIN / "flask"), "--app", "wsgi"]
+    for command in (["db", "upgrade"],
+                    ["create-user", "--username", "target", "--name", "目标", "--role", "admin",
+                     "--new-unit", "计算机学院党总支", "--password", PASSWORD]):
+        done = subprocess.run(flask + command, cwd=ROOT, env=env, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+    port = _free_port()
+    server = subprocess.Popen([str(BIN / "gunicorn"), "--workers", "3", "--no-control-socket",
+                               "-b", f"127.0.0.1:{port}", "wsgi:app"], cwd=ROOT, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        _wait_until_serving(port, server)
+        visitor = Browserless(port)
+        status, page = visitor.request("GET", "/login")
+        assert status == 200
+        token = csrf_token_from(page)
+        statuses = [visitor.request("POST", "/login", {"username": "target", "password": f"wrong{attempt}",
+                                                       "csrf_token": token})[0] for attempt in range(6)]
+        assert statuses == [200] * 5 + [429]
+        status, page = visitor.request("POST", "/login", {"username": "target", "password": PASSWORD,
+                                                          "csrf_token": token})
+        assert status == 429 and "登录失败次数过多" in page
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+# ---- sessions ----------------------------------------------------------------------------------------
+
+def test_session_cookie_changes_on_login_and_the_old_one_does_not_authenticate(app, org):
+    client = app.test_client()
+    client.get("/login")
+    before = client.get_cookie("session").value
+    assert post_login(client, "admin", PASSWORD).status_code == 302
+    after = client.get_cookie("session").value
+    assert after != before
+    planted = app.test_client()
+    planted.set_cookie("session", before)
+    response = planted.get("/")
+    assert response.status_code == 302 and response.headers["Location"].startswith("/login")
+
+
+# ---- open redirects ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("target", ["//evil.example/x", "https://evil.example/x", "/\\evil.example/x",
+                                    "/\\/evil.example", "/\t/evil.example", "/\n/evil.example",
+                                    "javascript:alert(1)", "http:/evil.example", " //evil.example"])
+def test_login_never_redirects_off_site(app, org, target):
+    client = app.test_client()
+    response = post_login(client, "admin", PASSWORD, path="/login?" + urlencode({"next": target}))
+    assert response.status_code == 302 and response.headers["Location"] == "/"
+
+
+def test_language_switch_never_redirects_off_site(app, org):
+    client = app.test_client()
+    token = csrf_token_from(client.get("/login").get_data(as_text=True))
+    response = client.post("/language", data={"lang": "en", "next": "/\\evil.example", "csrf_token": token})
+    assert response.status_code == 302 and response.headers["Location"] == "/"
+
+
+def test_login_keeps_a_same_site_next(app, org):
+    response = post_login(app.test_client(), "admin", PASSWORD, path="/login?next=/activities/%3Fmonth%3D2025-01")
+    assert response.headers["Location"] == "/activities/?month=2025-01"
+
+
+# ---- overlong and odd input --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("username, password", [("a" * 10_000, "b"), ("admin", "p" * 200_000), ("管" * 65, PASSWORD),
+                                                ("admin\x00", PASSWORD), ("' OR 1=1 --", "' OR 1=1 --")])
+def test_odd_login_input_is_refused_without_a_server_error(app, org, username, password):
+    client = app.test_client()
+    response = post_login(client, username, password, path="/login?next=" + "x" * 5000)
+    assert response.status_code in (200, 400, 413, 429)
+    assert client.get("/").status_code == 302  # not logged in
