@@ -40,7 +40,12 @@
     pending = next || null;
     focusAfter = refocus && !next ? spotOf(td) : null;
     var form = td.querySelector("form.cell-editor");
-    if (form && isDirty(form)) { form.requestSubmit(); } else { showRow(rowOf(td)); }
+    if (form && isDirty(form)) {
+      // htmx wires up swapped-in content only when it settles; a fast Tab or Enter can come first,
+      // and an unwired form would be submitted natively (a GET that loses the edit).
+      htmx.process(form);
+      form.requestSubmit();
+    } else { showRow(rowOf(td)); }
   }
 
   function cancelEditor(td) {
