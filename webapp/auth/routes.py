@@ -3,11 +3,10 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_user, logout_user
 
-from ..extensions import db
 from .forms import LoginForm
-from .services import authenticate, is_throttled
+from .services import authenticate, is_throttled, set_locale
 
 bp = Blueprint("auth", __name__)
 
@@ -68,8 +67,7 @@ def language():
     if lang not in current_app.config["LANGUAGES"]:
         lang = current_app.config["BABEL_DEFAULT_LOCALE"]
     if current_user.is_authenticated:
-        current_user.locale = lang
-        db.session.commit()
+        set_locale(current_user, lang)
     response = redirect(_safe_next(request.form.get("next")))
     response.set_cookie("lang", lang, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
     return response

@@ -37,3 +37,9 @@ def authenticate(username: str, password: str, address: str) -> User | None:
     db.session.execute(delete(LoginFailure).where(LoginFailure.at < _window_start() - timedelta(days=1)))
     db.session.commit()
     return None
+
+
+def set_locale(user: User, locale: str) -> None:
+    """The user's own language preference (a setting, not a record of work: no audit entry)."""
+    user.locale = locale
+    db.session.commit()
