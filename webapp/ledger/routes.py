@@ -9,9 +9,10 @@ from ..htmx import is_htmx, render_page_or_partial
 from ..models import LedgerRow, Unit
 from ..permissions import (ADMIN, SECRETARY, can_edit_ledger_row, can_edit_unit_ledger, get_or_404,
                            roles_required)
+from .. import audit
+from ..uploads import ACCEPT_ATTRIBUTE
 from . import queries
 from .forms import LedgerRowForm
-from ..uploads import ACCEPT_ATTRIBUTE
 from .services import StaleVersion, save_row
 
 bp = Blueprint("ledger", __name__)
@@ -20,9 +21,6 @@ STATUS_LABELS = {"not_started": _l("Not started"), "in_progress": _l("In progres
 # An editor opens on one cell; the completion cell edits status and date together.
 EDITOR_FIELDS = {"lead": ("lead",), "members": ("members",), "progress": ("progress",),
                  "status": ("status", "completed_on"), "remarks": ("remarks",), "files": ()}
-ENTITY_LABELS = {"ledger_row": _l("Ledger"), "activity": _l("Activity"), "plan": _l("Work plan"),
-                 "unit": _l("Unit"), "user": _l("User"), "activity_kind": _l("Activity kind")}
-ACTION_LABELS = {"update": _l("Edited"), "add_file": _l("Added a file"), "remove_file": _l("Removed a file")}
 FIELD_LABELS = {"lead": _l("Lead"), "members": _l("Members"), "progress": _l("Progress"),
                 "status": _l("Completion status"), "completed_on": _l("Completion date"), "remarks": _l("Remarks"),
                 "files": _l("Evidence")}
@@ -41,10 +39,9 @@ def ledger_helpers():
         "status_labels": STATUS_LABELS,
         "editor_fields": EDITOR_FIELDS,
         "upload_accept": ACCEPT_ATTRIBUTE,
-        "entity_label": lambda entity: ENTITY_LABELS.get(entity, entity),
-        "action_label": lambda action: ACTION_LABELS.get(action, action),
+        "entity_label": lambda entity: audit.ENTITY_LABELS.get(entity, entity),
+        "audit_action": audit.action_label, "audit_field": audit.field_label, "audit_value": audit.value_text,
         "upload_limit_mb": round(current_app.config["MAX_UPLOAD_BYTES"] / 1024 / 1024, 1),
-        "audit_value": lambda field, text: STATUS_LABELS.get(text, text) if field == "status" else (text or ""),
     }
 
 
