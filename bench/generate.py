@@ -207,15 +207,17 @@ def user_dicts(org: Org, total: int, password_hash: str, now: datetime) -> Itera
                "created_at": now}
 
 
-def ensure_kinds() -> dict[str, int]:
+def ensure_kinds(root_id: int) -> dict[str, int]:
+    """The standard kinds, owned by the root unit like on a real site."""
+    owned = select(ActivityKind.name, ActivityKind.id).where(ActivityKind.unit_id == root_id)
     with db.engine.begin() as connection:
-        existing = set(connection.execute(select(ActivityKind.name)).scalars())
-        missing = [{"name": name, "cadence": cadence, "count": count, "level": level, "position": position,
-                    "active": True}
+        existing = set(connection.execute(owned).scalars())
+        missing = [{"unit_id": root_id, "name": name, "cadence": cadence, "count": count, "level": level,
+                    "position": position, "active": True}
                    for position, (name, cadence, count, level) in enumerate(DEFAULT_KINDS) if name not in existing]
         if missing:
             connection.execute(insert(ActivityKind.__table__), missing)
-        return dict(connection.execute(select(ActivityKind.name, ActivityKind.id)).all())
+        return dict(connection.execute(owned).all())
 
 
 def build_plan(org: Org, scale: Scale, year: int, kinds: dict[str, int], now: datetime) -> dict[str, list[dict]]:
@@ -338,7 +340,7 @@ def generate(scale: Scale, year: int, today: date) -> dict:
     timer.step("users", started, users)
 
     started = time.perf_counter()
-    kinds = ensure_kinds()
+    kinds = ensure_kinds(org.units[0].id)
     plan = build_plan(org, scale, year, kinds, now)
     for model, key in ((Plan, "plan"), (Section, "sections"), (Task, "tasks"), (Requirement, "requirements")):
         bulk_insert(model.__table__, plan[key])

@@ -10,15 +10,25 @@ from sqlalchemy import select
 
 from webapp.demo import ensure_activity_kinds
 from webapp.extensions import db
-from webapp.models import Activity, ActivityKind, Plan, Requirement, Section, Task, TaskAssignment
+from webapp.models import Activity, ActivityKind, Plan, Requirement, Section, Task, TaskAssignment, Unit
+
+
+def standard_kinds_owner() -> Unit:
+    """The first top unit (our college in the `org` fixture): it owns the standard kinds, as after the migration."""
+    return db.session.execute(select(Unit).where(Unit.parent_id.is_(None)).order_by(Unit.id).limit(1)).scalar_one()
+
+
+def ensure_standard_kinds() -> None:
+    ensure_activity_kinds(standard_kinds_owner())
 
 
 def kind_id(name: str) -> int:
     """The id of a standard kind, seeding (and committing) the standard kinds the first time."""
-    query = select(ActivityKind.id).where(ActivityKind.name == name)
+    query = select(ActivityKind.id).where(ActivityKind.name == name,
+                                          ActivityKind.unit_id == standard_kinds_owner().id)
     found = db.session.execute(query).scalar_one_or_none()
     if found is None:
-        ensure_activity_kinds()
+        ensure_standard_kinds()
         db.session.commit()
         found = db.session.execute(query).scalar_one()
     return found
@@ -27,7 +37,7 @@ def kind_id(name: str) -> int:
 def make_plan(unit_id: int, year: int, requirements: list[dict], *, assigned_unit_ids: list[int] = (),
               status: str = "published") -> list[int]:
     """A plan with one task carrying `requirements` (dicts of Requirement fields); returns their ids."""
-    ensure_activity_kinds()
+    ensure_standard_kinds()
     plan = Plan(unit_id=unit_id, year=year, title=f"{year}年工作方案", status=status)
     section = Section(plan=plan, position=0, number="一", title="组织建设")
     task = Task(plan=plan, section=section, position=0, number=1, title="落实组织生活制度", body="")

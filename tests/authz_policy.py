@@ -8,7 +8,6 @@ A new route without an entry here fails tests/test_hostile_authz.py. For each en
 - `form`: plausible form data for a POST, built from the ids of the side the URL names and of the other side;
   `smuggle` = {form field: world object}: an extra run sends the other side's object in that field.
 - `foreign`: the statuses allowed when the URL names the other college's objects (404 by default);
-  `shared`: the object belongs to no college (the site-wide activity kinds), so there is no foreign run.
 - `again`: statuses allowed when the same POST is sent a second time (the first changed the object).
 - `last`: run after every other POST of the role (it removes or freezes its object); `ends_session`: at the very end.
 """
@@ -43,7 +42,6 @@ class Decision:
     form: Form | None = None
     smuggle: dict[str, str] = field(default_factory=dict)
     foreign: frozenset[int] = frozenset({404})
-    shared: bool = False
     again: frozenset[int] = frozenset()
     last: bool = False
     ends_session: bool = False
@@ -116,16 +114,15 @@ POLICY: dict[str, Decision] = {
     "activities.detail": Decision(EVERYONE, {"activity_id": "activity"}),
     "activities.edit": Decision(LOGGERS, {"activity_id": "activity"}, form=_activity,
                                 smuggle={"remove_files": "activity_file", "unit": "unit"}),
-    # Activity kinds are one site-wide catalogue (no unit): the same kind fills "own" and "foreign".
-    "activities.edit_kind": Decision(ONLY_ADMIN, {"kind_id": "kind"}, shared=True),
+    "activities.edit_kind": Decision(ONLY_ADMIN, {"kind_id": "kind"}),
     "activities.file": Decision(EVERYONE, {"file_id": "activity_file"}),
     "activities.index": Decision(EVERYONE, query={"unit": "unit"}, foreign=frozenset({200})),
-    "activities.kind_row": Decision(ONLY_ADMIN, {"kind_id": "kind"}, form=_kind, shared=True),
+    "activities.kind_row": Decision(ONLY_ADMIN, {"kind_id": "kind"}, form=_kind),
     "activities.kinds": Decision(ONLY_ADMIN),
     "activities.new": Decision(LOGGERS, query={"unit": "unit"}, form=_activity, smuggle={"unit": "unit"}),
     "activities.return_": Decision(REVIEWERS, {"activity_id": "activity"}, form=lambda i, o: {"comment": "请补充"}),
     "activities.submit": Decision(LOGGERS, {"activity_id": "activity"}, again=frozenset({403, 409})),
-    "activities.toggle_kind": Decision(ONLY_ADMIN, {"kind_id": "kind"}, form=_kind, shared=True),
+    "activities.toggle_kind": Decision(ONLY_ADMIN, {"kind_id": "kind"}, form=_kind),
     "activities.unit_obligations": Decision(EVERYONE, {"unit_id": "unit"}),
     # ---- admin
     "admin.unit_create": Decision(ONLY_ADMIN, form=_unit, smuggle={"parent_id": "parent"}),

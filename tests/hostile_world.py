@@ -70,10 +70,15 @@ def _college(org, side: str) -> Side:
         user = db.session.get(User, org.users[key])
         user.display_name = f"{user.display_name}{_marked(mark, 'user')}"
     year = date.today().year
-    kind = db.session.execute(select(ActivityKind).where(ActivityKind.name == "主题班会")).scalar_one()
+    # Each college has its own standard kinds (owned by its general branch), like any other object.
+    ensure_activity_kinds(db.session.get(Unit, general))
+    kind = db.session.execute(select(ActivityKind).where(ActivityKind.name == "主题班会",
+                                                         ActivityKind.unit_id == general)).scalar_one()
 
     def text(what: str) -> str:
         return _marked(mark, what)
+
+    db.session.add(ActivityKind(unit_id=general, name=text("kind"), cadence="month", count=1, level="class"))
 
     def plan(status: str) -> tuple[Plan, Section, Task, Requirement]:
         plan = Plan(unit_id=general, year=year, title=text(f"plan-{status}"), status=status,
@@ -135,8 +140,7 @@ class World:
 
 
 def build_world(org) -> World:
-    """Both colleges' plans, ledgers, activities, files and audit entries; commits."""
-    ensure_activity_kinds()
+    """Both colleges' kinds, plans, ledgers, activities, files and audit entries; commits."""
     world = World(our=_college(org, "our"), foreign=_college(org, "foreign"))
     db.session.commit()
     return world
@@ -144,8 +148,8 @@ def build_world(org) -> World:
 
 # ---- what a college owns: a fingerprint of every row ----------------------------------------------
 
-# Tables that belong to no college: the site-wide activity kinds and the login throttle's counts.
-SHARED_TABLES = {"activity_kind", "login_failure"}
+# Tables that belong to no college: the login throttle's counts.
+SHARED_TABLES = {"login_failure"}
 
 
 def college_fingerprint(general_id: int) -> str:

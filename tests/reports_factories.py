@@ -51,9 +51,10 @@ def make_plan(general_id: int, title: str = PLAN_TITLE, year: int = YEAR, extra_
         tasks.append(Task(plan=plan, section=last_section, position=position, number=len(tasks) + 1,
                           title=f"补充任务{extra + 1}。", due_on=date(year, 2, 1)))
     db.session.add_all(tasks)
-    kind = db.session.execute(db.select(ActivityKind).where(ActivityKind.name == "主题班会")).scalar_one_or_none()
+    kind = db.session.execute(db.select(ActivityKind).where(
+        ActivityKind.name == "主题班会", ActivityKind.unit_id == plan.unit_id)).scalar_one_or_none()
     if kind is None:
-        kind = ActivityKind(name="主题班会", cadence="month", count=1, level="class")
+        kind = ActivityKind(unit_id=plan.unit_id, name="主题班会", cadence="month", count=1, level="class")
         db.session.add(kind)
     db.session.flush()
     db.session.add(Requirement(task=tasks[3], text="各班级每月召开主题班会", kind="主题班会", kind_id=kind.id,

@@ -13,7 +13,7 @@ from webapp.models import Unit, User
 from webapp.permissions import activate_scope
 from webapp.org import add_unit
 
-from .activities_factories import demo_like_requirements, make_activity, make_plan
+from .activities_factories import demo_like_requirements, ensure_standard_kinds, make_activity, make_plan
 
 AS_OF = date(2026, 7, 1)
 
@@ -97,7 +97,7 @@ def _grow(org, size: int) -> None:
 
 
 def test_query_count_does_not_grow_with_the_data(app_ctx, org):
-    ensure_activity_kinds()
+    ensure_standard_kinds()
     _grow(org, 2)
     with counted_queries() as small:
         small_cells = compliance(2026, AS_OF)
@@ -129,8 +129,8 @@ def test_cli_prints_the_contract_json(app, org, runner):
 
 
 def test_demo_activities_show_met_and_missing(app_ctx):
-    ensure_activity_kinds()
     units = build_org()
+    ensure_activity_kinds(units["general"])
     db.session.commit()
     today = date(2026, 11, 27)
     make_plan(units["general"].id, 2026, demo_like_requirements())

@@ -203,7 +203,7 @@ def test_delete_refusal_names_what_the_unit_holds(app, admin, org):
 
 def test_delete_refusal_counts_records_too(app, admin, org):
     with app.app_context():
-        kind = ActivityKind(name="主题班会")
+        kind = ActivityKind(unit_id=org.units["general"], name="主题班会")
         db.session.add(kind)
         db.session.flush()
         db.session.add(Activity(unit_id=org.units["class2"], kind_id=kind.id, held_on=date(2024, 3, 1), topic="开学"))

@@ -40,7 +40,7 @@ def _order(app) -> list[str]:
 def _variants(decision: Decision, own: dict, foreign: dict, allowed: bool):
     """(label, ids for the path, ids for the query string, form smuggling) to send."""
     yield "own", own, own, {}
-    if not allowed or decision.shared:
+    if not allowed:
         return
     if decision.params or decision.query:
         yield "foreign", foreign, foreign, {}

@@ -74,7 +74,7 @@ def _store_payloads(org) -> dict:
     general_row = db.session.execute(select(LedgerRow).where(LedgerRow.unit_id == ids["general"])).scalar_one()
     for attribute, formula in FORMULAS.items():
         setattr(general_row, attribute, formula)
-    kind = ActivityKind(name=PAYLOADS[2], cadence="month", count=1, level="class", position=99)
+    kind = ActivityKind(unit_id=ids["general"], name=PAYLOADS[2], cadence="month", count=1, level="class", position=99)
     db.session.add(kind)
     db.session.flush()
     placed["kind.name"] = kind.name

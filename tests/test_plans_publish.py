@@ -51,6 +51,7 @@ def test_publish_assigns_units_by_level_and_creates_ledger_rows(app, client, org
         assert (row.lead, row.members, row.version, row.status) == ("王书记", "党总支委员", 1, "not_started")
         # Unknown kinds become ActivityKinds and every requirement is linked to one.
         assert {r.activity_kind.name for r in study.requirements} == {"政治学习", "主题班会"}
+        assert {r.activity_kind.unit_id for r in study.requirements} == {org.units["general"]}  # the plan's unit
         assert db.session.execute(select(func.count(ActivityKind.id))).scalar_one() == 3
         publish = db.session.execute(select(AuditEntry).where(AuditEntry.entity == "plan",
                                                               AuditEntry.action == "publish")).scalar_one()
@@ -62,7 +63,7 @@ def test_publish_assigns_units_by_level_and_creates_ledger_rows(app, client, org
 
 def test_publish_uses_existing_kinds_and_skips_inactive_units(app, org):
     with app.app_context():
-        db.session.add(ActivityKind(name="主题班会", cadence="month", count=1, level="class"))
+        db.session.add(ActivityKind(unit_id=org.units["general"], name="主题班会", cadence="month", count=1, level="class"))
         db.session.get(Unit, org.units["class2"]).active = False
         db.session.commit()
         plan_id = make_published(org)

@@ -37,11 +37,13 @@ DEFAULT_KINDS = [
 ]
 
 
-def ensure_activity_kinds() -> None:
-    existing = set(db.session.execute(select(ActivityKind.name)).scalars())
+def ensure_activity_kinds(owner: Unit) -> None:
+    """Give a top unit the standard kinds (its whole tree sees them) unless it already has kinds of its own."""
+    if db.session.execute(select(ActivityKind.id).where(ActivityKind.unit_id == owner.id).limit(1)).first():
+        return
     for position, (name, cadence, count, level) in enumerate(DEFAULT_KINDS):
-        if name not in existing:
-            db.session.add(ActivityKind(name=name, cadence=cadence, count=count, level=level, position=position))
+        db.session.add(ActivityKind(unit_id=owner.id, name=name, cadence=cadence, count=count, level=level,
+                                    position=position))
     db.session.flush()
 
 
@@ -63,12 +65,11 @@ def build_org() -> dict[str, Unit]:
 
 def seed_demo(echo=print) -> bool:
     """Build the demo college unless the database already has users. Returns whether it seeded."""
-    ensure_activity_kinds()
     if db.session.execute(select(func.count(User.id))).scalar_one():
-        db.session.commit()
         echo("数据库已有数据，未重复写入演示数据。")
         return False
     units = build_org()
+    ensure_activity_kinds(units["general"])
     for username, name, role, unit_key in DEMO_USERS:
         add_user(username, name, role, units[unit_key], DEMO_PASSWORD)
     db.session.flush()

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, with_loader_criteria
 
 from .extensions import db, login_manager
 from .htmx import is_htmx
-from .models import (Activity, AuditEntry, LedgerRow, Plan, StoredFile, Task, TaskAssignment, Unit,
+from .models import (Activity, ActivityKind, AuditEntry, LedgerRow, Plan, StoredFile, Task, TaskAssignment, Unit,
                      User)
 
 ADMIN, SECRETARY, STAFF, MONITOR = "admin", "secretary", "staff", "monitor"
@@ -40,6 +40,8 @@ def _scope_criteria(path: str, ancestor_ids: list[int]):
     subtree = Unit.subtree_ids(path)
     # A plan issued by an enclosing unit is carried out in this subtree, so it is visible here.
     visible_plan_units = or_(Plan.unit_id.in_(ancestor_ids), Plan.unit_id.in_(subtree))
+    # Likewise the kinds an enclosing unit defines (the standard ones) are used in this subtree.
+    visible_kind_units = or_(ActivityKind.unit_id.in_(ancestor_ids), ActivityKind.unit_id.in_(subtree))
     return [
         with_loader_criteria(Unit, Unit.path.startswith(path, autoescape=True), include_aliases=True),
         with_loader_criteria(User, User.unit_id.in_(subtree), include_aliases=True),
@@ -49,6 +51,7 @@ def _scope_criteria(path: str, ancestor_ids: list[int]):
         with_loader_criteria(TaskAssignment, TaskAssignment.unit_id.in_(subtree), include_aliases=True),
         with_loader_criteria(AuditEntry, AuditEntry.unit_id.in_(subtree), include_aliases=True),
         with_loader_criteria(Plan, visible_plan_units, include_aliases=True),
+        with_loader_criteria(ActivityKind, visible_kind_units, include_aliases=True),
         with_loader_criteria(
             Task, Task.plan_id.in_(db.select(Plan.id).where(visible_plan_units)), include_aliases=True),
     ]
@@ -105,6 +108,11 @@ def can_review_activity(user, activity: Activity) -> bool:
 def can_manage_plan(user, plan: Plan) -> bool:
     """Admins manage the plans their own unit or a unit below it issued, not an enclosing unit's."""
     return user.role == ADMIN and in_scope(user, plan.unit)
+
+
+def can_manage_kind(user, kind: ActivityKind) -> bool:
+    """Admins rename and retire the kinds of their own subtree; an enclosing unit's kinds are read-only."""
+    return user.role == ADMIN and in_scope(user, kind.unit)
 
 
 def can_edit_activity(user, activity: Activity) -> bool:

@@ -14,7 +14,7 @@ from datetime import date
 from typing import Collection, Iterable
 
 from flask import current_app
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import String, and_, cast, func, literal, or_, select
 
 from ..extensions import db
 from ..models import Activity, ActivityKind, Plan, Requirement, Task, TaskAssignment, Unit
@@ -177,8 +177,13 @@ class _Tally:
 
 def obligations_of_year(year: int, requirement_ids: Collection[int] | None = None) -> list[Obligation]:
     """Requirements of the year's published plans (visible ones, in a request), kind resolved by id or name."""
+    # Core table, not the ORM entity: the scope would hide an enclosing unit that issued the plan.
+    units = Unit.__table__
+    plan_path = select(units.c.path).where(units.c.id == Plan.unit_id).scalar_subquery()
+    # By name only among the kinds of the plan's unit and the units enclosing it (their ids are on its path).
+    on_plan_line = plan_path.contains(literal("/") + cast(ActivityKind.unit_id, String) + literal("/"))
     kind_match = or_(ActivityKind.id == Requirement.kind_id,
-                     and_(Requirement.kind_id.is_(None), ActivityKind.name == Requirement.kind))
+                     and_(Requirement.kind_id.is_(None), ActivityKind.name == Requirement.kind, on_plan_line))
     query = (select(Requirement.id, Requirement.text, Requirement.kind, ActivityKind.id, ActivityKind.name,
                     Requirement.cadence, Requirement.count, Requirement.level, Requirement.include_children,
                     Task.id, Plan.unit_id)

@@ -48,7 +48,8 @@ SKIPS = {
 
 def seed_activities(units, echo, today: date | None = None):
     """Add the demo units' activities of the demo year, up to `today` (tests pass a fixed day)."""
-    kinds = {kind.name: kind.id for kind in db.session.execute(select(ActivityKind)).scalars()}
+    visible = ActivityKind.visible_from(units["general"])  # no request scope here: say which tree's kinds
+    kinds = {kind.name: kind.id for kind in db.session.execute(select(ActivityKind).where(visible)).scalars()}
     users = {user.unit_id: user for user in db.session.execute(select(User)).scalars() if user.role != "secretary"}
     today = today or local_today()
     year = _demo_year(units["general"].id, today)

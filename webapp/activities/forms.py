@@ -134,10 +134,14 @@ class KindForm(FlaskForm):
     level = SelectField(_l("Owed by"), choices=choices(LEVEL_LABELS), validate_choice=False,
                         validators=[AnyOf(LEVELS, message=_l("Choose from the list."))])
 
-    def __init__(self, *args, taken_names: set[str], **kwargs):
+    def __init__(self, *args, taken_names: set[str], inherited_names: set[str], **kwargs):
         super().__init__(*args, **kwargs)
         self.taken_names = taken_names
+        self.inherited_names = inherited_names
 
     def validate_name(self, field):
-        if field.data and field.data.strip() in self.taken_names:
+        name = (field.data or "").strip()
+        if name in self.taken_names:
             raise ValidationError(_l("A kind with this name already exists."))
+        if name in self.inherited_names:
+            raise ValidationError(_l("An enclosing unit already has a kind with this name: use that one."))

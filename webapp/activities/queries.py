@@ -39,15 +39,35 @@ def kind_count() -> int:
 
 
 def all_kinds() -> list[ActivityKind]:
-    return list(db.session.execute(select(ActivityKind).order_by(ActivityKind.position, ActivityKind.id)).scalars())
+    """Every kind the user sees, with its owner (None when the owner is an enclosing unit, out of scope)."""
+    query = select(ActivityKind).options(joinedload(ActivityKind.unit)).order_by(ActivityKind.position, ActivityKind.id)
+    return list(db.session.execute(query).unique().scalars())
 
 
-def active_kinds() -> list[ActivityKind]:
-    return [kind for kind in all_kinds() if kind.active]
+def active_kinds(unit: Unit) -> list[ActivityKind]:
+    """Kinds offered when logging for `unit`: those visible from it, not every kind the user sees."""
+    query = (select(ActivityKind).where(ActivityKind.active.is_(True), ActivityKind.visible_from(unit))
+             .order_by(ActivityKind.position, ActivityKind.id))
+    return list(db.session.execute(query).scalars())
 
 
-def kind_named(name: str) -> ActivityKind | None:
-    return db.session.execute(select(ActivityKind).where(ActivityKind.name == name)).scalar_one_or_none()
+def names_taken(owner: Unit, kind: ActivityKind | None = None) -> tuple[set[str], set[str]]:
+    """Names a kind of `owner` cannot take: (owner's other kinds, its enclosing units' kinds)."""
+    own, inherited = set(), set()
+    query = select(ActivityKind.id, ActivityKind.name, ActivityKind.unit_id).where(
+        ActivityKind.unit_id.in_(owner.ancestor_ids))
+    for kind_id, name, unit_id in db.session.execute(query):
+        if kind is not None and kind_id == kind.id:
+            continue
+        (own if unit_id == owner.id else inherited).add(name)
+    return own, inherited
+
+
+def root_unit(user) -> Unit:
+    """The top of the user's tree, whose kinds are the standard ones everybody below uses."""
+    # Unscoped: the root encloses the user's subtree, so the scope would hide it from anyone below it.
+    query = select(Unit).where(Unit.id == user.unit.ancestor_ids[0]).execution_options(unscoped=True)
+    return db.session.execute(query).scalar_one()
 
 
 # ---- activities -----------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from flask_login import current_user
 from ..htmx import is_htmx, render_page_or_partial
 from ..models import ACTIVITY_STATUSES, CADENCES, Activity, ActivityKind, StoredFile, Unit
 from ..permissions import (ADMIN, MONITOR, SECRETARY, STAFF, can_edit_activity, can_log_activity,
-                           can_review_activity, get_or_404, roles_required)
+                           can_manage_kind, can_review_activity, get_or_404, roles_required)
 from ..uploads import send_stored_file
 from . import compliance as comp
 from . import queries, services
@@ -27,7 +27,7 @@ def _labels():
             "cadence_label": lambda c: CADENCE_LABELS.get(c, c), "level_label": lambda lv: LEVEL_LABELS.get(lv, lv),
             "action_label": lambda a: ACTION_LABELS.get(a, a), "field_label": lambda f: FIELD_LABELS.get(f, f),
             "short_period": comp.short_period, "can_review_any": current_user.is_authenticated
-            and current_user.role in (ADMIN, STAFF)}
+            and current_user.role in (ADMIN, STAFF), "may_manage_kind": lambda kind: can_manage_kind(current_user, kind)}
 
 
 # ---- the list -------------------------------------------------------------------------------------
@@ -89,10 +89,10 @@ def _wants_submit() -> bool:
 @bp.route("/activities/new", methods=["GET", "POST"])
 @roles_required(ADMIN, STAFF, MONITOR)
 def new():
-    services.ensure_kinds()
+    services.ensure_kinds(current_user)
     unit = _unit_to_log_for()
     units = _loggable_units()
-    kinds = queries.active_kinds()
+    kinds = queries.active_kinds(unit)
     form = _activity_form(kinds, units)
     if request.method == "GET":
         form.unit.data = unit.id
@@ -113,7 +113,7 @@ def edit(activity_id: int):
     activity = get_or_404(Activity, activity_id)
     if not can_edit_activity(current_user, activity):
         abort(403)
-    kinds = queries.active_kinds()
+    kinds = queries.active_kinds(activity.unit)
     if activity.kind not in kinds:  # a retired kind stays selectable on its own old activities
         kinds.append(activity.kind)
     values = {"kind": activity.kind_id, "held_on": activity.held_on, "topic": activity.topic,
@@ -224,9 +224,17 @@ def file(file_id: int):
 
 def _kind_form(kind: ActivityKind | None = None, blank: bool = False) -> KindForm:
     """Bound to the posted values unless `blank` (a fresh form after a successful add)."""
-    taken = {other.name for other in queries.all_kinds() if kind is None or other.id != kind.id}
+    taken, inherited = queries.names_taken(kind.unit if kind else current_user.unit, kind)
     extra = {"formdata": None} if blank else {}
-    return KindForm(taken_names=taken, obj=kind, **extra)
+    return KindForm(taken_names=taken, inherited_names=inherited, obj=kind, **extra)
+
+
+def _managed_kind(kind_id: int) -> ActivityKind:
+    """A kind the admin may change: 404 outside the scope, 403 for an enclosing unit's (read-only) kind."""
+    kind = get_or_404(ActivityKind, kind_id)
+    if not can_manage_kind(current_user, kind):
+        abort(403)
+    return kind
 
 
 def _render_kinds(new_form: KindForm, status: int = 200, editing: ActivityKind | None = None):
@@ -239,9 +247,9 @@ def _render_kinds(new_form: KindForm, status: int = 200, editing: ActivityKind |
 @bp.route("/activities/kinds")
 @roles_required(ADMIN)
 def kinds():
-    services.ensure_kinds()
+    services.ensure_kinds(current_user)
     editing = request.args.get("edit", type=int)
-    return _render_kinds(_kind_form(), editing=get_or_404(ActivityKind, editing) if editing else None)
+    return _render_kinds(_kind_form(), editing=_managed_kind(editing) if editing else None)
 
 
 @bp.route("/activities/kinds", methods=["POST"])
@@ -259,9 +267,9 @@ def create_kind():
 @bp.route("/activities/kinds/<int:kind_id>", methods=["GET", "POST"])
 @roles_required(ADMIN)
 def kind_row(kind_id: int):
-    kind = get_or_404(ActivityKind, kind_id)
     if request.method == "GET":
-        return _kind_row(kind)
+        return _kind_row(get_or_404(ActivityKind, kind_id))
+    kind = _managed_kind(kind_id)
     form = _kind_form(kind)
     if not form.validate_on_submit():
         return render_template("activities/_kind_edit_row.html", kind=kind, edit_form=form), 422
@@ -273,7 +281,7 @@ def kind_row(kind_id: int):
 @bp.route("/activities/kinds/<int:kind_id>/edit")
 @roles_required(ADMIN)
 def edit_kind(kind_id: int):
-    kind = get_or_404(ActivityKind, kind_id)
+    kind = _managed_kind(kind_id)
     if not is_htmx():
         return redirect(url_for(".kinds", edit=kind.id))
     return render_template("activities/_kind_edit_row.html", kind=kind, edit_form=_kind_form(kind))
@@ -282,7 +290,7 @@ def edit_kind(kind_id: int):
 @bp.route("/activities/kinds/<int:kind_id>/active", methods=["POST"])
 @roles_required(ADMIN)
 def toggle_kind(kind_id: int):
-    kind = get_or_404(ActivityKind, kind_id)
+    kind = _managed_kind(kind_id)
     services.set_kind_active(current_user, kind, request.form.get("active") == "1")
     return _kind_row(kind)
 

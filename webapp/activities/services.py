@@ -48,21 +48,23 @@ class ActivityData:
 
 # ---- kinds ----------------------------------------------------------------------------------------
 
-def ensure_kinds() -> None:
-    """Seed the standard kinds the first time anyone needs them (a fresh site without demo data)."""
+def ensure_kinds(user) -> None:
+    """Seed the standard kinds for the root of the user's tree the first time anyone there needs them."""
     if queries.kind_count():
         return
     from ..demo import ensure_activity_kinds
-    ensure_activity_kinds()
+    ensure_activity_kinds(queries.root_unit(user))
     db.session.commit()
 
 
 def create_kind(user, name: str, cadence: str, count: int, level: str) -> ActivityKind:
+    """A new kind belongs to the admin's own unit: their subtree sees it, nobody above or beside."""
     position = max((kind.position for kind in queries.all_kinds()), default=-1) + 1
-    kind = ActivityKind(name=name, cadence=cadence, count=count, level=level, position=position, active=True)
+    kind = ActivityKind(unit_id=user.unit_id, name=name, cadence=cadence, count=count, level=level,
+                        position=position, active=True)
     db.session.add(kind)
     db.session.flush()
-    record(KIND_ENTITY, kind.id, "create", unit_id=user.unit_id,
+    record(KIND_ENTITY, kind.id, "create", unit_id=kind.unit_id,
            after={"name": name, "cadence": cadence, "count": count, "level": level})
     db.session.commit()
     return kind
@@ -70,13 +72,13 @@ def create_kind(user, name: str, cadence: str, count: int, level: str) -> Activi
 
 def update_kind(user, kind: ActivityKind, name: str, cadence: str, count: int, level: str) -> None:
     changes = _apply(kind, {"name": name, "cadence": cadence, "count": count, "level": level})
-    record_changes(KIND_ENTITY, kind.id, user.unit_id, changes)
+    record_changes(KIND_ENTITY, kind.id, kind.unit_id, changes)
     db.session.commit()
 
 
 def set_kind_active(user, kind: ActivityKind, active: bool) -> None:
     changes = _apply(kind, {"active": active})
-    record_changes(KIND_ENTITY, kind.id, user.unit_id, changes, action="retire" if not active else "restore")
+    record_changes(KIND_ENTITY, kind.id, kind.unit_id, changes, action="retire" if not active else "restore")
     db.session.commit()
 
 

@@ -4,26 +4,37 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Optional
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ColumnElement, ForeignKey, Index, String, Text, UniqueConstraint, or_
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 from .base import utcnow
+from .org import Unit
 
 ACTIVITY_STATUSES = ("draft", "submitted", "approved", "returned")
 
 
 class ActivityKind(db.Model):
+    """A kind of activity, owned by a unit: the top unit's are the standard kinds its whole tree uses."""
     __tablename__ = "activity_kind"
+    __table_args__ = (UniqueConstraint("unit_id", "name"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(60), unique=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
+    name: Mapped[str] = mapped_column(String(60))
     cadence: Mapped[str] = mapped_column(String(20), default="month")
     count: Mapped[int] = mapped_column(default=1)
     level: Mapped[str] = mapped_column(String(20), default="branch")
     position: Mapped[int] = mapped_column(default=0)
     # Retired kinds keep their history but are not offered for new activities.
     active: Mapped[bool] = mapped_column(default=True)
+
+    unit = relationship("Unit")
+
+    @classmethod
+    def visible_from(cls, unit: Unit) -> ColumnElement[bool]:
+        """Kinds a unit may use: its enclosing units' (the standard ones), its own and its subtree's."""
+        return or_(cls.unit_id.in_(unit.ancestor_ids), cls.unit_id.in_(Unit.subtree_ids(unit.path)))
 
 
 class Activity(db.Model):

@@ -90,10 +90,20 @@ def units_by_kind(units: list[Unit]) -> list[tuple[str, list[Unit]]]:
     return [(kind, members) for kind, members in groups.items() if members]
 
 
-def activity_kind_names() -> list[str]:
-    """Kind names the admin can pick: the site's kinds first, then the reader's canonical ones."""
-    names = list(db.session.execute(select(ActivityKind.name).order_by(ActivityKind.position, ActivityKind.id))
-                 .scalars())
+def kinds_visible_from(unit: Unit) -> dict[str, ActivityKind]:
+    """The kinds a plan of `unit` can use, by name: the unit's own and enclosing units' (nearest first), then
+    its subtree's. Filtered explicitly, so the CLI (no request, no scope) never links another tree's kind."""
+    query = select(ActivityKind).where(ActivityKind.visible_from(unit)).order_by(ActivityKind.position, ActivityKind.id)
+    nearness = {unit_id: depth for depth, unit_id in enumerate(reversed(unit.ancestor_ids))}
+    kinds: dict[str, ActivityKind] = {}
+    for kind in sorted(db.session.execute(query).scalars(), key=lambda k: nearness.get(k.unit_id, len(nearness))):
+        kinds.setdefault(kind.name, kind)
+    return kinds
+
+
+def activity_kind_names(unit: Unit) -> list[str]:
+    """Kind names the admin can pick for a plan of `unit`: its visible kinds first, then the reader's canonical ones."""
+    names = list(kinds_visible_from(unit))
     return names + [kind for kind in KINDS if kind not in names]
 
 

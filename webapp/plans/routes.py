@@ -118,7 +118,7 @@ def update_task(plan_id: int, task_id: int):
 
 def _requirement_edit(plan, task, form, requirement=None, status=200):
     return render_template("plans/_requirement_edit.html", plan=plan, task=task, requirement=requirement,
-                           form=form, kind_names=queries.activity_kind_names()), status
+                           form=form, kind_names=queries.activity_kind_names(plan.unit)), status
 
 
 @bp.route("/<int:plan_id>/requirements/<int:requirement_id>")

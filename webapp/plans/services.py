@@ -21,13 +21,12 @@ from typing import Any, Iterable
 from flask import current_app
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import select
 
 from ..audit import record, record_changes
 from ..extensions import db
 from ..models import ActivityKind, LedgerRow, Plan, Requirement, Section, Task, TaskAssignment, Unit
 from ..models.base import utcnow
-from .queries import active_units_under
+from .queries import active_units_under, kinds_visible_from
 from .reader import read_plan
 
 TASK_FIELDS = ("title", "body", "lead", "members", "deadline_text", "starts_on", "due_on", "ongoing",
@@ -123,8 +122,8 @@ def _iso_date(value: str | None) -> date | None:
     return date.fromisoformat(value) if value else None
 
 
-def _kind_ids() -> dict[str, int]:
-    return dict(db.session.execute(select(ActivityKind.name, ActivityKind.id)).all())
+def _kind_ids(plan_unit: Unit) -> dict[str, int]:
+    return {name: kind.id for name, kind in kinds_visible_from(plan_unit).items()}
 
 
 def _requirement(values: dict, kind_ids: dict[str, int]) -> Requirement:
@@ -135,7 +134,7 @@ def _requirement(values: dict, kind_ids: dict[str, int]) -> Requirement:
 
 def _fill_plan(plan: Plan, parsed: dict) -> int:
     """Sections, tasks, requirements and default assignments from the reader's dict; returns the task count."""
-    kind_ids = _kind_ids()
+    kind_ids = _kind_ids(plan.unit)
     units = active_units_under(plan.unit)
     flagged = _flagged_labels(parsed["warnings"])
     numbers = [task["number"] for section in parsed["sections"] for task in section["tasks"]]
@@ -253,7 +252,7 @@ def update_requirement(requirement: Requirement, values: dict[str, Any]) -> None
     levels_before = _levels(task)
     changes = _apply(requirement, values, REQUIREMENT_FIELDS)
     if "kind" in changes:
-        requirement.kind_id = _kind_ids().get(requirement.kind)
+        requirement.kind_id = _kind_ids(task.plan.unit).get(requirement.kind)
     _follow_requirements(task, levels_before)
     record_changes("requirement", requirement.id, task.plan.unit_id, changes)
     db.session.commit()
@@ -262,7 +261,7 @@ def update_requirement(requirement: Requirement, values: dict[str, Any]) -> None
 def add_requirement(task: Task, values: dict[str, Any]) -> Requirement:
     _require_draft(task.plan)
     levels_before = _levels(task)
-    requirement = _requirement({**values, "text": ""}, _kind_ids())
+    requirement = _requirement({**values, "text": ""}, _kind_ids(task.plan.unit))
     task.requirements.append(requirement)
     _follow_requirements(task, levels_before)
     db.session.flush()
@@ -311,14 +310,14 @@ def set_assignments(task: Task, unit_ids: set[int]) -> None:
 
 
 def _resolve_kinds(plan: Plan) -> None:
-    """Link every requirement to its ActivityKind by name, creating the kinds the site does not know yet."""
-    kinds = {kind.name: kind for kind in db.session.execute(select(ActivityKind)).scalars()}
+    """Link every requirement to a kind visible from the plan's unit by name; the plan's unit owns the new ones."""
+    kinds = kinds_visible_from(plan.unit)
     for task in plan.tasks:
         for requirement in task.requirements:
             kind = kinds.get(requirement.kind)
             if kind is None:
-                kind = ActivityKind(name=requirement.kind, cadence=requirement.cadence, count=requirement.count,
-                                    level=requirement.level, position=len(kinds))
+                kind = ActivityKind(unit_id=plan.unit_id, name=requirement.kind, cadence=requirement.cadence,
+                                    count=requirement.count, level=requirement.level, position=len(kinds))
                 db.session.add(kind)
                 db.session.flush()
                 record("activity_kind", kind.id, "create", unit_id=plan.unit_id, after={"name": kind.name})
