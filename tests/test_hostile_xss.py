@@ -30,7 +30,7 @@ PAYLOADS = [
     '"><img src=x onerror="window.__xss=1;alert(1)">',
     "javascript:window.__xss=1;alert(1)",
     "<svg/onload=window.__xss=1;alert(1)>",
-    "{{7*7}}",
+    "{{7*191*1000}}",  # a template engine would print 1337000, a number no page shows otherwise
     "'';!--\"<XSS>=&{()}",
     "</textarea><script>window.__xss=1</script>",
     "支部会议<script>window.__xss=1</script>记录",
@@ -44,7 +44,7 @@ FORMULAS = {"lead": '=HYPERLINK("http://evil.example","x")', "members": "@SUM(1)
 # Elements or attributes that exist only if a payload was parsed as HTML.
 INJECTED = ("img[src='x'], svg[onload], [onerror], [data-xss], xss, iframe[srcdoc], main script:not([src]), "
             "a[href^='javascript']")
-FILE_NAMES = ["{{7*7}}.pdf", "<img src=x onerror=alert(1)>.pdf", "支部'><svg onload=alert(1)>.pdf"]
+FILE_NAMES = ["{{7*191*1000}}.pdf", "<img src=x onerror=alert(1)>.pdf", "支部'><svg onload=alert(1)>.pdf"]
 
 
 def _store_payloads(org) -> dict:
@@ -169,8 +169,8 @@ def test_payloads_render_as_text_in_the_browser(live_server, page, stored, user)
             failures.append(f"{path}: {response.status}")
         if state["xss"] or state["csp"] or state["injected"]:
             failures.append(f"{path}: xss={state['xss']} csp={state['csp']} injected={state['injected']}")
-        if "49" in state["text"].replace(str(date.today().year), ""):
-            failures.append(f"{path}: shows 49 ({{{{7*7}}}} evaluated?)")
+        if "1337000" in state["text"]:
+            failures.append(f"{path}: shows 1337000 (a template expression was evaluated)")
         for key in _visible_keys(path, stored["ids"]):
             if stored[key] not in state["text"]:
                 failures.append(f"{path}: {key} = {stored[key]!r} is not readable as text")
@@ -188,7 +188,7 @@ def _file_names_readable(page, live_server: str, ids: dict) -> list[str]:
     page.wait_for_selector(f"#row-{ids['row']} input[type=file]")
     text = page.locator(f"#row-{ids['row']}").inner_text()
     injected = page.evaluate(f"() => document.querySelectorAll({INJECTED!r}).length")
-    expected = ["{{7_7}}.pdf", "img src=x onerror=alert(1).pdf"]  # as clean_filename leaves them
+    expected = ["{{7_191_1000}}.pdf", "img src=x onerror=alert(1).pdf"]  # as clean_filename leaves them
     return [f"evidence list: {name!r} not shown in {text!r}" for name in expected if name not in text] + \
         ([f"evidence list: {injected} injected elements"] if injected else [])
 
