@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Iterable
 
 from flask_login import current_user
 
@@ -34,6 +34,17 @@ def record(entity: str, entity_id: int | None, action: str, *, unit_id: int | No
                        user_id=user_id if user_id is not None else actor_id())
     db.session.add(entry)
     return entry
+
+
+def apply_changes(obj: Any, values: dict[str, Any], allowed: Iterable[str] | None = None) -> dict[str, tuple[Any, Any]]:
+    """Set the attributes that differ (only `allowed` ones, if given); returns {field: (before, after)}."""
+    changes = {}
+    for field in (values if allowed is None else [f for f in allowed if f in values]):
+        before = getattr(obj, field)
+        if before != values[field]:
+            changes[field] = (before, values[field])
+            setattr(obj, field, values[field])
+    return changes
 
 
 def record_changes(entity: str, entity_id: int, unit_id: int | None, changes: dict[str, tuple[Any, Any]],

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Iterable
 
-from ..audit import record, record_changes
+from ..audit import apply_changes, record, record_changes
 from ..extensions import db
 from ..models import Activity, ActivityKind, StoredFile, Unit
 from ..models.base import utcnow
@@ -71,13 +71,13 @@ def create_kind(user, name: str, cadence: str, count: int, level: str) -> Activi
 
 
 def update_kind(user, kind: ActivityKind, name: str, cadence: str, count: int, level: str) -> None:
-    changes = _apply(kind, {"name": name, "cadence": cadence, "count": count, "level": level})
+    changes = apply_changes(kind, {"name": name, "cadence": cadence, "count": count, "level": level})
     record_changes(KIND_ENTITY, kind.id, kind.unit_id, changes)
     db.session.commit()
 
 
 def set_kind_active(user, kind: ActivityKind, active: bool) -> None:
-    changes = _apply(kind, {"active": active})
+    changes = apply_changes(kind, {"active": active})
     record_changes(KIND_ENTITY, kind.id, kind.unit_id, changes, action="retire" if not active else "restore")
     db.session.commit()
 
@@ -100,7 +100,7 @@ def update_activity(user, activity: Activity, version: int, data: ActivityData, 
                     remove_file_ids: Iterable[int], submit: bool) -> None:
     if version != activity.version:
         raise StaleVersion()
-    changes = _apply(activity, data.as_dict())
+    changes = apply_changes(activity, data.as_dict())
     record_changes(ENTITY, activity.id, activity.unit_id, changes)
     _detach(activity, set(remove_file_ids))
     _attach(user, activity, files)
@@ -173,12 +173,3 @@ def _detach(activity: Activity, file_ids: set[int]) -> None:
             db.session.delete(stored)
 
 
-def _apply(obj, values: dict) -> dict:
-    """Set the values that differ and return {field: (before, after)} for the audit log."""
-    changes = {}
-    for field, value in values.items():
-        before = getattr(obj, field)
-        if before != value:
-            changes[field] = (before, value)
-            setattr(obj, field, value)
-    return changes

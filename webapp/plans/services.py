@@ -22,7 +22,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from ..audit import record, record_changes
+from ..audit import apply_changes, record, record_changes
 from ..extensions import db
 from ..models import ActivityKind, LedgerRow, Plan, Requirement, Section, Task, TaskAssignment, Unit
 from ..models.base import utcnow
@@ -224,25 +224,17 @@ def _require_draft(plan: Plan) -> None:
         raise PlanError(_("A published plan cannot be changed."))
 
 
-def _apply(obj: Any, values: dict[str, Any], allowed: Iterable[str]) -> dict[str, tuple[Any, Any]]:
-    """Set the allowed attributes that differ; returns {field: (before, after)} for the audit."""
-    changes = {}
-    for field in allowed:
-        if field in values and getattr(obj, field) != values[field]:
-            changes[field] = (getattr(obj, field), values[field])
-            setattr(obj, field, values[field])
-    return changes
 
 
 def update_task(task: Task, values: dict[str, Any]) -> None:
     _require_draft(task.plan)
-    record_changes("task", task.id, task.plan.unit_id, _apply(task, values, TASK_FIELDS))
+    record_changes("task", task.id, task.plan.unit_id, apply_changes(task, values, TASK_FIELDS))
     db.session.commit()
 
 
 def update_section(section: Section, title: str) -> None:
     _require_draft(section.plan)
-    record_changes("section", section.id, section.plan.unit_id, _apply(section, {"title": title}, ("title",)))
+    record_changes("section", section.id, section.plan.unit_id, apply_changes(section, {"title": title}))
     db.session.commit()
 
 
@@ -250,7 +242,7 @@ def update_requirement(requirement: Requirement, values: dict[str, Any]) -> None
     task = requirement.task
     _require_draft(task.plan)
     levels_before = _levels(task)
-    changes = _apply(requirement, values, REQUIREMENT_FIELDS)
+    changes = apply_changes(requirement, values, REQUIREMENT_FIELDS)
     if "kind" in changes:
         requirement.kind_id = _kind_ids(task.plan.unit).get(requirement.kind)
     _follow_requirements(task, levels_before)
