@@ -40,28 +40,31 @@ def logged_in(app, username: str):
 
 
 class StatementCounter:
-    """Counts statements; with `show`, prints each one with the time its execute() took (SQLite: to the first row)."""
+    """Counts statements; with `show`, re-runs each SELECT to print its full time (execute and fetch) and plan."""
 
     def __init__(self, engine, show: bool = False):
         self.count = 0
         self.show = show
-        self.started = 0.0
         event.listen(engine, "before_cursor_execute", self._before)
-        event.listen(engine, "after_cursor_execute", self._after)
 
-    def _before(self, *args):
+    def _before(self, conn, cursor, statement, parameters, *args):
+        if statement.startswith("EXPLAIN") or conn.info.get("rerun"):
+            return
         self.count += 1
-        self.started = time.perf_counter()
-
-    def _after(self, conn, cursor, statement, parameters, *args):
-        elapsed = (time.perf_counter() - self.started) * 1000
-        if self.show and not statement.startswith("EXPLAIN"):
-            print(f"  {elapsed:8.1f} ms  {' '.join(statement.split())[:220]}")
-            if elapsed > 5 and statement.lstrip().upper().startswith(("SELECT", "WITH")):
-                steps = [row[-1] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)]
-                for step in steps:
-                    if step not in ("SCAN CONSTANT ROW", "UNION ALL"):  # the periods CTE's rows
-                        print(f"              plan: {step}")
+        if not (self.show and statement.lstrip().upper().startswith(("SELECT", "WITH"))):
+            return
+        conn.info["rerun"] = True
+        try:
+            started = time.perf_counter()
+            rows = len(conn.exec_driver_sql(statement, parameters).all())
+            elapsed = (time.perf_counter() - started) * 1000
+            print(f"  {elapsed:8.1f} ms {rows:>6} rows  {' '.join(statement.split())[:200]}")
+            if elapsed > 5:
+                for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters):
+                    if row[-1] not in ("SCAN CONSTANT ROW", "UNION ALL"):  # the periods CTE's rows
+                        print(f"              plan: {row[-1]}")
+        finally:
+            conn.info["rerun"] = False
 
 
 def time_requests(name: str, send, repeat: int, counter: StatementCounter) -> dict:

@@ -4,7 +4,8 @@ Revision ID: 0002_perf_indexes
 Revises: 0001_initial
 
 (unit_id, kind_id, held_on) becomes (unit_id, kind_id, held_on, status), so compliance counts of
-approved activities read the index only; (unit_id, held_on, updated_at) serves "last update" per unit.
+approved activities read the index only; (unit_id, updated_at, held_on) finds each unit's
+"last update" in a year by reading its newest entries backwards.
 """
 from alembic import op
 
@@ -19,11 +20,11 @@ def upgrade():
         batch_op.drop_index('ix_activity_unit_kind_date')
         batch_op.create_index('ix_activity_unit_kind_date_status', ['unit_id', 'kind_id', 'held_on', 'status'],
                               unique=False)
-        batch_op.create_index('ix_activity_unit_date_updated', ['unit_id', 'held_on', 'updated_at'], unique=False)
+        batch_op.create_index('ix_activity_unit_updated_date', ['unit_id', 'updated_at', 'held_on'], unique=False)
 
 
 def downgrade():
     with op.batch_alter_table('activity', schema=None) as batch_op:
-        batch_op.drop_index('ix_activity_unit_date_updated')
+        batch_op.drop_index('ix_activity_unit_updated_date')
         batch_op.drop_index('ix_activity_unit_kind_date_status')
         batch_op.create_index('ix_activity_unit_kind_date', ['unit_id', 'kind_id', 'held_on'], unique=False)

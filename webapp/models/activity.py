@@ -31,8 +31,8 @@ class Activity(db.Model):
     __table_args__ = (
         # Covering for compliance counts (unit · kind · period, approved only): no table lookups.
         Index("ix_activity_unit_kind_date_status", "unit_id", "kind_id", "held_on", "status"),
-        # Covering for "last update" per unit within a year.
-        Index("ix_activity_unit_date_updated", "unit_id", "held_on", "updated_at"),
+        # "Last update" per unit: read backwards from the newest, held_on checked in the index.
+        Index("ix_activity_unit_updated_date", "unit_id", "updated_at", "held_on"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
