@@ -92,7 +92,8 @@ def compliance(year: int, as_of: date, unit_ids: Collection[int] | None = None, 
     assigned = _assigned_units(year)
     semesters = current_app.config.get("SEMESTERS")
     periods_by_cadence = {cadence: periods(cadence, year, semesters) for cadence in {o.cadence for o in obligations}}
-    tally = _Tally(_approved_counts(obligations, periods_by_cadence, _activity_units(units, unit_ids)), units)
+    tally = _Tally(_approved_counts(obligations, periods_by_cadence, _activity_units(units, unit_ids)), units,
+                   rollup_kind_ids={o.kind_id for o in obligations if o.include_children})
     cells = []
     for obligation in obligations:
         for unit in owing_units(obligation, units, assigned.get(obligation.task_id)):
@@ -152,7 +153,9 @@ class _Tally:
 
     EMPTY: PeriodCounts = {}
 
-    def __init__(self, rows: Iterable[tuple[int, int, str, str, int]], units: list[UnitNode]):
+    def __init__(self, rows: Iterable[tuple[int, int, str, str, int]], units: list[UnitNode],
+                 rollup_kind_ids: set[int]):
+        self.rollup_kind_ids = rollup_kind_ids
         self.own: dict[tuple[int, int], PeriodCounts] = defaultdict(dict)
         for unit_id, kind_id, cadence, label, number in rows:
             self.own[(unit_id, kind_id)][(cadence, label)] = number
@@ -170,6 +173,8 @@ class _Tally:
         if self.subtree is None:
             self.subtree = defaultdict(lambda: defaultdict(int))
             for (unit_id, kind_id), counts in self.own.items():
+                if kind_id not in self.rollup_kind_ids:
+                    continue
                 unit = self.units.get(unit_id)
                 for ancestor_id in unit.ancestor_ids if unit else (unit_id,):
                     totals = self.subtree[(ancestor_id, kind_id)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import calendar
 import re
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Callable, Iterable
@@ -200,7 +201,9 @@ def obligation_figures_by_unit(units: list[Unit], window: ReportWindow) -> dict[
     for cell in obligation_cells(window.year, window.as_of, [u.id for u in units]):
         if cell.start > window.as_of:
             continue  # upcoming periods are not owed yet
-        unit = figures.setdefault(cell.unit_id, ObligationFigures())
+        unit = figures.get(cell.unit_id)
+        if unit is None:  # not setdefault: that would build a throw-away ObligationFigures per cell
+            unit = figures[cell.unit_id] = ObligationFigures()
         met = int(cell.state == "met")
         unit.ytd_met += met
         unit.ytd_required += 1
@@ -246,9 +249,14 @@ def _rollup(unit: Unit, members: list[UnitFigures], own_only: bool, has_children
 def overview(root: Unit, window: ReportWindow) -> Overview:
     """The root's own ledger and one row per child unit rolling up that child's subtree."""
     units, own = _figures_per_unit(root, window)
+    depth = len(root.ancestor_ids)
+    members: dict[int, list[UnitFigures]] = defaultdict(list)  # child of the root -> its subtree's figures
+    for unit in units:
+        chain = unit.ancestor_ids
+        if len(chain) > depth:
+            members[chain[depth]].append(own[unit.id])
     rows = [own[root.id]] if root.id in own else []
-    rows += [_rollup(child, [own[u.id] for u in units if u.path.startswith(child.path)], own_only=False,
-                     has_children=own[child.id].has_children)
+    rows += [_rollup(child, members[child.id], own_only=False, has_children=own[child.id].has_children)
              for child in units if child.parent_id == root.id]
     total = _rollup(root, list(own.values()), own_only=False, has_children=True)
     return Overview(root=root, window=window, rows=rows, total=total)
