@@ -42,7 +42,9 @@ def logged_in(app, username: str):
 class StatementCounter:
     """Counts statements; with `show`, re-runs each SELECT to print its full time (execute and fetch) and plan."""
 
-    def __init__(self, engine, show: bool = False):
+    def __init__(self, engine, show: bool = False, explain_ms: float = 5):
+        self.explain_ms = explain_ms
+        self.width = 200 if explain_ms >= 5 else 4000
         self.count = 0
         self.show = show
         event.listen(engine, "before_cursor_execute", self._before)
@@ -58,8 +60,8 @@ class StatementCounter:
             started = time.perf_counter()
             rows = len(conn.exec_driver_sql(statement, parameters).all())
             elapsed = (time.perf_counter() - started) * 1000
-            print(f"  {elapsed:8.1f} ms {rows:>6} rows  {' '.join(statement.split())[:200]}")
-            if elapsed > 5:
+            print(f"  {elapsed:8.1f} ms {rows:>6} rows  {' '.join(statement.split())[:self.width]}")
+            if elapsed > self.explain_ms:
                 for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters):
                     if row[-1] not in ("SCAN CONSTANT ROW", "UNION ALL"):  # the periods CTE's rows
                         print(f"              plan: {row[-1]}")
@@ -90,7 +92,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database", type=Path, help="another SQLite file (e.g. a copy with an index to try)")
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--only", default="", help="comma-separated request names to run")
-    parser.add_argument("--sql", action="store_true", help="print every statement with its execute time")
+    parser.add_argument("--sql", action="store_true", help="print every SELECT with its time (re-run) and slow ones' plans")
+    parser.add_argument("--explain-ms", type=float, default=5, help="with --sql: explain SELECTs slower than this")
     parser.add_argument("--sort", default="cumulative", help="cProfile sort key (cumulative, tottime)")
     parser.add_argument("--profile", default="", help="cProfile this request name and print the top functions")
     args = parser.parse_args(argv)
@@ -103,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
             .order_by(Unit.id).limit(1)).one()
         row_id = db.session.execute(select(LedgerRow.id).where(LedgerRow.unit_id == branch_id)
                                     .order_by(LedgerRow.id).limit(1)).scalar_one()
-        counter = StatementCounter(db.engine, args.sql)
+        counter = StatementCounter(db.engine, args.sql, args.explain_ms)
         db.session.remove()
     staff = logged_in(app, f"b{branch_id}-staff1")
     edits = iter(range(10**9))

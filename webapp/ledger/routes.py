@@ -75,15 +75,15 @@ def unit_ledger(unit_id: int):
 
 # ---- one row -------------------------------------------------------------------------------------
 
-def load_row(row_id: int) -> LedgerRow:
-    row = queries.ledger_row(row_id)
+def load_row(row_id: int, query=queries.ledger_row) -> LedgerRow:
+    row = query(row_id)
     if row is None:
         abort(404)
     return row
 
 
-def load_editable_row(row_id: int) -> LedgerRow:
-    row = load_row(row_id)
+def load_editable_row(row_id: int, query=queries.ledger_row) -> LedgerRow:
+    row = load_row(row_id, query)
     if not can_edit_ledger_row(current_user, row):
         abort(403)
     return row
@@ -123,7 +123,8 @@ def editor_for(present: list[str]) -> str:
 @roles_required()
 def update_row(row_id: int):
     """Contract: form fields named after the columns, plus `version`; answers the row (200/409/422)."""
-    row = load_editable_row(row_id)
+    # Loaded light for the checks; the fragment is rendered from one full load after the commit.
+    row = load_editable_row(row_id, queries.ledger_row_to_save)
     form = LedgerRowForm(present=list(request.form))
     if not form.version.validate(form):
         abort(400)
