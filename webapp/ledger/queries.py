@@ -102,11 +102,13 @@ def ledger_rows(unit_id: int, plan_id: int, filters: LedgerFilters, today: date)
     return list(db.session.execute(stmt).unique().scalars())
 
 
-def group_by_section(rows: list[LedgerRow]) -> list[tuple[Section, list[LedgerRow]]]:
+def group_by_section(rows: list[LedgerRow], sections: list[Section]) -> list[tuple[Section, list[LedgerRow]]]:
+    """Rows (in printed order) under their sections, taken from the plan's loaded sections: no query per section."""
+    by_id = {section.id: section for section in sections}
     groups: list[tuple[Section, list[LedgerRow]]] = []
     for row in rows:
         if not groups or groups[-1][0].id != row.task.section_id:
-            groups.append((row.task.section, []))
+            groups.append((by_id[row.task.section_id], []))
         groups[-1][1].append(row)
     return groups
 

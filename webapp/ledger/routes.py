@@ -66,10 +66,11 @@ def unit_ledger(unit_id: int):
     plans = queries.published_plans_for(unit.id)
     plan = next((p for p in plans if p.id == filters.plan), plans[0] if plans else None)
     rows = queries.ledger_rows(unit.id, plan.id, filters, queries.local_today()) if plan else []
+    sections = queries.sections_of(plan.id) if plan else []
     return render_page_or_partial(
         "ledger/unit_ledger.html", "ledger/_results.html", unit=unit, plan=plan, plans=plans, filters=filters,
-        groups=queries.group_by_section(rows), row_count=len(rows),
-        sections=queries.sections_of(plan.id) if plan else [], units=queries.units_with_rows(),
+        groups=queries.group_by_section(rows, sections), row_count=len(rows), sections=sections,
+        units=queries.units_with_rows(),
         may_edit=can_edit_unit_ledger(current_user, unit))
 
 
