@@ -164,3 +164,37 @@ def test_inside_a_request_only_the_users_subtree_is_judged(app, org):
     assert {c.kind for c in cells} == {"主题班会"}
     assert next(c for c in cells if c.unit_id == org.units["class1"] and c.period == "2026-03").state == "met"
     assert len(statements) <= 5
+
+
+def _cells_seen_by(app, username_key: str, org) -> list:
+    with app.test_request_context("/"):
+        activate_scope(db.session.get(User, org.users[username_key]))
+        cells = compliance(2026, AS_OF)
+        db.session.remove()
+    return cells
+
+
+def test_a_task_assigned_only_outside_the_users_subtree_is_owed_by_nobody_there(app, org):
+    with app.app_context():
+        make_plan(org.units["general"], 2026, [{"kind": "主题班会", "cadence": "month", "level": "class"}],
+                  assigned_unit_ids=[org.units["student2"]])
+    assert _cells_seen_by(app, "staff2", org) == []  # staff2 sees student1's classes only
+    assert {c.unit_id for c in _cells_seen_by(app, "staff3", org)} == {org.units["class3"]}
+
+
+def test_an_assignment_to_a_unit_above_the_users_subtree_makes_every_unit_there_owe(app, org):
+    with app.app_context():
+        make_plan(org.units["general"], 2026, [{"kind": "主题班会", "cadence": "month", "level": "class"}],
+                  assigned_unit_ids=[org.units["general"], org.units["foreign"]])
+    assert {c.unit_id for c in _cells_seen_by(app, "staff2", org)} == {org.units["class1"], org.units["class2"]}
+
+
+def test_unit_filter_still_counts_the_descendants_activities(app_ctx, org):
+    make_plan(org.units["general"], 2026, [
+        {"kind": "摸排清查", "cadence": "quarter", "level": "student_branch", "include_children": True}])
+    make_activity(org.units["class1"], "摸排清查", date(2026, 2, 3))
+    make_activity(org.units["class2"], "摸排清查", date(2026, 3, 31))
+    make_activity(org.units["class2"], "摸排清查", date(2026, 4, 1))
+    make_activity(org.units["class3"], "摸排清查", date(2026, 2, 3))  # under student2: not student1's
+    cells = compliance(2026, AS_OF, unit_ids=[org.units["student1"]])
+    assert {(c.period, c.done) for c in cells} == {("2026-Q1", 2), ("2026-Q2", 1), ("2026-Q3", 0), ("2026-Q4", 0)}

@@ -201,3 +201,20 @@ def test_query_count_does_not_grow_with_the_data(app, client, login_as, org, col
     assert small <= 15
     # The larger data did reach the page.
     assert table(client.get(url).get_data(as_text=True))["教工第一党支部"]["assigned"] == "48"
+
+
+def test_last_update_counts_the_newest_change_to_an_activity_of_the_year(client, login_as, org, college):
+    from datetime import datetime
+
+    from webapp.models import Activity
+    with client.application.app_context():
+        kind_id = college.kind_ids["主题班会"]
+        changes = [(date(YEAR, 2, 1), datetime(YEAR, 5, 6, 2, 0)),  # the newest change of the year's activities
+                   (date(YEAR, 4, 1), datetime(YEAR, 3, 1, 2, 0)),
+                   (date(YEAR - 1, 12, 1), datetime(YEAR, 6, 1, 2, 0))]  # changed later, but last year's activity
+        for held_on, updated_at in changes:
+            db.session.get(Activity, add_activity(org.units["class2"], kind_id, held_on)).updated_at = updated_at
+        db.session.commit()
+    login_as("secretary")
+    rows = table(client.get(f"/overview?year={YEAR}&unit={org.units['student1']}").get_data(as_text=True))
+    assert rows["2023级计算机2班"]["updated"] == f"{YEAR}-05-06"

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -26,6 +27,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     if config:
         app.config.update(config)
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(ROOT / "translations"))
+    _queue_sqlite_writers(app)
     if app.config.get("TRUST_PROXY"):
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)
 
@@ -43,6 +45,16 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .cli import register_cli
     register_cli(app)
     return app
+
+
+def _queue_sqlite_writers(app: Flask) -> None:
+    """SQLite write transactions wait for each other on a file lock (see sqlite_queue.py)."""
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        return
+    from .sqlite_queue import QueuedWriteConnection
+    options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    options["connect_args"] = {"factory": QueuedWriteConnection, **options.get("connect_args", {})}
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
 
 def _select_locale() -> str:
@@ -103,7 +115,7 @@ def _register_request_hooks(app: Flask) -> None:
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection, _record):
     """WAL and a busy timeout so concurrent gunicorn workers wait instead of failing."""
-    if type(dbapi_connection).__module__.startswith("sqlite3"):
+    if isinstance(dbapi_connection, sqlite3.Connection):  # also our QueuedWriteConnection subclass
         from flask import current_app, has_app_context
         timeout = current_app.config["SQLITE_BUSY_TIMEOUT_MS"] if has_app_context() else 15000
         cursor = dbapi_connection.cursor()

@@ -7,7 +7,7 @@ A query that forgets the filter is still scoped; a query that must see everythin
 """
 from __future__ import annotations
 
-from functools import wraps
+from functools import lru_cache, wraps
 
 from flask import abort, g, has_request_context, make_response, redirect, request, url_for
 from flask_login import current_user
@@ -28,21 +28,24 @@ def activate_scope(user) -> None:
     """Called once per request after login is resolved: from here on every select is scoped."""
     g.scope_path = user.unit.path
     g.scope_ancestor_ids = user.unit.ancestor_ids
-    # Built once per request: constructing the criteria on every SELECT cost a fifth of an edit's CPU.
-    g.scope_options = _scope_criteria(g.scope_path, g.scope_ancestor_ids)
+    # Built once per subtree and reused: constructing the criteria on every SELECT cost a fifth of an edit's
+    # CPU, and reusing the same option objects lets SQLAlchemy memoise their cache keys across requests.
+    g.scope_options = _scope_criteria(g.scope_path, tuple(g.scope_ancestor_ids))
 
 
 def scope_path() -> str | None:
     return g.get("scope_path") if has_request_context() else None
 
 
-def _scope_criteria(path: str, ancestor_ids: list[int]):
+@lru_cache(maxsize=4096)
+def _scope_criteria(path: str, ancestor_ids: tuple[int, ...]) -> tuple:
+    """The loader criteria of one subtree: immutable SQL expressions, safe to share between requests and threads."""
     subtree = Unit.subtree_ids(path)
     # A plan issued by an enclosing unit is carried out in this subtree, so it is visible here.
-    visible_plan_units = or_(Plan.unit_id.in_(ancestor_ids), Plan.unit_id.in_(subtree))
+    visible_plan_units = or_(Plan.unit_id.in_(list(ancestor_ids)), Plan.unit_id.in_(subtree))
     # Likewise the kinds an enclosing unit defines (the standard ones) are used in this subtree.
-    visible_kind_units = or_(ActivityKind.unit_id.in_(ancestor_ids), ActivityKind.unit_id.in_(subtree))
-    return [
+    visible_kind_units = or_(ActivityKind.unit_id.in_(list(ancestor_ids)), ActivityKind.unit_id.in_(subtree))
+    return (
         with_loader_criteria(Unit, Unit.path.startswith(path, autoescape=True), include_aliases=True),
         with_loader_criteria(User, User.unit_id.in_(subtree), include_aliases=True),
         with_loader_criteria(LedgerRow, LedgerRow.unit_id.in_(subtree), include_aliases=True),
@@ -54,7 +57,7 @@ def _scope_criteria(path: str, ancestor_ids: list[int]):
         with_loader_criteria(ActivityKind, visible_kind_units, include_aliases=True),
         with_loader_criteria(
             Task, Task.plan_id.in_(db.select(Plan.id).where(visible_plan_units)), include_aliases=True),
-    ]
+    )
 
 
 @event.listens_for(Session, "do_orm_execute")

@@ -11,14 +11,16 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
+from functools import cached_property, lru_cache
 from typing import Collection, Iterable
 
 from flask import current_app
-from sqlalchemy import String, and_, cast, func, literal, or_, select
+from sqlalchemy import Date, Integer, String, and_, cast, func, literal, null, or_, select, union_all
 
 from ..extensions import db
 from ..models import Activity, ActivityKind, Plan, Requirement, Task, TaskAssignment, Unit
-from .periods import DayCounts, Period, period_span, periods, state_for
+from ..permissions import scope_path
+from .periods import Period, periods, state_for
 
 EXCERPT_CHARS = 40
 
@@ -58,7 +60,7 @@ class Obligation:
     task_id: int
     plan_unit_id: int
 
-    @property
+    @cached_property
     def excerpt(self) -> str:
         text = " ".join(self.text.split())
         return text if len(text) <= EXCERPT_CHARS else text[:EXCERPT_CHARS - 1] + "…"
@@ -73,37 +75,38 @@ class UnitNode:
     path: str
     active: bool
 
-    @property
-    def ancestor_ids(self) -> list[int]:
-        return [int(part) for part in self.path.strip("/").split("/") if part]
+    @cached_property
+    def ancestor_ids(self) -> frozenset[int]:
+        """This unit's id and its ancestors' (read off the path once, no query)."""
+        return frozenset(int(part) for part in self.path.strip("/").split("/") if part)
 
     def is_under(self, unit_id: int) -> bool:
-        """This unit is `unit_id` or lies below it (read off the path, no query)."""
+        """This unit is `unit_id` or lies below it."""
         return unit_id in self.ancestor_ids
 
 
 def compliance(year: int, as_of: date, unit_ids: Collection[int] | None = None, *,
                requirement_ids: Collection[int] | None = None) -> list[ComplianceCell]:
     obligations = obligations_of_year(year, requirement_ids)
-    assigned = _assigned_units(year)
     units = units_in_scope()
+    assigned = _assigned_units(year)
     semesters = current_app.config.get("SEMESTERS")
-    periods_by_cadence = {o.cadence: periods(o.cadence, year, semesters) for o in obligations}
-    counts = _approved_counts(periods_by_cadence.values(), year)
-    tally = _Tally(counts, units)
+    periods_by_cadence = {cadence: periods(cadence, year, semesters) for cadence in {o.cadence for o in obligations}}
+    tally = _Tally(_approved_counts(obligations, periods_by_cadence, _activity_units(units, unit_ids)), units,
+                   rollup_kind_ids={o.kind_id for o in obligations if o.include_children})
     cells = []
     for obligation in obligations:
         for unit in owing_units(obligation, units, assigned.get(obligation.task_id)):
             if unit_ids is not None and unit.id not in unit_ids:
                 continue
-            days = tally.days(unit.id, obligation.kind_id, obligation.include_children)
+            counts = tally.counts(unit.id, obligation.kind_id, obligation.include_children)
             for period in periods_by_cadence[obligation.cadence]:
-                cells.append(_cell(obligation, unit, period, days, as_of))
+                done = counts.get((obligation.cadence, period.label), 0)
+                cells.append(_cell(obligation, unit, period, done, as_of))
     return cells
 
 
-def _cell(obligation: Obligation, unit: UnitNode, period: Period, days: DayCounts, as_of: date) -> ComplianceCell:
-    done = days.between(period.start, period.end)
+def _cell(obligation: Obligation, unit: UnitNode, period: Period, done: int, as_of: date) -> ComplianceCell:
     return ComplianceCell(
         unit_id=unit.id, unit_name=unit.name, requirement_id=obligation.id, requirement=obligation.excerpt,
         kind=obligation.kind, period=period.label, start=period.start, end=period.end,
@@ -121,7 +124,7 @@ def owing_units(obligation: Obligation, units: Iterable[UnitNode],
             continue
         if not _at_level(unit, obligation):
             continue
-        if assigned_unit_ids and not any(unit.is_under(assigned) for assigned in assigned_unit_ids):
+        if assigned_unit_ids is not None and not any(unit.is_under(assigned) for assigned in assigned_unit_ids):
             continue
         result.append(unit)
     return result
@@ -142,35 +145,42 @@ def _at_level(unit: UnitNode, obligation: Obligation) -> bool:
     return level == "branch"
 
 
+PeriodCounts = dict[tuple[str, str], int]  # (cadence, period label) -> approved activities
+
+
 class _Tally:
-    """Approved activities per (unit, kind) as day counts, optionally with the unit's descendants."""
+    """Approved activities per (unit, kind) and period, optionally with the unit's descendants added."""
 
-    EMPTY = DayCounts({})
+    EMPTY: PeriodCounts = {}
 
-    def __init__(self, rows: list[tuple[int, int, date, int]], units: list[UnitNode]):
-        self.own: dict[tuple[int, int], dict[date, int]] = defaultdict(dict)
-        for unit_id, kind_id, held_on, number in rows:
-            self.own[(unit_id, kind_id)][held_on] = number
-        self.units = units
-        self.cache: dict[tuple[int, int | None, bool], DayCounts] = {}
+    def __init__(self, rows: Iterable[tuple[int, int, str, str, int]], units: list[UnitNode],
+                 rollup_kind_ids: set[int]):
+        self.rollup_kind_ids = rollup_kind_ids
+        self.own: dict[tuple[int, int], PeriodCounts] = defaultdict(dict)
+        for unit_id, kind_id, cadence, label, number in rows:
+            self.own[(unit_id, kind_id)][(cadence, label)] = number
+        self.units = {unit.id: unit for unit in units}
+        self.subtree: dict[tuple[int, int], PeriodCounts] | None = None
 
-    def days(self, unit_id: int, kind_id: int | None, include_children: bool) -> DayCounts:
+    def counts(self, unit_id: int, kind_id: int | None, include_children: bool) -> PeriodCounts:
         if kind_id is None:
             return self.EMPTY
-        key = (unit_id, kind_id, include_children)
-        if key not in self.cache:
-            self.cache[key] = DayCounts(self._merged(unit_id, kind_id, include_children))
-        return self.cache[key]
+        table = self._subtree_counts() if include_children else self.own
+        return table.get((unit_id, kind_id), self.EMPTY)
 
-    def _merged(self, unit_id: int, kind_id: int, include_children: bool) -> dict[date, int]:
-        if not include_children:
-            return self.own.get((unit_id, kind_id), {})
-        merged: dict[date, int] = defaultdict(int)
-        for unit in self.units:
-            if unit.is_under(unit_id):
-                for day, number in self.own.get((unit.id, kind_id), {}).items():
-                    merged[day] += number
-        return merged
+    def _subtree_counts(self) -> dict[tuple[int, int], PeriodCounts]:
+        # Each unit's counts added to itself and every ancestor: linear in the rows, not units squared.
+        if self.subtree is None:
+            self.subtree = defaultdict(lambda: defaultdict(int))
+            for (unit_id, kind_id), counts in self.own.items():
+                if kind_id not in self.rollup_kind_ids:
+                    continue
+                unit = self.units.get(unit_id)
+                for ancestor_id in unit.ancestor_ids if unit else (unit_id,):
+                    totals = self.subtree[(ancestor_id, kind_id)]
+                    for key, number in counts.items():
+                        totals[key] += number
+        return self.subtree
 
 
 # ---- the fixed set of queries ---------------------------------------------------------------------
@@ -202,15 +212,26 @@ def obligations_of_year(year: int, requirement_ids: Collection[int] | None = Non
 
 
 def _assigned_units(year: int) -> dict[int, set[int]]:
-    # Unscoped: an assignment to a unit outside the viewer's subtree still restricts who owes the task.
-    query = (select(TaskAssignment.task_id, TaskAssignment.unit_id)
-             .join(Task, TaskAssignment.task_id == Task.id)
-             .join(Plan, Task.plan_id == Plan.id)
-             .where(Plan.year == year, Plan.status == "published")
-             .execution_options(unscoped=True))
-    assigned: dict[int, set[int]] = defaultdict(set)
-    for task_id, unit_id in db.session.execute(query):
-        assigned[task_id].add(unit_id)
+    """Per task that has assignments: its assigned units that can matter to the viewer.
+
+    Those are the units in the viewer's subtree and above it; an assignment elsewhere cannot contain a
+    unit the viewer sees, but it still makes the task "assigned" (then with an empty set: nobody here owes it).
+    Unscoped, because the units above the viewer's subtree are outside the ORM scope.
+    """
+    published_tasks = (select(Task.id).join(Plan, Task.plan_id == Plan.id)
+                       .where(Plan.year == year, Plan.status == "published"))
+    has_assignments = select(TaskAssignment.id).where(TaskAssignment.task_id == Task.id).exists()
+    tasks = published_tasks.add_columns(null()).where(has_assignments)
+    units = select(TaskAssignment.task_id, TaskAssignment.unit_id).where(TaskAssignment.task_id.in_(published_tasks))
+    path = scope_path()
+    if path is not None:
+        above = [int(part) for part in path.strip("/").split("/") if part]
+        units = units.where(or_(TaskAssignment.unit_id.in_(above), TaskAssignment.unit_id.in_(Unit.subtree_ids(path))))
+    assigned: dict[int, set[int]] = {}
+    for task_id, unit_id in db.session.execute(union_all(tasks, units).execution_options(unscoped=True)):
+        unit_ids = assigned.setdefault(task_id, set())  # a NULL unit: the task is assigned somewhere
+        if unit_id is not None:
+            unit_ids.add(unit_id)
     return assigned
 
 
@@ -221,13 +242,51 @@ def units_in_scope() -> list[UnitNode]:
     return sorted(nodes, key=lambda unit: unit.ancestor_ids)
 
 
-def _approved_counts(all_periods: Iterable[list[Period]], year: int) -> list[tuple[int, int, date, int]]:
-    flat = [period for group in all_periods for period in group]
-    first, last = period_span(flat) if flat else (date(year, 1, 1), date(year, 12, 31))
-    query = (select(Activity.unit_id, Activity.kind_id, Activity.held_on, func.count(Activity.id))
-             .where(Activity.status == "approved", Activity.held_on >= first, Activity.held_on <= last)
-             .group_by(Activity.unit_id, Activity.kind_id, Activity.held_on))
-    return [tuple(row) for row in db.session.execute(query)]
+def _activity_units(units: list[UnitNode], unit_ids: Collection[int] | None) -> list[int] | None:
+    """Units whose activities the cells of `unit_ids` can count (they and their descendants); None: all in scope."""
+    if unit_ids is None:
+        return None
+    wanted = set(unit_ids)
+    relevant = [unit.id for unit in units if not wanted.isdisjoint(unit.ancestor_ids)]
+    return None if len(relevant) == len(units) else relevant
+
+
+@lru_cache(maxsize=32)
+def _period_table(rows: tuple[tuple[int, str, Period], ...]):
+    """(kind_id, cadence, label, first_day, last_day) rows as a CTE of bound SELECTs, built once per set of rows.
+
+    Not `values()`: SQLAlchemy never caches a statement holding multi-row VALUES, and compiling it took
+    ~25 ms per request; this UNION ALL compiles once, and the construct itself is reused (building it took ~10 ms).
+    """
+    selects = [select(literal(kind_id, Integer).label("kind_id"), literal(cadence, String).label("cadence"),
+                      literal(period.label, String).label("label"), literal(period.start, Date).label("first_day"),
+                      literal(period.end, Date).label("last_day"))
+               for kind_id, cadence, period in rows]
+    return union_all(*selects).cte("obligation_period")
+
+
+def _approved_counts(obligations: list[Obligation], periods_by_cadence: dict[str, list[Period]],
+                     unit_ids: list[int] | None) -> list[tuple[int, int, str, str, int]]:
+    """Approved activities per unit, kind and period of that kind's cadences, counted in SQL.
+
+    The periods are joined as a table (a CTE), so the database returns one row per unit · kind · period
+    (not per day) and only for the kinds that requirements name.
+    """
+    wanted = sorted({(o.kind_id, o.cadence) for o in obligations if o.kind_id is not None})
+    if not wanted:
+        return []
+    period_table = _period_table(tuple((kind_id, cadence, p) for kind_id, cadence in wanted
+                                       for p in periods_by_cadence[cadence]))
+    query = (select(Activity.unit_id, period_table.c.kind_id, period_table.c.cadence, period_table.c.label,
+                    func.count(Activity.id))
+             .join(period_table, and_(Activity.kind_id == period_table.c.kind_id,
+                                      Activity.held_on >= period_table.c.first_day,
+                                      Activity.held_on <= period_table.c.last_day))
+             .where(Activity.status == "approved")
+             .group_by(Activity.unit_id, period_table.c.kind_id, period_table.c.cadence, period_table.c.label))
+    if unit_ids is not None:
+        query = query.where(Activity.unit_id.in_(unit_ids))
+    return db.session.execute(query).all()
 
 
 # ---- shaping cells for pages -----------------------------------------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import date, timedelta
 from typing import Mapping, Sequence
 
@@ -34,6 +35,17 @@ class Period:
 def periods(cadence: str, year: int,
             semesters: Mapping[str, Sequence[int]] | None = None) -> list[Period]:
     """Every period of `cadence` that belongs to plan year `year`, in date order."""
+    semester_items = tuple((name, tuple(days)) for name, days in (semesters or DEFAULT_SEMESTERS).items())
+    return list(_periods(cadence, year, semester_items))
+
+
+@lru_cache(maxsize=256)
+def _periods(cadence: str, year: int, semesters: tuple[tuple[str, tuple[int, ...]], ...]) -> tuple[Period, ...]:
+    # Memoised: a page asks for the same few cadences of one year hundreds of times.
+    return tuple(_compute_periods(cadence, year, dict(semesters)))
+
+
+def _compute_periods(cadence: str, year: int, semesters: Mapping[str, Sequence[int]]) -> list[Period]:
     if cadence == "week":
         return _weeks(year)
     if cadence == "month":
@@ -41,7 +53,7 @@ def periods(cadence: str, year: int,
     if cadence == "quarter":
         return [Period(f"{year}-Q{q}", date(year, 3 * q - 2, 1), _month(year, 3 * q).end) for q in range(1, 5)]
     if cadence == "semester":
-        return _semesters(year, semesters or DEFAULT_SEMESTERS)
+        return _semesters(year, semesters)
     if cadence == "year":
         return [Period(str(year), date(year, 1, 1), date(year, 12, 31))]
     raise ValueError(f"unknown cadence {cadence!r}")

@@ -80,8 +80,9 @@ def sections_of(plan_id: int) -> list[Section]:
 
 
 def _row_options():
+    # Files joined too: one query, not two (rows have a handful of files at most).
     return (joinedload(LedgerRow.task), joinedload(LedgerRow.unit), joinedload(LedgerRow.updated_by),
-            selectinload(LedgerRow.files))
+            joinedload(LedgerRow.files))
 
 
 def ledger_rows(unit_id: int, plan_id: int, filters: LedgerFilters, today: date) -> list[LedgerRow]:
@@ -101,11 +102,13 @@ def ledger_rows(unit_id: int, plan_id: int, filters: LedgerFilters, today: date)
     return list(db.session.execute(stmt).unique().scalars())
 
 
-def group_by_section(rows: list[LedgerRow]) -> list[tuple[Section, list[LedgerRow]]]:
+def group_by_section(rows: list[LedgerRow], sections: list[Section]) -> list[tuple[Section, list[LedgerRow]]]:
+    """Rows (in printed order) under their sections, taken from the plan's loaded sections: no query per section."""
+    by_id = {section.id: section for section in sections}
     groups: list[tuple[Section, list[LedgerRow]]] = []
     for row in rows:
         if not groups or groups[-1][0].id != row.task.section_id:
-            groups.append((row.task.section, []))
+            groups.append((by_id[row.task.section_id], []))
         groups[-1][1].append(row)
     return groups
 
@@ -114,6 +117,13 @@ def ledger_row(row_id: int) -> LedgerRow | None:
     """One row with what its fragment shows; None when missing or out of scope."""
     stmt = select(LedgerRow).where(LedgerRow.id == row_id).options(*_row_options())
     return db.session.execute(stmt).unique().scalar_one_or_none()
+
+
+def ledger_row_to_save(row_id: int) -> LedgerRow | None:
+    """One row with what saving it needs: its unit (the permission check) and its plan (the date checks)."""
+    stmt = (select(LedgerRow).where(LedgerRow.id == row_id)
+            .options(joinedload(LedgerRow.unit), joinedload(LedgerRow.task).joinedload(Task.plan)))
+    return db.session.execute(stmt).scalar_one_or_none()
 
 
 def row_history(row_id: int) -> list[AuditEntry]:

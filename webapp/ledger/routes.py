@@ -63,24 +63,25 @@ def unit_ledger(unit_id: int):
     plans = queries.published_plans_for(unit.id)
     plan = next((p for p in plans if p.id == filters.plan), plans[0] if plans else None)
     rows = queries.ledger_rows(unit.id, plan.id, filters, queries.local_today()) if plan else []
+    sections = queries.sections_of(plan.id) if plan else []
     return render_page_or_partial(
         "ledger/unit_ledger.html", "ledger/_results.html", unit=unit, plan=plan, plans=plans, filters=filters,
-        groups=queries.group_by_section(rows), row_count=len(rows),
-        sections=queries.sections_of(plan.id) if plan else [], units=queries.units_with_rows(),
+        groups=queries.group_by_section(rows, sections), row_count=len(rows), sections=sections,
+        units=queries.units_with_rows(),
         may_edit=can_edit_unit_ledger(current_user, unit))
 
 
 # ---- one row -------------------------------------------------------------------------------------
 
-def load_row(row_id: int) -> LedgerRow:
-    row = queries.ledger_row(row_id)
+def load_row(row_id: int, query=queries.ledger_row) -> LedgerRow:
+    row = query(row_id)
     if row is None:
         abort(404)
     return row
 
 
-def load_editable_row(row_id: int) -> LedgerRow:
-    row = load_row(row_id)
+def load_editable_row(row_id: int, query=queries.ledger_row) -> LedgerRow:
+    row = load_row(row_id, query)
     if not can_edit_ledger_row(current_user, row):
         abort(403)
     return row
@@ -120,7 +121,8 @@ def editor_for(present: list[str]) -> str:
 @roles_required()
 def update_row(row_id: int):
     """Contract: form fields named after the columns, plus `version`; answers the row (200/409/422)."""
-    row = load_editable_row(row_id)
+    # Loaded light for the checks; the fragment is rendered from one full load after the commit.
+    row = load_editable_row(row_id, queries.ledger_row_to_save)
     form = LedgerRowForm(present=list(request.form))
     if not form.version.validate(form):
         abort(400)

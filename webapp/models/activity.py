@@ -39,7 +39,12 @@ class ActivityKind(db.Model):
 
 class Activity(db.Model):
     __tablename__ = "activity"
-    __table_args__ = (Index("ix_activity_unit_kind_date", "unit_id", "kind_id", "held_on"),)
+    __table_args__ = (
+        # Covering for compliance counts (unit · kind · period, approved only): no table lookups.
+        Index("ix_activity_unit_kind_date_status", "unit_id", "kind_id", "held_on", "status"),
+        # "Last update" per unit: read backwards from the newest, held_on checked in the index.
+        Index("ix_activity_unit_updated_date", "unit_id", "updated_at", "held_on"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)

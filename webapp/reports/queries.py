@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import calendar
 import re
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Callable, Iterable
@@ -179,11 +180,14 @@ def _as_datetime(value) -> datetime | None:
 
 
 def activity_updates_by_unit(root: Unit, window: ReportWindow) -> dict[int, datetime]:
-    stmt = (select(Activity.unit_id, func.max(Activity.updated_at))
-            .where(Activity.unit_id.in_(Unit.subtree_ids(root.path)),
+    """Per unit of the subtree, when an activity of the year was last changed."""
+    # Newest first per unit (index unit_id, updated_at, held_on): a few index steps per unit, not every activity.
+    last = (select(Activity.updated_at)
+            .where(Activity.unit_id == Unit.id,
                    Activity.held_on.between(date(window.year, 1, 1), date(window.year, 12, 31)))
-            .group_by(Activity.unit_id))
-    return {unit_id: _as_datetime(last) for unit_id, last in db.session.execute(stmt)}
+            .order_by(Activity.updated_at.desc()).limit(1).scalar_subquery())
+    stmt = select(Unit.id, last).where(Unit.path.startswith(root.path, autoescape=True))
+    return {unit_id: _as_datetime(last) for unit_id, last in db.session.execute(stmt) if last is not None}
 
 
 def obligation_cells(year: int, as_of: date, unit_ids: Iterable[int] | None):
@@ -197,7 +201,9 @@ def obligation_figures_by_unit(units: list[Unit], window: ReportWindow) -> dict[
     for cell in obligation_cells(window.year, window.as_of, [u.id for u in units]):
         if cell.start > window.as_of:
             continue  # upcoming periods are not owed yet
-        unit = figures.setdefault(cell.unit_id, ObligationFigures())
+        unit = figures.get(cell.unit_id)
+        if unit is None:  # not setdefault: that would build a throw-away ObligationFigures per cell
+            unit = figures[cell.unit_id] = ObligationFigures()
         met = int(cell.state == "met")
         unit.ytd_met += met
         unit.ytd_required += 1
@@ -243,9 +249,14 @@ def _rollup(unit: Unit, members: list[UnitFigures], own_only: bool, has_children
 def overview(root: Unit, window: ReportWindow) -> Overview:
     """The root's own ledger and one row per child unit rolling up that child's subtree."""
     units, own = _figures_per_unit(root, window)
+    depth = len(root.ancestor_ids)
+    members: dict[int, list[UnitFigures]] = defaultdict(list)  # child of the root -> its subtree's figures
+    for unit in units:
+        chain = unit.ancestor_ids
+        if len(chain) > depth:
+            members[chain[depth]].append(own[unit.id])
     rows = [own[root.id]] if root.id in own else []
-    rows += [_rollup(child, [own[u.id] for u in units if u.path.startswith(child.path)], own_only=False,
-                     has_children=own[child.id].has_children)
+    rows += [_rollup(child, members[child.id], own_only=False, has_children=own[child.id].has_children)
              for child in units if child.parent_id == root.id]
     total = _rollup(root, list(own.values()), own_only=False, has_children=True)
     return Overview(root=root, window=window, rows=rows, total=total)

@@ -1,0 +1,147 @@
+"""In-process timing of the benchmarked requests: `python bench/inprocess.py [--full] [--profile NAME]`.
+
+Runs the app with Flask's test client against bench/out/{quick,full}.db (build it with bench/run.py or
+bench/generate.py), one thread, no server and no contention: CPU per request, SQL statements per request,
+and optionally a cProfile of one request kind. Edits change rows of the bench database (as the bench does).
+"""
+from __future__ import annotations
+
+import argparse
+import cProfile
+import pstats
+import re
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import event, select  # noqa: E402
+
+from bench.generate import BENCH_PASSWORD  # noqa: E402
+from webapp import create_app  # noqa: E402
+from webapp.extensions import db  # noqa: E402
+from webapp.models import LedgerRow, Unit  # noqa: E402
+
+CSRF_META = re.compile(r'name="csrf-token" content="([^"]+)"')
+HTMX = {"HX-Request": "true"}
+
+
+def logged_in(app, username: str):
+    client = app.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    token = CSRF_META.search(page).group(1)
+    answer = client.post("/login", data={"username": username, "password": BENCH_PASSWORD, "csrf_token": token})
+    assert answer.status_code == 302, (username, answer.status_code)
+    client.csrf = CSRF_META.search(client.get("/").get_data(as_text=True)).group(1)
+    return client
+
+
+class StatementCounter:
+    """Counts statements; with `show`, re-runs each SELECT to print its full time (execute and fetch) and plan."""
+
+    def __init__(self, engine, show: bool = False, explain_ms: float = 5):
+        self.explain_ms = explain_ms
+        self.width = 200 if explain_ms >= 5 else 4000
+        self.count = 0
+        self.show = show
+        event.listen(engine, "before_cursor_execute", self._before)
+
+    def _before(self, conn, cursor, statement, parameters, *args):
+        if statement.startswith("EXPLAIN") or conn.info.get("rerun"):
+            return
+        self.count += 1
+        if not (self.show and statement.lstrip().upper().startswith(("SELECT", "WITH"))):
+            return
+        conn.info["rerun"] = True
+        try:
+            started = time.perf_counter()
+            rows = len(conn.exec_driver_sql(statement, parameters).all())
+            elapsed = (time.perf_counter() - started) * 1000
+            print(f"  {elapsed:8.1f} ms {rows:>6} rows  {' '.join(statement.split())[:self.width]}")
+            if elapsed > self.explain_ms:
+                for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters):
+                    if row[-1] not in ("SCAN CONSTANT ROW", "UNION ALL"):  # the periods CTE's rows
+                        print(f"              plan: {row[-1]}")
+        finally:
+            conn.info["rerun"] = False
+
+
+def time_requests(name: str, send, repeat: int, counter: StatementCounter) -> dict:
+    send()  # warm caches (compiled statements, templates)
+    timings, statements = [], []
+    for _ in range(repeat):
+        before = counter.count
+        started = time.perf_counter()
+        answer = send()
+        timings.append((time.perf_counter() - started) * 1000)
+        statements.append(counter.count - before)
+        assert answer.status_code in (200, 409), (name, answer.status_code, answer.get_data(as_text=True)[:300])
+    figures = {"name": name, "median_ms": round(statistics.median(timings), 1), "min_ms": round(min(timings), 1),
+               "statements": statements[-1], "bytes": len(answer.get_data())}
+    print(f"{name:<20} median {figures['median_ms']:>8.1f} ms  min {figures['min_ms']:>8.1f} ms  "
+          f"{figures['statements']:>3} statements  {figures['bytes']:>7} bytes", flush=True)
+    return figures
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--full", action="store_true", help="bench/out/full.db instead of quick.db")
+    parser.add_argument("--database", type=Path, help="another SQLite file (e.g. a copy with an index to try)")
+    parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--only", default="", help="comma-separated request names to run")
+    parser.add_argument("--sql", action="store_true", help="print every SELECT with its time (re-run) and slow ones' plans")
+    parser.add_argument("--explain-ms", type=float, default=5, help="with --sql: explain SELECTs slower than this")
+    parser.add_argument("--sort", default="cumulative", help="cProfile sort key (cumulative, tottime)")
+    parser.add_argument("--profile", default="", help="cProfile this request name and print the top functions")
+    args = parser.parse_args(argv)
+    path = args.database or ROOT / "bench" / "out" / ("full.db" if args.full else "quick.db")
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}", "SECRET_KEY": "bench-profile",
+                      "SESSION_COOKIE_SECURE": False, "REMEMBER_COOKIE_SECURE": False})
+    with app.app_context():
+        branch_id, branch_path = db.session.execute(
+            select(Unit.id, Unit.path).where(Unit.kind == "branch", Unit.category == "student")
+            .order_by(Unit.id).limit(1)).one()
+        row_id = db.session.execute(select(LedgerRow.id).where(LedgerRow.unit_id == branch_id)
+                                    .order_by(LedgerRow.id).limit(1)).scalar_one()
+        counter = StatementCounter(db.engine, args.sql, args.explain_ms)
+        db.session.remove()
+    staff = logged_in(app, f"b{branch_id}-staff1")
+    edits = iter(range(10**9))
+
+    def edit():
+        with app.app_context():
+            version = db.session.get(LedgerRow, row_id).version
+            db.session.remove()
+        return staff.post(f"/ledger/rows/{row_id}", headers={**HTMX, "X-CSRFToken": staff.csrf},
+                          data={"progress": f"profile {next(edits)} {time.time_ns()}", "status": "in_progress",
+                                "version": version})
+
+    college = logged_in(app, "g1-secretary")
+    university = logged_in(app, "secretary")
+    requests = {
+        "edit": (edit, args.repeat),
+        "row_fragment": (lambda: staff.get(f"/ledger/rows/{row_id}", headers=HTMX), args.repeat),
+        "ledger_page": (lambda: staff.get(f"/units/{branch_id}/ledger"), args.repeat),
+        "dashboard_college": (lambda: college.get("/overview"), max(args.repeat // 4, 3)),
+        "dashboard_root": (lambda: university.get("/overview"), 3 if args.full else max(args.repeat // 4, 3)),
+    }
+    only = set(filter(None, args.only.split(",")))
+    for name, (send, repeat) in requests.items():
+        if not only or name in only:
+            time_requests(name, send, repeat, counter)
+    if args.profile:
+        send = requests[args.profile][0]
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for _ in range(5):
+            send()
+        profiler.disable()
+        pstats.Stats(profiler).sort_stats(args.sort).print_stats(45)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,89 @@
+"""SQLite writers queue on a file lock instead of polling in SQLite's busy handler.
+
+SQLite lets one write transaction run at a time. A writer that finds the database locked retries after sleeps
+that grow to 100 ms, so it often wakes long after the lock was freed: under 16 concurrent edits the p99 was
+~0.8 s while the median was ~80 ms. Here a write transaction first takes an exclusive `flock` on a file beside
+the database (per connection, so threads of one process queue too); the kernel wakes the next writer the
+moment the holder commits or rolls back. The busy timeout stays as the backstop for writes that bypass this
+(DDL in migrations, other tools). Reads never take the lock: in WAL mode they do not block writers.
+"""
+from __future__ import annotations
+
+import fcntl
+import os
+import sqlite3
+
+WRITE_STATEMENTS = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+
+
+def lock_path_for(database: str) -> str | None:
+    """The lock file of a database file; None for in-memory databases (nothing to share)."""
+    if not database or database == ":memory:" or database.startswith("file:") or "mode=memory" in database:
+        return None
+    return f"{database}-writelock"
+
+
+class QueuedWriteConnection(sqlite3.Connection):
+    """A sqlite3 connection whose write transactions hold the database's flock until commit or rollback."""
+
+    def __init__(self, database, *args, **kwargs):
+        super().__init__(database, *args, **kwargs)
+        self._lock_path = lock_path_for(os.fsdecode(database))
+        self._lock_fd: int | None = None
+        self._holding = False
+
+    def cursor(self, factory=None):
+        return super().cursor(factory or QueuedWriteCursor)
+
+    # The C shortcuts would run the statement without our cursor's check.
+    def execute(self, sql, parameters=(), /):
+        return self.cursor().execute(sql, parameters)
+
+    def executemany(self, sql, seq_of_parameters, /):
+        return self.cursor().executemany(sql, seq_of_parameters)
+
+    def wait_for_write_turn(self) -> None:
+        if self._holding or self._lock_path is None:
+            return
+        if self._lock_fd is None:
+            self._lock_fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+        self._holding = True
+
+    def _end_write_turn(self) -> None:
+        if self._holding:
+            self._holding = False
+            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+
+    def commit(self):
+        try:
+            return super().commit()
+        finally:
+            self._end_write_turn()
+
+    def rollback(self):
+        try:
+            return super().rollback()
+        finally:
+            self._end_write_turn()
+
+    def close(self):
+        try:
+            return super().close()
+        finally:
+            self._end_write_turn()
+            if self._lock_fd is not None:
+                os.close(self._lock_fd)
+                self._lock_fd = None
+
+
+class QueuedWriteCursor(sqlite3.Cursor):
+    def execute(self, sql, parameters=(), /):
+        if sql.lstrip()[:7].upper().startswith(WRITE_STATEMENTS):
+            self.connection.wait_for_write_turn()
+        return super().execute(sql, parameters)
+
+    def executemany(self, sql, seq_of_parameters, /):
+        if sql.lstrip()[:7].upper().startswith(WRITE_STATEMENTS):
+            self.connection.wait_for_write_turn()
+        return super().executemany(sql, seq_of_parameters)
