@@ -9,6 +9,7 @@ import os
 import re
 import tempfile
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -183,17 +184,26 @@ def browser():
         browser.close()
 
 
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
+@contextmanager
+def open_page(browser, **context_options):
+    """A page in a fresh browser context; `page.js_errors` collects uncaught errors and console errors."""
+    context = browser.new_context(locale="zh-CN", **{"viewport": {"width": 1280, "height": 900}, **context_options})
     page = context.new_page()
     page.set_default_timeout(10000)
     errors = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
     page.js_errors = errors
-    yield page
-    context.close()
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def page(browser):
+    with open_page(browser) as page:
+        yield page
 
 
 def browser_login(page, base_url: str, username: str, password: str = PASSWORD):

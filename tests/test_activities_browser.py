@@ -1,27 +1,14 @@
 """On a phone: a monitor logs a theme class meeting with a photo, staff approve it, the grid turns met."""
-from contextlib import contextmanager
-
 from webapp.activities.compliance import local_today
 
 from .activities_factories import make_plan, png_bytes
-from .conftest import browser_login
+from .conftest import browser_login, open_page
 
 PHONE = {"width": 375, "height": 740}
 
 
-@contextmanager
 def phone_page(browser):
-    context = browser.new_context(locale="zh-CN", viewport=PHONE, is_mobile=True, has_touch=True)
-    page = context.new_page()
-    page.set_default_timeout(10000)
-    errors = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-    page.js_errors = errors
-    try:
-        yield page
-    finally:
-        context.close()
+    return open_page(browser, viewport=PHONE, is_mobile=True, has_touch=True)
 
 
 def fits_the_screen(page) -> bool:
