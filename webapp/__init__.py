@@ -37,6 +37,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=_select_locale)
 
+    from .params import BoundedIntConverter
+    app.url_map.converters["int"] = BoundedIntConverter  # before any route is added
+
     from . import permissions  # noqa: F401  (registers the scope hook and the unauthorized handler)
     from .auth import load_user  # noqa: F401
     _register_blueprints(app)

@@ -26,9 +26,9 @@ class ActivityFilters:
         try:
             year, month = (int(part) for part in (self.month or "").split("-"))
             start = date(year, month, 1)
+            following = date(year + (month == 12), month % 12 + 1, 1)  # 9999-12 has no following month
         except ValueError:
             return None
-        following = date(year + (month == 12), month % 12 + 1, 1)
         return start, following - timedelta(days=1)
 
 

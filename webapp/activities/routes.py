@@ -9,6 +9,7 @@ from flask_login import current_user
 
 from ..htmx import is_htmx, render_page_or_partial
 from ..models import ACTIVITY_STATUSES, CADENCES, Activity, ActivityKind, StoredFile, Unit
+from ..params import positive_int
 from ..permissions import (ADMIN, MONITOR, SECRETARY, STAFF, can_edit_activity, can_log_activity,
                            can_manage_kind, can_review_activity, get_or_404, roles_required)
 from ..uploads import send_stored_file
@@ -37,10 +38,10 @@ def _labels():
 def index():
     args = request.args
     filters = queries.ActivityFilters(
-        unit_id=args.get("unit", type=int), kind_id=args.get("kind", type=int),
+        unit_id=args.get("unit", type=positive_int), kind_id=args.get("kind", type=positive_int),
         status=args.get("status") if args.get("status") in ACTIVITY_STATUSES else None,
         month=args.get("month") or None, to_review=args.get("tab") == "review")
-    page = max(args.get("page", 1, type=int), 1)
+    page = max(args.get("page", 1, type=positive_int), 1)
     activities, total = queries.activity_page(filters, current_user, page)
     context = {
         "filters": filters, "activities": activities, "total": total, "page_number": page,
@@ -60,7 +61,8 @@ def _loggable_units() -> list[Unit]:
 
 def _unit_to_log_for() -> Unit:
     """The unit named in the form or the URL, else the user's own: 404 outside the scope, 403 if not theirs."""
-    unit_id = request.form.get("unit", type=int) or request.args.get("unit", type=int) or current_user.unit_id
+    unit_id = (request.form.get("unit", type=positive_int) or request.args.get("unit", type=positive_int)
+               or current_user.unit_id)
     unit = get_or_404(Unit, unit_id)
     if not can_log_activity(current_user, unit):
         abort(403)
@@ -248,7 +250,7 @@ def _render_kinds(new_form: KindForm, status: int = 200, editing: ActivityKind |
 @roles_required(ADMIN)
 def kinds():
     services.ensure_kinds(current_user)
-    editing = request.args.get("edit", type=int)
+    editing = request.args.get("edit", type=positive_int)
     return _render_kinds(_kind_form(), editing=_managed_kind(editing) if editing else None)
 
 
@@ -307,7 +309,7 @@ def _kind_row(kind: ActivityKind):
 @roles_required(ADMIN, SECRETARY, STAFF)
 def compliance_grid():
     today = comp.local_today()
-    year = request.args.get("year", today.year, type=int)
+    year = request.args.get("year", today.year, type=positive_int)
     obligations = comp.obligations_of_year(year)
     chosen = _chosen_obligations(obligations)
     cells = comp.compliance(year, today, requirement_ids=[o.id for o in chosen]) if chosen else []
@@ -319,7 +321,7 @@ def compliance_grid():
 
 
 def _chosen_obligations(obligations: list[comp.Obligation]) -> list[comp.Obligation]:
-    requirement = request.args.get("requirement", type=int)
+    requirement = request.args.get("requirement", type=positive_int)
     kind, cadence = request.args.get("kind"), request.args.get("cadence")
     return [o for o in obligations
             if (not requirement or o.id == requirement) and (not kind or o.kind == kind)
@@ -329,8 +331,8 @@ def _chosen_obligations(obligations: list[comp.Obligation]) -> list[comp.Obligat
 @bp.route("/activities/compliance/cell")
 @roles_required()
 def compliance_cell():
-    unit = get_or_404(Unit, request.args.get("unit", type=int) or 0)
-    found = queries.requirement_with_year(request.args.get("requirement", type=int) or 0)
+    unit = get_or_404(Unit, request.args.get("unit", type=positive_int) or 0)
+    found = queries.requirement_with_year(request.args.get("requirement", type=positive_int) or 0)
     if found is None:
         abort(404)
     requirement, year = found

@@ -7,6 +7,7 @@ from flask_login import current_user, login_user
 from ..extensions import db
 from ..htmx import is_htmx, render_page_or_partial
 from ..models import Unit, User
+from ..params import optional_positive_int
 from ..permissions import ADMIN, get_or_404, roles_required
 from . import queries, services
 from .forms import PasswordResetForm, UnitForm, UserCreateForm, UserEditForm, unit_choices
@@ -151,7 +152,7 @@ def _user_filters() -> UserFilters:
     args = request.args
     unit = args.get("unit", "")
     return UserFilters(search=args.get("q", ""), role=args.get("role", ""),
-                       unit_id=int(unit) if unit.isdigit() else None, active=args.get("active", ""))
+                       unit_id=optional_positive_int(unit), active=args.get("active", ""))
 
 
 def _user_table_context(filters: UserFilters) -> dict:

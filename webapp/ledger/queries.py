@@ -11,6 +11,7 @@ from sqlalchemy.orm import joinedload, selectinload, undefer
 
 from ..extensions import db
 from ..models import LEDGER_STATUSES, AuditEntry, LedgerRow, Plan, Section, StoredFile, Task, Unit, User
+from ..params import optional_positive_int
 
 CHANGES_PER_PAGE = 50
 
@@ -27,8 +28,7 @@ def local_midnight_utc(day: date) -> datetime:
 
 
 def _int_arg(args, name: str) -> int | None:
-    value = args.get(name, "")
-    return int(value) if value.isdigit() else None
+    return optional_positive_int(args.get(name, ""))
 
 
 def _date_arg(args, name: str) -> date | None:

@@ -7,6 +7,7 @@ from flask_login import current_user
 
 from ..htmx import is_htmx, render_page_or_partial
 from ..models import LedgerRow, Unit
+from ..params import positive_int
 from ..permissions import (ADMIN, SECRETARY, can_edit_ledger_row, can_edit_unit_ledger, get_or_404,
                            roles_required)
 from .. import audit
@@ -51,7 +52,7 @@ def ledger_helpers():
 @roles_required()
 def index():
     """The unit selector's target: /ledger?unit=N goes to that unit's ledger."""
-    unit_id = request.args.get("unit", type=int) or current_user.unit_id
+    unit_id = request.args.get("unit", type=positive_int) or current_user.unit_id
     return redirect(url_for("ledger.unit_ledger", unit_id=unit_id))
 
 

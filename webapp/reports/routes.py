@@ -9,6 +9,7 @@ from flask_login import current_user
 from ..htmx import render_page_or_partial
 from ..ledger.queries import local_today
 from ..models import Unit
+from ..params import optional_positive_int
 from ..permissions import ADMIN, SECRETARY, STAFF, can_edit_ledger_row, get_or_404, roles_required
 from . import charts, excel, queries, services
 from .forms import ImportConfirmForm, LedgerUploadForm, OverviewFilterForm
@@ -25,8 +26,7 @@ def xlsx_response(data: bytes, filename: str, fallback: str):
 
 
 def _int_arg(name: str) -> int | None:
-    value = request.args.get(name, "")
-    return int(value) if value.isdigit() else None
+    return optional_positive_int(request.args.get(name, ""))
 
 
 # ---- overview -------------------------------------------------------------------------------------
