@@ -30,3 +30,4 @@ def test_activity_month_filter_in_year_9999_is_ignored(client, login_as, org):
     response = client.get("/activities/?month=9999-12")
     assert response.status_code == 200
     assert lxml.html.fromstring(response.get_data(as_text=True)).xpath("//main")
+

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Iterable
 
+from sqlalchemy.orm.exc import StaleDataError
+
 from ..audit import apply_changes, record, record_changes
 from ..extensions import db
 from ..models import Activity, ActivityKind, StoredFile, Unit
@@ -107,13 +109,13 @@ def update_activity(user, activity: Activity, version: int, data: ActivityData, 
     activity.version += 1
     if submit:
         _submit(user, activity)
-    db.session.commit()
+    _commit_unless_stale(StaleVersion)
 
 
 def submit_activity(user, activity: Activity) -> None:
     _submit(user, activity)
     activity.version += 1
-    db.session.commit()
+    _commit_unless_stale(WrongState)
 
 
 def approve_activity(user, activity: Activity) -> None:
@@ -121,7 +123,7 @@ def approve_activity(user, activity: Activity) -> None:
     _set_status(activity, "approved", user, action="approve")
     activity.review_comment = ""
     activity.version += 1
-    db.session.commit()
+    _commit_unless_stale(WrongState)
 
 
 def return_activity(user, activity: Activity, comment: str) -> None:
@@ -129,7 +131,16 @@ def return_activity(user, activity: Activity, comment: str) -> None:
     _set_status(activity, "returned", user, action="return", comment=comment)
     activity.review_comment = comment
     activity.version += 1
-    db.session.commit()
+    _commit_unless_stale(WrongState)
+
+
+def _commit_unless_stale(error: type[Exception]) -> None:
+    """Commit; if someone else changed the activity since it was loaded, nothing is saved and `error` is raised."""
+    try:
+        db.session.commit()
+    except StaleDataError:
+        db.session.rollback()
+        raise error() from None
 
 
 def _submit(user, activity: Activity) -> None:

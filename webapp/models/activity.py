@@ -65,6 +65,10 @@ class Activity(db.Model):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     version: Mapped[int] = mapped_column(default=1)
 
+    # Every UPDATE says "WHERE version = <the one loaded>" (the services bump it), so of two saves based on
+    # the same version only one lands: the other gets StaleDataError instead of silently overwriting.
+    __mapper_args__ = {"version_id_col": version, "version_id_generator": False}
+
     unit = relationship("Unit")
     kind = relationship("ActivityKind")
     created_by = relationship("User", foreign_keys=[created_by_id])
