@@ -18,7 +18,7 @@ CN_DIGITS = {"〇": 0, "零": 0, "○": 0, "一": 1, "二": 2, "两": 2, "三": 
 def cn_to_int(text: str) -> int | None:
     """Arabic digits or a Chinese numeral below 100 ("十二", "二十", "两") -> int."""
     text = text.strip()
-    if text.isdigit():
+    if text.isdecimal():
         return int(text)
     if not text or any(ch not in CN_DIGITS and ch != "十" for ch in text):
         return None

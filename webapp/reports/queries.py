@@ -40,7 +40,7 @@ def report_window(year: int, period: str = "", today: date | None = None) -> Rep
     first_month, last_month = 1, 12
     if period in QUARTERS:
         first_month, last_month = QUARTERS[period]
-    elif period.isdigit() and 1 <= int(period) <= 12:
+    elif period.isdecimal() and 1 <= int(period) <= 12:
         first_month = last_month = int(period)
     else:
         period = ""

@@ -105,7 +105,7 @@ def _task_number(value: Any) -> int | None:
     if isinstance(value, (int, float)) and not isinstance(value, bool) and float(value).is_integer():
         return int(value)
     text = _cell_text(value)
-    return int(text) if text.isdigit() else None
+    return int(text) if text.isdecimal() else None
 
 
 def parse_status(text: str) -> tuple[str, date | None]:
