@@ -1,7 +1,6 @@
 """Login under attack: throttling across real gunicorn workers, fixation, open redirects, overlong input."""
 from __future__ import annotations
 
-import http.client
 import os
 import re
 import socket
@@ -12,6 +11,8 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
+
+from bench.sessions import fetch
 
 from .conftest import PASSWORD, csrf_token_from
 
@@ -40,22 +41,11 @@ class Browserless:
         self.cookie = ""
 
     def request(self, method: str, path: str, form: dict | None = None) -> tuple[int, str]:
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-        headers = {"Cookie": self.cookie} if self.cookie else {}
-        body = None
-        if form is not None:
-            body = urlencode(form)
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
-        try:
-            connection.request(method, path, body=body, headers=headers)
-            response = connection.getresponse()
-            text = response.read().decode("utf-8", "replace")
-        finally:
-            connection.close()
-        session = re.search(r"(session=[^;]+)", response.getheader("Set-Cookie") or "")
+        answer = fetch(f"http://127.0.0.1:{self.port}", method, path, cookie=self.cookie, body=form)
+        session = re.search(r"(session=[^;]+)", answer.headers.get("set-cookie") or "")
         if session:
             self.cookie = session.group(1)
-        return response.status, text
+        return answer.status, answer.text
 
 
 def _wait_until_serving(port: int, server: subprocess.Popen) -> None:

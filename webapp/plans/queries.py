@@ -49,30 +49,26 @@ def plan_for_preview(plan_id: int) -> Plan:
     return plan
 
 
-def task_in_plan(plan: Plan, task_id: int) -> Task:
-    task = db.session.execute(
-        select(Task).where(Task.id == task_id, Task.plan_id == plan.id)).scalar_one_or_none()
-    if task is None:
+def _one_in_plan(stmt):
+    """The single row of `stmt`, or 404: missing, in another plan and out of scope look the same."""
+    found = db.session.execute(stmt).scalar_one_or_none()
+    if found is None:
         abort(404)
-    return task
+    return found
+
+
+def task_in_plan(plan: Plan, task_id: int) -> Task:
+    return _one_in_plan(select(Task).where(Task.id == task_id, Task.plan_id == plan.id))
 
 
 def section_in_plan(plan: Plan, section_id: int) -> Section:
-    section = db.session.execute(
-        select(Section).where(Section.id == section_id, Section.plan_id == plan.id)).scalar_one_or_none()
-    if section is None:
-        abort(404)
-    return section
+    return _one_in_plan(select(Section).where(Section.id == section_id, Section.plan_id == plan.id))
 
 
 def requirement_in_plan(plan: Plan, requirement_id: int) -> Requirement:
     # The join through the scoped Task keeps requirements of invisible plans out.
-    requirement = db.session.execute(
-        select(Requirement).join(Task).where(Requirement.id == requirement_id, Task.plan_id == plan.id)
-    ).scalar_one_or_none()
-    if requirement is None:
-        abort(404)
-    return requirement
+    return _one_in_plan(select(Requirement).join(Task)
+                        .where(Requirement.id == requirement_id, Task.plan_id == plan.id))
 
 
 def active_units_under(unit: Unit) -> list[Unit]:
