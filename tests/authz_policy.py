@@ -104,6 +104,14 @@ def _import_plan(ids, other):
     return {"plan": json.dumps(plan)}
 
 
+def _nudge(ids, _other):
+    return {"units": [str(ids["unit"])], "about": "overdue", "note": "请尽快补齐"}
+
+
+def _robot(ids, _other):
+    return {"unit_id": str(ids["unit"]), "url": "https://robot.example.edu.cn/send?key=1", "format": "wecom"}
+
+
 POLICY: dict[str, Decision] = {
     # ---- activities
     "activities.approve": Decision(REVIEWERS, {"activity_id": "activity"}),
@@ -183,6 +191,16 @@ POLICY: dict[str, Decision] = {
     "plans.update_section": Decision(ONLY_ADMIN, {"plan_id": "plan", "section_id": "section"},
                                      form=lambda i, o: {"title": "新标题"}),
     "plans.update_task": Decision(ONLY_ADMIN, {"plan_id": "plan", "task_id": "task"}, form=_task),
+    # ---- reminders (a person's own reminders and settings; robots: admins; nudges: secretaries and staff)
+    "reminders.admin": Decision(ONLY_ADMIN),
+    "reminders.bell": Decision(EVERYONE),
+    "reminders.delete_robot": Decision(ONLY_ADMIN, {"unit_id": "unit"}),
+    "reminders.index": Decision(EVERYONE),
+    "reminders.mark_read": Decision(EVERYONE, form=lambda i, o: {"all": "1"}),
+    "reminders.nudge": Decision(frozenset({SECRETARY, STAFF}), form=_nudge, smuggle={"units": "unit"}),
+    "reminders.nudges": Decision(READERS, query={"unit": "unit"}),
+    "reminders.save_robot": Decision(ONLY_ADMIN, form=_robot, smuggle={"unit_id": "unit"}),
+    "reminders.settings": Decision(EVERYONE, form=lambda i, o: {"email": "someone@example.edu.cn", "digest": "daily"}),
     # ---- reports
     "reports.activities_xlsx": Decision(EVERYONE, query={"unit": "unit"}),
     "reports.compliance_xlsx": Decision(EVERYONE),

@@ -173,6 +173,8 @@ def college_fingerprint(general_id: int) -> str:
             owned = columns["plan_id"].in_(plan_ids)
         elif "task_id" in columns:
             owned = columns["task_id"].in_(task_ids)
+        elif "user_id" in columns:  # a person's own settings (reminder_setting)
+            owned = columns["user_id"].in_(select(User.id).where(User.unit_id.in_(unit_ids)))
         else:
             raise AssertionError(f"table {table.name} belongs to no college: decide in hostile_world.py")
         rows = db.session.execute(select(table).where(owned).order_by(*table.primary_key.columns)).all()
