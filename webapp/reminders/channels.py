@@ -16,29 +16,64 @@ class DeliveryError(Exception):
     """The channel refused or could not be reached; the message says why (kept for the admin)."""
 
 
-def send_email(smtp_url: str, sender: str, address: str, subject: str, body: str) -> None:
-    """`smtp://[user:pass@]host[:port]`, `smtp+starttls://…` or `smtps://…`."""
-    url = urlparse(smtp_url)
-    if url.scheme not in ("smtp", "smtps", "smtp+starttls") or not url.hostname:
-        raise DeliveryError(f"SMTP_URL must be smtp://, smtp+starttls:// or smtps://host[:port], not {url.scheme}://")
-    message = EmailMessage()
-    message["From"] = sender
-    message["To"] = address
-    message["Subject"] = subject
-    message.set_content(body)
-    try:
+class SmtpSession:
+    """One connection for all the e-mails of a run (a connection per message costs more than the message).
+
+    `smtp://[user:pass@]host[:port]`, `smtp+starttls://…` or `smtps://…`. After a failure the connection is
+    dropped and the next message opens a new one.
+    """
+
+    def __init__(self, smtp_url: str, sender: str):
+        self.url = urlparse(smtp_url)
+        self.sender = sender
+        self.client: smtplib.SMTP | None = None
+
+    def _connect(self) -> smtplib.SMTP:
+        url = self.url
+        if url.scheme not in ("smtp", "smtps", "smtp+starttls") or not url.hostname:
+            raise DeliveryError(f"SMTP_URL must be smtp://, smtp+starttls:// or smtps://host[:port], not {url.scheme}://")
         if url.scheme == "smtps":
             client = smtplib.SMTP_SSL(url.hostname, url.port or 465, timeout=SMTP_TIMEOUT)
         else:
             client = smtplib.SMTP(url.hostname, url.port or 25, timeout=SMTP_TIMEOUT)
-        with client:
-            if url.scheme == "smtp+starttls":
-                client.starttls()
-            if url.username:
-                client.login(unquote(url.username), unquote(url.password or ""))
-            client.send_message(message)
-    except (OSError, smtplib.SMTPException) as error:
-        raise DeliveryError(f"{type(error).__name__}: {error}") from error
+        if url.scheme == "smtp+starttls":
+            client.starttls()
+        if url.username:
+            client.login(unquote(url.username), unquote(url.password or ""))
+        return client
+
+    def send(self, address: str, subject: str, body: str) -> None:
+        message = EmailMessage()
+        message["From"] = self.sender
+        message["To"] = address
+        message["Subject"] = subject
+        message.set_content(body)
+        try:
+            if self.client is None:
+                self.client = self._connect()
+            self.client.send_message(message)
+        except (OSError, smtplib.SMTPException) as error:
+            self.close()
+            raise DeliveryError(f"{type(error).__name__}: {error}") from error
+
+    def close(self) -> None:
+        if self.client is not None:
+            try:
+                self.client.quit()
+            except (OSError, smtplib.SMTPException):
+                self.client.close()
+            self.client = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def send_email(smtp_url: str, sender: str, address: str, subject: str, body: str) -> None:
+    with SmtpSession(smtp_url, sender) as session:
+        session.send(address, subject, body)
 
 
 def post_webhook(url: str, payload: str) -> None:

@@ -310,25 +310,29 @@ def robot_payload(fmt: str, unit_name: str, title: str, lines: list[tuple]) -> s
 
 
 def _send_claimed(token: str, result: RunResult) -> None:
+    """Send each claimed digest and record the outcome at once (its own small commit: a crash loses no outcome)."""
     config = current_app.config
+    table = ReminderDelivery.__table__
     deliveries = db.session.execute(
-        select(ReminderDelivery).where(ReminderDelivery.claim == token, ReminderDelivery.status == "pending")
-        .order_by(ReminderDelivery.id)).scalars().all()
-    for delivery in deliveries:
-        try:
-            if delivery.channel == "email":
-                channels.send_email(config["SMTP_URL"], config.get("SMTP_FROM") or "taizhang@localhost",
-                                    delivery.address, delivery.subject, delivery.body)
+        select(table.c.id, table.c.channel, table.c.address, table.c.subject, table.c.body)
+        .where(table.c.claim == token, table.c.status == "pending").order_by(table.c.id)).all()
+    db.session.commit()
+    with channels.SmtpSession(config.get("SMTP_URL") or "", config.get("SMTP_FROM") or "taizhang@localhost") as smtp:
+        for delivery_id, channel, address, subject, body in deliveries:
+            try:
+                if channel == "email":
+                    smtp.send(address, subject, body)
+                else:
+                    channels.post_webhook(address, body)
+            except channels.DeliveryError as error:
+                outcome = {"status": "failed", "last_error": str(error)[:2000]}
+                result.failed += 1
             else:
-                channels.post_webhook(delivery.address, delivery.body)
-        except channels.DeliveryError as error:
-            delivery.status, delivery.last_error = "failed", str(error)[:2000]
-            result.failed += 1
-        else:
-            delivery.status, delivery.sent_at, delivery.last_error = "sent", utcnow(), None
-            result.sent += 1
-        delivery.attempts += 1
-        db.session.commit()
+                outcome = {"status": "sent", "sent_at": utcnow(), "last_error": None}
+                result.sent += 1
+            db.session.execute(update(table).where(table.c.id == delivery_id)
+                               .values(attempts=table.c.attempts + 1, **outcome))
+            db.session.commit()
 
 
 # ---- what people change ----------------------------------------------------------------------------
