@@ -464,6 +464,8 @@ def test_secretary_nudges_units_below_and_the_dashboard_shows_it(app, org, clien
         got = set(db.session.execute(select(User.username).join(Reminder, Reminder.user_id == User.id)
                                      .where(Reminder.kind == "nudge")).scalars())
         assert got == {"monitor1", "staff1"}
+    overview = _page(client, "/overview")
+    assert overview.xpath(f"//*[@hx-get='/reminders/nudges?unit={org.units['general']}'][@hx-trigger='load']")
     panel = _page(client, f"/reminders/nudges?unit={org.units['general']}")
     rows = [row.text_content() for row in panel.xpath("//table[contains(@class, 'nudge-table')]/tbody/tr")]
     assert len(rows) == 2 and all("请本周内补齐主题班会" in row and "用户secretary" in row for row in rows)

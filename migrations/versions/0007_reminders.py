@@ -2,11 +2,12 @@
 
 Revision ID: 0007_reminders
 Revises: 0003_perf_indexes
-Create Date: 2026-12-02 00:17:27.414058
 
+Reminders (unique per kind, item, period, user), the sent-log of e-mail and robot digests (unique per item,
+period, recipient, channel), per-person e-mail/digest settings, per-unit group robots, and nudges (催办).
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 
 # revision identifiers, used by Alembic.

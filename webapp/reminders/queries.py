@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from sqlalchemy import and_, case, func, select
+from sqlalchemy.orm import joinedload, selectinload
 
 from ..extensions import db
 from ..models import LedgerRow, Nudge, Plan, Reminder, ReminderDelivery, ReminderSetting, Task, Unit, UnitRobot
@@ -25,7 +26,7 @@ def reminders_for(user) -> list[Reminder]:
     query = (select(Reminder).where(Reminder.user_id == user.id,
                                     (Reminder.read_at.is_(None)) | (Reminder.read_at >= kept))
              .order_by(Reminder.read_at.is_not(None), Reminder.created_at.desc(), Reminder.id.desc())
-             .limit(LIST_LIMIT))
+             .options(joinedload(Reminder.unit)).limit(LIST_LIMIT))
     return list(db.session.execute(query).scalars())
 
 
@@ -45,6 +46,7 @@ def _subtree(path: str):
 def recent_nudges(unit: Unit, limit: int = 20) -> list[Nudge]:
     """Nudges to units in `unit`'s subtree (the caller's scope decides which `unit` it may name)."""
     query = (select(Nudge).where(Nudge.unit_id.in_(_subtree(unit.path)))
+             .options(selectinload(Nudge.unit), selectinload(Nudge.from_unit), selectinload(Nudge.from_user))
              .order_by(Nudge.created_at.desc(), Nudge.id.desc()).limit(limit))
     return list(db.session.execute(query).scalars())
 
@@ -81,6 +83,7 @@ def units_below(user, unit_ids: list[int]) -> list[Unit]:
 def deliveries_in_scope(user, limit: int = 100) -> list[ReminderDelivery]:
     """Failed and pending first, then the latest sent: e-mail and robot digests of the admin's subtree."""
     query = (select(ReminderDelivery).where(ReminderDelivery.unit_id.in_(_subtree(user.unit.path)))
+             .options(selectinload(ReminderDelivery.unit), selectinload(ReminderDelivery.user))
              .order_by(case((ReminderDelivery.status == "failed", 0), (ReminderDelivery.status == "pending", 1),
                             else_=2), ReminderDelivery.created_at.desc(), ReminderDelivery.id.desc())
              .limit(limit))
@@ -93,7 +96,7 @@ def failed_count(user) -> int:
 
 
 def robots_in_scope(user) -> list[UnitRobot]:
-    query = (select(UnitRobot).join(Unit, Unit.id == UnitRobot.unit_id)
+    query = (select(UnitRobot).join(Unit, Unit.id == UnitRobot.unit_id).options(selectinload(UnitRobot.unit))
              .where(UnitRobot.unit_id.in_(_subtree(user.unit.path))).order_by(Unit.path))
     return list(db.session.execute(query).scalars())
 
