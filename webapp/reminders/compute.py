@@ -12,9 +12,10 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import NamedTuple
 
 from flask import current_app, url_for
-from sqlalchemy import and_, select
+from sqlalchemy import and_, func, select
 
 from ..extensions import db
 from ..models import Activity, LedgerRow, Nudge, Plan, Task, Unit, User
@@ -23,8 +24,7 @@ WINDOW_DAYS = 60
 EXCERPT = 60
 
 
-@dataclass(frozen=True)
-class Candidate:
+class Candidate(NamedTuple):  # a tuple: hundreds of thousands are made per run
     user_id: int
     unit_id: int  # the unit the reminder is about
     kind: str
@@ -145,21 +145,57 @@ def _ledger_rows(as_of: date, due_days: int, directory: Directory) -> list[Candi
 
 
 def _obligations(as_of: date, days_left: int, directory: Directory) -> list[Candidate]:
-    """Current periods ending within `days_left` days (today counted) whose obligation is not met yet."""
-    from ..activities.compliance import compliance
+    """Obligations not met yet in a current period that ends within `days_left` days (today counted).
+
+    The compliance computation's own pieces (obligations, owing units, assignments, the approved-count
+    query and `state_for`), but counting only the periods that are about to end: the whole year's grid
+    of a university is far more than a reminder run needs.
+    """
+    from ..activities import compliance
+    from ..activities.periods import periods, state_for
+    year = as_of.year
+    obligations = compliance.obligations_of_year(year)
+    semesters = current_app.config.get("SEMESTERS")
+    ending: dict[str, list] = {}
+    for cadence in {obligation.cadence for obligation in obligations}:
+        current = next((p for p in periods(cadence, year, semesters) if p.start <= as_of <= p.end), None)
+        if current is not None and (current.end - as_of).days + 1 <= days_left:
+            ending[cadence] = [current]
+    obligations = [obligation for obligation in obligations if obligation.cadence in ending]
+    if not obligations:
+        return []
+    units = compliance.units_in_scope()
+    assigned = compliance._assigned_units(year)
+    tally = compliance._Tally(_approved_counts(obligations, ending), units,
+                              rollup_kind_ids={o.kind_id for o in obligations if o.include_children})
     result = []
-    for cell in compliance(as_of.year, as_of):
-        if cell.state != "in_progress" or (cell.end - as_of).days + 1 > days_left:
-            continue
-        if not directory.active(cell.unit_id):
-            continue
-        url = url_for("activities.compliance_cell", unit=cell.unit_id, requirement=cell.requirement_id,
-                      period=cell.period)
-        about = _excerpt(f"{cell.kind} {cell.period}（{cell.done}/{cell.required}）")
-        for user_id in directory.workers(cell.unit_id):
-            result.append(Candidate(user_id, cell.unit_id, "obligation",
-                                    f"obligation:{cell.requirement_id}:{cell.unit_id}", cell.period, about, url))
+    for obligation in obligations:
+        period = ending[obligation.cadence][0]
+        for unit in compliance.owing_units(obligation, units, assigned.get(obligation.task_id)):
+            counts = tally.counts(unit.id, obligation.kind_id, obligation.include_children)
+            done = counts.get((obligation.cadence, period.label), 0)
+            if state_for(period, obligation.count, done, as_of) != "in_progress" or not directory.active(unit.id):
+                continue
+            url = url_for("activities.compliance_cell", unit=unit.id, requirement=obligation.id, period=period.label)
+            about = _excerpt(f"{obligation.kind} {period.label}（{done}/{obligation.count}）")
+            item = f"obligation:{obligation.id}:{unit.id}"
+            for user_id in directory.workers(unit.id):
+                result.append(Candidate(user_id, unit.id, "obligation", item, period.label, about, url))
     return result
+
+
+def _approved_counts(obligations, ending: dict[str, list]) -> list[tuple[int, int, str, str, int]]:
+    """Approved activities per unit of each (kind, ending period): one small query per pair, each read off the
+    kind's or the period's index (the pairs are bounded by the plan's requirements, not by the data)."""
+    rows = []
+    for kind_id, cadence in sorted({(o.kind_id, o.cadence) for o in obligations if o.kind_id is not None}):
+        period = ending[cadence][0]
+        query = (select(Activity.unit_id, func.count())
+                 .where(Activity.kind_id == kind_id, Activity.status == "approved",
+                        Activity.held_on >= period.start, Activity.held_on <= period.end)
+                 .group_by(Activity.unit_id).execution_options(unscoped=True))
+        rows += [(unit_id, kind_id, cadence, period.label, number) for unit_id, number in db.session.execute(query)]
+    return rows
 
 
 def _activities(as_of: date, directory: Directory) -> list[Candidate]:
