@@ -63,9 +63,6 @@ def upgrade():
     sa.UniqueConstraint('kind', 'item', 'period', 'user_id', name='uq_reminder_key')
     )
     with op.batch_alter_table('reminder', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_reminder_created_at'), ['created_at'], unique=False)
-        batch_op.create_index(batch_op.f('ix_reminder_email_delivery_id'), ['email_delivery_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_reminder_robot_delivery_id'), ['robot_delivery_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_reminder_unit_id'), ['unit_id'], unique=False)
         batch_op.create_index('ix_reminder_user_read', ['user_id', 'read_at'], unique=False)
 
@@ -119,9 +116,6 @@ def downgrade():
     with op.batch_alter_table('reminder', schema=None) as batch_op:
         batch_op.drop_index('ix_reminder_user_read')
         batch_op.drop_index(batch_op.f('ix_reminder_unit_id'))
-        batch_op.drop_index(batch_op.f('ix_reminder_robot_delivery_id'))
-        batch_op.drop_index(batch_op.f('ix_reminder_email_delivery_id'))
-        batch_op.drop_index(batch_op.f('ix_reminder_created_at'))
 
     op.drop_table('reminder')
     with op.batch_alter_table('nudge', schema=None) as batch_op:

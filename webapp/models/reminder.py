@@ -40,11 +40,12 @@ class Reminder(db.Model):
     period: Mapped[str] = mapped_column(String(40), default="")  # due date, period label, version…
     about: Mapped[str] = mapped_column(String(300))
     url: Mapped[str] = mapped_column(String(300))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
     read_at: Mapped[Optional[datetime]]
-    # The digests that carried it (no foreign key: old deliveries are purged, the mark stays).
-    email_delivery_id: Mapped[Optional[int]] = mapped_column(index=True)
-    robot_delivery_id: Mapped[Optional[int]] = mapped_column(index=True)
+    # The digests that carried it (no foreign key: old deliveries are purged, the mark stays). No indexes here
+    # or on created_at: a run inserts hundreds of thousands of rows and reads these columns once, by scanning.
+    email_delivery_id: Mapped[Optional[int]]
+    robot_delivery_id: Mapped[Optional[int]]
 
     unit = relationship("Unit")
 
