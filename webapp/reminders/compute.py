@@ -249,8 +249,10 @@ def _nudges(as_of: date, days: int, directory: Directory) -> list[Candidate]:
 
 
 def nudge_candidates(nudge_id: int, unit_id: int, about: str, note: str, user_ids: list[int]) -> list[Candidate]:
+    from flask_babel import force_locale
     from .labels import nudge_about_text
-    text = _excerpt(f"{nudge_about_text(about)}{('：' + note) if note else ''}")
+    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):  # stored text: in the site's language
+        text = _excerpt(f"{nudge_about_text(about)}{('：' + note) if note else ''}")
     url = nudge_target_url(unit_id, about)
     return [Candidate(user_id, unit_id, "nudge", f"nudge:{nudge_id}", "", text, url) for user_id in user_ids]
 

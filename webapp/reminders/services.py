@@ -384,10 +384,11 @@ def save_settings(user, email: str | None, digest: str) -> None:
     before = {"email": setting.email, "digest": setting.digest}
     setting.email, setting.digest = email or None, digest
     db.session.add(setting)
-    for name, old in before.items():
-        if old != getattr(setting, name):
-            record("user", user.id, "update", unit_id=user.unit_id, field=f"reminder_{name}", before=old,
-                   after=getattr(setting, name))
+    if before["email"] != setting.email:  # that it changed, not the address: the log keeps no contact data
+        record("user", user.id, "update", unit_id=user.unit_id, field="reminder_email")
+    if before["digest"] != setting.digest:
+        record("user", user.id, "update", unit_id=user.unit_id, field="reminder_digest", before=before["digest"],
+               after=setting.digest)
     db.session.commit()
 
 
