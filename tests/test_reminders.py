@@ -296,6 +296,17 @@ def test_daily_digest_by_email_through_a_real_smtp_server(app, app_ctx, org, smt
     assert len(smtp_config.messages) == 2
 
 
+def test_a_digest_stays_short_grouped_by_unit_and_kind(app):
+    lines = [("教工第一党支部", "due_soon", f"row:{n}", "2025-03-30", f"{n}. 任务{n}", f"/units/2/ledger#row-{n}")
+             for n in range(1, 13)] + [("学生第一党支部", "review", "activity:7", "v2", "主题班会", "/activities/7")]
+    delivery = ReminderDelivery(item="digest-daily", period="2025-03-27")
+    with app.test_request_context("/"):
+        subject, body = services.email_digest(delivery, lines + lines[:3])  # repeated lines count once
+    assert subject == "台账每日提醒（2025-03-27）：13 项"
+    assert body.count("[临近截止]") == 5 and "另有 7 项" in body
+    assert body.index("【教工第一党支部】") < body.index("【学生第一党支部】") < body.index("[待审核] 主题班会")
+
+
 def test_a_read_reminder_is_not_emailed_and_nothing_new_sends_nothing(app, app_ctx, org, smtp_config):
     build(org)
     run(app)  # no address yet: site only
@@ -315,7 +326,7 @@ def test_robot_webhook_gets_the_units_digest_once(app, app_ctx, org, webhook_ser
     [payload] = webhook_server.received
     assert payload["msgtype"] == "markdown"
     content = payload["markdown"]["content"]
-    assert "教工第一党支部" in content and "临近截止" in content and "逾期：" in content
+    assert "教工第一党支部" in content and "临近截止（1）" in content and "逾期（1）" in content
     assert content.count("1. 任务1") == 1  # one line per item, not per person
     assert f"/activities/{world['submitted']}" not in content and "待审" not in content  # reviews are personal
     run(app)

@@ -38,7 +38,7 @@ CLAIM_MINUTES = 10
 MAX_ATTEMPTS = 10
 ROBOT_KINDS = ("due_soon", "overdue", "obligation", "plan", "nudge")
 ROBOT_WINDOW_DAYS = 7
-DIGEST_LINES = 30
+PER_GROUP = 5  # lines per unit and kind in a digest; the rest are counted
 WECOM_MAX_BYTES = 4000
 
 
@@ -307,20 +307,29 @@ def _dedupe(lines: list[tuple]) -> list[tuple]:
     return result
 
 
+def _grouped(items: list[tuple]) -> list[tuple[str, str, list[tuple[str, str]]]]:
+    """(unit, kind, [(about, url), …]) in the order the items came (by unit path, then kind)."""
+    groups: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    for unit, kind, about, url in items:
+        groups.setdefault((unit, kind), []).append((about, url))
+    return [(unit, kind, entries) for (unit, kind), entries in groups.items()]
+
+
 def email_digest(delivery: ReminderDelivery, lines: list[tuple]) -> tuple[str, str]:
-    """Short, grouped by unit, with links."""
+    """Short: grouped by unit and kind, at most PER_GROUP lines each with its link, the rest counted."""
+    items = _dedupe(lines)
     weekly = delivery.item == "digest-weekly"
-    subject = (_("Taizhang weekly digest (%(period)s): %(count)d items", period=delivery.period, count=len(lines))
+    subject = (_("Taizhang weekly digest (%(period)s): %(count)d items", period=delivery.period, count=len(items))
                if weekly else
-               _("Taizhang daily digest (%(period)s): %(count)d items", period=delivery.period, count=len(lines)))
+               _("Taizhang daily digest (%(period)s): %(count)d items", period=delivery.period, count=len(items)))
     out, current = [], None
-    for unit, kind, about, url in _dedupe(lines)[:DIGEST_LINES]:
+    for unit, kind, entries in _grouped(items):
         if unit != current:
             out.append(f"\n【{unit}】")
             current = unit
-        out.append(f"- [{kind_label(kind)}] {about}\n  {_absolute(url)}")
-    if len(lines) > DIGEST_LINES:
-        out.append("\n" + _("…and %(count)d more in the site.", count=len(lines) - DIGEST_LINES))
+        out += [f"- [{kind_label(kind)}] {about}  {_absolute(url)}" for about, url in entries[:PER_GROUP]]
+        if len(entries) > PER_GROUP:
+            out.append("  " + _("…and %(count)d more in the site.", count=len(entries) - PER_GROUP))
     out.append("\n" + _("All reminders: %(url)s", url=_absolute("/reminders/")))
     return subject, "\n".join(out).strip() + "\n"
 
@@ -332,12 +341,15 @@ def robot_payload(fmt: str, unit_name: str, title: str, lines: list[tuple]) -> s
             {"unit": unit, "kind": kind, "label": kind_label(kind), "about": about, "url": _absolute(url)}
             for unit, kind, about, url in items]}, ensure_ascii=False)
     content = [f"**{title}**"]
-    for index, (_unit, kind, about, url) in enumerate(items):
-        line = f"> {kind_label(kind)}：[{about}]({_absolute(url)})"
-        if len("\n".join(content + [line]).encode()) > WECOM_MAX_BYTES - 100:
-            content.append(_("…and %(count)d more in the site.", count=len(items) - index))
+    for _unit, kind, entries in _grouped(items):
+        block = [f"{kind_label(kind)}（{len(entries)}）"]
+        block += [f"> [{about}]({_absolute(url)})" for about, url in entries[:PER_GROUP]]
+        if len(entries) > PER_GROUP:
+            block.append("> " + _("…and %(count)d more in the site.", count=len(entries) - PER_GROUP))
+        if len("\n".join(content + block).encode()) > WECOM_MAX_BYTES:
+            content.append(_("…and %(count)d more in the site.", count=len(items)))
             break
-        content.append(line)
+        content += block
     return json.dumps({"msgtype": "markdown", "markdown": {"content": "\n".join(content)}}, ensure_ascii=False)
 
 
