@@ -1,5 +1,5 @@
 """On a phone: a monitor logs a theme class meeting with a photo, staff approve it, the grid turns met."""
-from webapp.activities.compliance import local_today
+from webapp.clock import local_today
 
 from .activities_factories import make_plan, png_bytes
 from .conftest import browser_login, open_page

@@ -3,7 +3,7 @@ from datetime import date
 
 import lxml.html
 
-from webapp.activities.compliance import local_today
+from webapp.clock import local_today
 from webapp.extensions import db
 
 from . import activities_factories as act

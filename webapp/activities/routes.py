@@ -7,6 +7,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from ..clock import local_today, short_period_label
 from ..htmx import is_htmx, render_page_or_partial
 from ..models import ACTIVITY_STATUSES, CADENCES, Activity, ActivityKind, StoredFile, Unit
 from ..params import positive_int
@@ -27,7 +28,7 @@ def _labels():
     return {"status_label": lambda s: STATUS_LABELS.get(s, s), "state_label": lambda s: STATE_LABELS.get(s, s),
             "cadence_label": lambda c: CADENCE_LABELS.get(c, c), "level_label": lambda lv: LEVEL_LABELS.get(lv, lv),
             "action_label": lambda a: ACTION_LABELS.get(a, a), "field_label": lambda f: FIELD_LABELS.get(f, f),
-            "short_period": comp.short_period, "can_review_any": current_user.is_authenticated
+            "short_period": short_period_label, "can_review_any": current_user.is_authenticated
             and current_user.role in (ADMIN, STAFF), "may_manage_kind": lambda kind: can_manage_kind(current_user, kind)}
 
 
@@ -70,7 +71,7 @@ def _unit_to_log_for() -> Unit:
 
 
 def _activity_form(kinds: list[ActivityKind], units: list[Unit], **kwargs) -> ActivityForm:
-    form = ActivityForm(today=comp.local_today(), kind_ids={kind.id for kind in kinds}, **kwargs)
+    form = ActivityForm(today=local_today(), kind_ids={kind.id for kind in kinds}, **kwargs)
     form.kind.choices = choices((kind.id, kind.name) for kind in kinds)
     form.unit.choices = choices((unit.id, unit.name) for unit in units)
     return form
@@ -98,7 +99,7 @@ def new():
     form = _activity_form(kinds, units)
     if request.method == "GET":
         form.unit.data = unit.id
-        form.held_on.data = comp.local_today()
+        form.held_on.data = local_today()
         remembered = queries.last_kind_id(current_user.id)
         form.kind.data = remembered if remembered else (kinds[0].id if kinds else None)
     if form.validate_on_submit():
@@ -308,7 +309,7 @@ def _kind_row(kind: ActivityKind):
 @bp.route("/activities/compliance")
 @roles_required(ADMIN, SECRETARY, STAFF)
 def compliance_grid():
-    today = comp.local_today()
+    today = local_today()
     year = request.args.get("year", today.year, type=positive_int)
     obligations = comp.obligations_of_year(year)
     chosen = _chosen_obligations(obligations)
@@ -336,7 +337,7 @@ def compliance_cell():
     if found is None:
         abort(404)
     requirement, year = found
-    today = comp.local_today()
+    today = local_today()
     cells = comp.compliance(year, today, unit_ids=[unit.id], requirement_ids=[requirement.id])
     cell = next((c for c in cells if c.period == request.args.get("period")), None)
     if cell is None:
@@ -352,7 +353,7 @@ def compliance_cell():
 @roles_required()
 def unit_obligations(unit_id: int):
     unit = get_or_404(Unit, unit_id)
-    today = comp.local_today()
+    today = local_today()
     obligations = comp.obligations_of_year(today.year)
     cells = comp.compliance(today.year, today, unit_ids=[unit.id])
     return render_template("activities/obligations.html", unit=unit, today=today,

@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
-from flask_babel import format_datetime, lazy_gettext as _l
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from ..clock import local_today, localtime
 from ..htmx import is_htmx, render_page_or_partial
 from ..models import LedgerRow, Unit
 from ..params import positive_int
@@ -29,14 +30,14 @@ FIELD_LABELS = {"lead": _l("Lead"), "members": _l("Members"), "progress": _l("Pr
 
 @bp.context_processor
 def ledger_helpers():
-    today = queries.local_today()
+    today = local_today()
     return {
         "today": today,
         "can_edit_row": lambda row: can_edit_ledger_row(current_user, row),
         "is_overdue": lambda row: bool(row.task.due_on and row.task.due_on < today and row.status != "done"),
         "status_label": lambda status: STATUS_LABELS.get(status, status or ""),
         "field_label": lambda field: FIELD_LABELS.get(field, field or ""),
-        "local_time": lambda moment, pattern="yyyy-MM-dd HH:mm": format_datetime(moment, pattern) if moment else "",
+        "local_time": localtime,
         "status_labels": STATUS_LABELS,
         "editor_fields": EDITOR_FIELDS,
         "upload_accept": ACCEPT_ATTRIBUTE,
@@ -63,7 +64,7 @@ def unit_ledger(unit_id: int):
     filters = queries.LedgerFilters.from_args(request.args)
     plans = queries.published_plans_for(unit.id)
     plan = next((p for p in plans if p.id == filters.plan), plans[0] if plans else None)
-    rows = queries.ledger_rows(unit.id, plan.id, filters, queries.local_today()) if plan else []
+    rows = queries.ledger_rows(unit.id, plan.id, filters, local_today()) if plan else []
     sections = queries.sections_of(plan.id) if plan else []
     return render_page_or_partial(
         "ledger/unit_ledger.html", "ledger/_results.html", unit=unit, plan=plan, plans=plans, filters=filters,
@@ -128,7 +129,7 @@ def update_row(row_id: int):
     if not form.version.validate(form):
         abort(400)
     editing = editor_for(form.present)
-    if not form.validate_for(row, row.task.plan.year, queries.local_today()):
+    if not form.validate_for(row, row.task.plan.year, local_today()):
         return render_row(row, 422, editing=editing, errors=form.field_errors, values=form.submitted_values())
     try:
         save_row(row, form.changes, form.version.data, current_user.id)

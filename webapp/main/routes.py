@@ -3,6 +3,7 @@ from flask import Blueprint, render_template, request, url_for
 from flask_babel import get_locale, lazy_gettext as _l
 from flask_login import current_user, login_required
 
+from ..clock import local_today
 from ..permissions import ADMIN, MONITOR, SECRETARY, STAFF
 
 bp = Blueprint("main", __name__)
@@ -58,7 +59,7 @@ def _home_context() -> dict:
         return {}
     from ..activities import compliance, queries
     from ..activities.forms import CADENCE_LABELS, STATE_LABELS
-    today = compliance.local_today()
+    today = local_today()
     items = compliance.unit_obligations(compliance.obligations_of_year(today.year),
                                         compliance.compliance(today.year, today, unit_ids=[current_user.unit_id]),
                                         today)

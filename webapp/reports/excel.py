@@ -12,6 +12,7 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from ..clock import localtime, percent_text, period_label
 from ..models import Activity, LedgerRow, Plan, Unit
 from .queries import ComplianceLine, UnitFigures
 
@@ -144,7 +145,7 @@ SUMMARY_COLUMNS = [("单位", 26), ("任务数", 8), ("已完成", 8), ("进行�
 
 
 def _percent(value: float | None) -> str:
-    return "" if value is None else f"{round(value * 100)}%"
+    return percent_text(value, empty="")
 
 
 def summary_values(row: UnitFigures) -> list:
@@ -152,7 +153,7 @@ def summary_values(row: UnitFigures) -> list:
     return [row.unit.name, tasks.assigned, tasks.done, tasks.in_progress, tasks.not_started, tasks.overdue,
             _percent(tasks.rate), f"{duties.period_met}/{duties.period_required}",
             f"{duties.ytd_met}/{duties.ytd_required}",
-            row.last_update.strftime("%Y-%m-%d %H:%M") if row.last_update else ""]
+            localtime(row.last_update)]
 
 
 def subtree_workbook(plan: Plan, root: Unit, summaries: list[UnitFigures],
@@ -213,7 +214,7 @@ def compliance_workbook(title: str, lines: list[ComplianceLine], cells: list) ->
     detail = workbook.create_sheet("明细")
     _title_and_header(detail, title, DETAIL_COLUMNS)
     for cell in cells:
-        _body_row(detail, [cell.unit_name, cell.requirement, cell.kind, cell.period, cell.start, cell.end,
+        _body_row(detail, [cell.unit_name, cell.requirement, cell.kind, period_label(cell.period, english=False), cell.start, cell.end,
                            cell.required, cell.done, COMPLIANCE_STATE_TEXT.get(cell.state, cell.state)])
         detail.cell(row=detail.max_row, column=9).fill = STATE_FILLS.get(cell.state, PatternFill())
     return workbook_bytes(workbook)
