@@ -44,8 +44,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .auth import load_user  # noqa: F401
     _register_blueprints(app)
     _register_request_hooks(app)
-    from . import clock
+    from . import clock, delivery
     clock.register(app)
+    delivery.init_app(app)
 
     from .cli import register_cli
     register_cli(app)

@@ -47,11 +47,25 @@ def index():
     context = {
         "filters": filters, "activities": activities, "total": total, "page_number": page,
         "pages": max(ceil(total / queries.PAGE_SIZE), 1), "statuses": ACTIVITY_STATUSES,
-        "kinds": queries.all_kinds(), "units": queries.active_units(),
+        "kinds": _filter_kinds(), "units": queries.active_units(),
         "review_count": queries.review_queue_size(current_user),
         "may_log": current_user.role in (ADMIN, STAFF, MONITOR),
     }
     return render_page_or_partial("activities/index.html", "activities/_list.html", **context)
+
+
+def _filter_kinds() -> list[ActivityKind]:
+    """The kind filter's options: a monitor sees only the kinds the class is asked for this year."""
+    kinds = queries.all_kinds()
+    if current_user.role != MONITOR:
+        return kinds
+    today = local_today()
+    obligations = comp.obligations_of_year(today.year)
+    asked_ids = {cell.requirement_id for cell in comp.compliance(today.year, today, unit_ids=[current_user.unit_id])}
+    asked = {o.kind_id for o in obligations if o.id in asked_ids}
+    if not asked:  # no published plan yet: the kinds meant for classes
+        return [kind for kind in kinds if kind.level == "class" and kind.active]
+    return [kind for kind in kinds if kind.id in asked]
 
 
 # ---- logging and editing --------------------------------------------------------------------------

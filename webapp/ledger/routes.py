@@ -70,7 +70,17 @@ def unit_ledger(unit_id: int):
         "ledger/unit_ledger.html", "ledger/_results.html", unit=unit, plan=plan, plans=plans, filters=filters,
         groups=queries.group_by_section(rows, sections), row_count=len(rows), sections=sections,
         units=queries.units_with_rows(),
-        may_edit=can_edit_unit_ledger(current_user, unit))
+        may_edit=can_edit_unit_ledger(current_user, unit),
+        # ?print=1: the printable view (full 具体内容, no selector or filters, a 打印 button).
+        print_view=request.args.get("print") == "1",
+        print_url=url_for("ledger.unit_ledger", unit_id=unit.id, **{**_kept_args(), "print": "1"}),
+        screen_url=url_for("ledger.unit_ledger", unit_id=unit.id, **_kept_args()))
+
+
+def _kept_args() -> dict[str, str]:
+    """The page's query string (its filters) without the print switch (nor names url_for itself uses)."""
+    return {key: value for key, value in request.args.items()
+            if key not in ("print", "unit_id") and not key.startswith("_")}
 
 
 # ---- one row -------------------------------------------------------------------------------------
