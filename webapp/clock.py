@@ -79,6 +79,28 @@ def frozen_clock(moment: datetime) -> Iterator[None]:
         _clock = previous
 
 
+# ---- dates people type ---------------------------------------------------------------------------
+
+_DATE_TEXT = re.compile(r"^\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?\s*$")
+
+
+def parse_typed_date(text: str) -> tuple[date | None, str | None]:
+    """A typed date ("2026-3-5", "2026/03/05", "2026年3月5日") → (date, None), or (None, why it is not one)."""
+    from flask_babel import gettext as _
+    match = _DATE_TEXT.match(text or "")
+    if not match:
+        return None, _("Enter a date such as 2026-03-05.")
+    year, month, day = (int(part) for part in match.groups())
+    if not 1 <= month <= 12:
+        return None, _("%(text)s is not a date: a month is 1 to 12.", text=text.strip())
+    import calendar
+    days = calendar.monthrange(year, month)[1]
+    if not 1 <= day <= days:
+        return None, _("%(text)s is not a date: %(year)d-%(month)d has %(days)d days.",
+                       text=text.strip(), year=year, month=month, days=days)
+    return date(year, month, day), None
+
+
 # ---- numbers --------------------------------------------------------------------------------------
 
 def percent(rate: float | None) -> int | None:

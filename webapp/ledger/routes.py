@@ -1,7 +1,7 @@
 """A unit's ledger, inline editing of its rows, a row's history and the change log."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -12,7 +12,7 @@ from ..params import positive_int
 from ..permissions import (ADMIN, SECRETARY, can_edit_ledger_row, can_edit_unit_ledger, get_or_404,
                            roles_required)
 from .. import audit
-from ..uploads import ACCEPT_ATTRIBUTE
+from ..uploads import ACCEPT_ATTRIBUTE, limit_mb
 from . import queries
 from .forms import LedgerRowForm
 from .services import StaleVersion, save_row
@@ -43,7 +43,7 @@ def ledger_helpers():
         "upload_accept": ACCEPT_ATTRIBUTE,
         "entity_label": lambda entity: audit.ENTITY_LABELS.get(entity, entity),
         "audit_action": audit.action_label, "audit_field": audit.field_label, "audit_value": audit.value_text,
-        "upload_limit_mb": round(current_app.config["MAX_UPLOAD_BYTES"] / 1024 / 1024, 1),
+        "upload_limit_mb": limit_mb(),
     }
 
 
