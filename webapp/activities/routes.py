@@ -1,6 +1,8 @@
 """Activities: logging (from a phone), review, kinds, and compliance per unit and period."""
 from __future__ import annotations
 
+import re
+import secrets
 from math import ceil
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -92,11 +94,35 @@ def _activity_form(kinds: list[ActivityKind], units: list[Unit], **kwargs) -> Ac
 
 
 def _render_form(form: ActivityForm, status: int, activity: Activity | None = None, unit: Unit | None = None,
-                 units: list[Unit] | None = None):
-    # Browsers cannot refill a file input, so say plainly that chosen files must be chosen again.
-    files_lost = request.method == "POST" and any(f.filename for f in request.files.getlist("files"))
+                 units: list[Unit] | None = None, draft: str = "", pending=()):
     return render_template("activities/form.html", form=form, activity=activity, unit=unit, units=units or [],
-                           files_lost=files_lost), status
+                           draft=draft or secrets.token_urlsafe(18), pending=pending), status
+
+
+# Browsers cannot refill a file input: files chosen on a form that comes back with an error are kept on the
+# server under the form's draft key (a hidden field) and shown as already attached.
+DRAFT_KEY = re.compile(r"[A-Za-z0-9_-]{16,64}")
+
+
+def _draft_and_pending() -> tuple[str, list[StoredFile]]:
+    """The form's draft key and the files kept under it (minus those the user ticked off); purges stale ones."""
+    key = request.form.get("draft", "")
+    if not DRAFT_KEY.fullmatch(key):
+        return secrets.token_urlsafe(18), []
+    services.purge_stale_pending()
+    pending = queries.pending_files(current_user, key)
+    removed = {value for value in request.form.getlist("remove_pending") if value.isdecimal()}
+    dropped = [stored for stored in pending if str(stored.id) in removed]
+    if dropped:
+        services.drop_pending(dropped)
+    return key, [stored for stored in pending if stored not in dropped]
+
+
+def _keep_chosen_files(form: ActivityForm, unit: Unit, draft: str) -> list[StoredFile]:
+    """After a validation error: the files that passed their checks wait on the server for the next try."""
+    if form.checked_files:
+        services.keep_pending(current_user, unit, draft, form.checked_files)
+    return queries.pending_files(current_user, draft)
 
 
 def _wants_submit() -> bool:
@@ -116,12 +142,15 @@ def new():
         form.held_on.data = local_today()
         remembered = queries.last_kind_id(current_user.id)
         form.kind.data = remembered if remembered else (kinds[0].id if kinds else None)
+    if request.method == "GET":
+        return _render_form(form, 200, unit=unit, units=units)
+    draft, pending = _draft_and_pending()
     if form.validate_on_submit():
         activity = services.create_activity(current_user, unit, form.activity_data(), form.checked_files,
-                                            submit=_wants_submit())
+                                            submit=_wants_submit(), pending=pending)
         flash(_status_message(activity), "success")
         return redirect(url_for(".detail", activity_id=activity.id))
-    return _render_form(form, 422 if request.method == "POST" else 200, unit=unit, units=units)
+    return _render_form(form, 422, unit=unit, units=units, draft=draft, pending=_keep_chosen_files(form, unit, draft))
 
 
 @bp.route("/activities/<int:activity_id>/edit", methods=["GET", "POST"])
@@ -139,19 +168,25 @@ def edit(activity_id: int):
               "unit": activity.unit_id}
     form = _activity_form(kinds, [activity.unit], data=values)
     form.remove_files.choices = choices((stored.id, stored.filename) for stored in activity.files)
+    if request.method == "GET":
+        return _render_form(form, 200, activity=activity, unit=activity.unit)
+    draft, pending = _draft_and_pending()
     if form.validate_on_submit():
         try:
             services.update_activity(current_user, activity, _int(form.version.data), form.activity_data(),
-                                     form.checked_files, form.remove_files.data or [], submit=_wants_submit())
+                                     form.checked_files, form.remove_files.data or [], submit=_wants_submit(),
+                                     pending=pending)
         except services.StaleVersion:
             form.form_errors.append(_("Someone else saved this activity after you opened it. "
                                       "Reload the page to see their changes."))
-            return _render_form(form, 409, activity=activity, unit=activity.unit)
+            return _render_form(form, 409, activity=activity, unit=activity.unit, draft=draft,
+                                pending=_keep_chosen_files(form, activity.unit, draft))
         except services.WrongState:
             abort(409)
         flash(_status_message(activity), "success")
         return redirect(url_for(".detail", activity_id=activity.id))
-    return _render_form(form, 422 if request.method == "POST" else 200, activity=activity, unit=activity.unit)
+    return _render_form(form, 422, activity=activity, unit=activity.unit, draft=draft,
+                        pending=_keep_chosen_files(form, activity.unit, draft))
 
 
 def _int(value) -> int:
