@@ -124,3 +124,22 @@ def test_one_in_eight_is_13_percent_on_the_page_the_chart_and_in_excel(app, clie
     # The Excel summary sheet writes its rates through the same function.
     from webapp.reports.excel import _percent
     assert _percent(1 / 8) == "13%" and _percent(None) == ""
+
+
+def test_period_names_on_the_grid_the_cell_page_and_the_obligations(app, client, login_as, org):
+    from tests import activities_factories as act
+    with app.app_context():
+        year = local_today().year
+        act.make_plan(org.units["general"], year, [{"kind": "党课", "cadence": "quarter", "level": "branch"}])
+    login_as("secretary")
+    grid = lxml.html.fromstring(client.get(f"/activities/compliance?year={year}").get_data(as_text=True))
+    heads = [th.text_content().strip() for th in grid.xpath("//table//thead//th[@scope='col']")]
+    assert ["第1季度", "第2季度", "第3季度", "第4季度"] == [h for h in heads if "季度" in h]
+    link = grid.xpath("//td[@data-period]/a")[0]
+    assert f"{year}年第" in link.get("title")
+    cell = lxml.html.fromstring(client.get(link.get("href")).get_data(as_text=True))
+    assert f"{year}年第1季度" in cell.xpath("string(//h2)")
+    # Excel: the detail sheet names periods the same way.
+    workbook = openpyxl.load_workbook(io.BytesIO(client.get(f"/reports/compliance.xlsx?year={year}").data))
+    periods = {row[3] for row in workbook["明细"].iter_rows(min_row=3, values_only=True)}
+    assert f"{year}年第4季度" in periods and not any("-Q" in str(p) for p in periods)
