@@ -1,4 +1,5 @@
 """Inline edits of a draft plan: task fields, requirements, section titles; 422 on invalid input."""
+import json
 from datetime import date
 
 import pytest
@@ -242,3 +243,11 @@ def test_dates_typed_with_the_time_limit_are_kept(app, org, htmx, draft):
          _task_form(task, deadline_text="2025年5月底前完成", due_on="2025-04-30"))
     with app.app_context():
         assert db.session.get(Task, task.id).due_on == date(2025, 4, 30)
+
+
+def test_a_heading_too_long_to_keep_whole_is_said():
+    from webapp.plans.services import _warnings
+    parsed = {"title": "方" * 201, "warnings": ["读到的提示"],
+              "sections": [{"number": "一", "title": "长" * 301, "tasks": []}, {"number": "二", "title": "短", "tasks": []}]}
+    assert json.loads(_warnings(parsed)) == ["读到的提示", "方案标题超过 200 字，只保存了前 200 字，请核对",
+                                             "第一部分的标题超过 300 字，只保存了前 300 字，请核对"]

@@ -164,12 +164,23 @@ def _plan_title(parsed: dict) -> str:
     return (parsed["title"] or _("Work plan %(year)s", year=parsed["year"]))[:200]
 
 
+def _warnings(parsed: dict) -> str:
+    """The reader's warnings, plus one for every heading too long to keep whole (never a silent cut)."""
+    warnings = list(parsed["warnings"])
+    if len(parsed["title"] or "") > 200:
+        warnings.append("方案标题超过 200 字，只保存了前 200 字，请核对")
+    for section in parsed["sections"]:
+        if len(section["title"]) > 300:
+            warnings.append(f"第{section['number']}部分的标题超过 300 字，只保存了前 300 字，请核对")
+    return json.dumps(warnings, ensure_ascii=False)
+
+
 def create_draft(document: Document, unit: Unit) -> Plan:
     """A new draft plan owned by `unit` from a read document."""
     parsed = document.parsed
     plan = Plan(unit_id=unit.id, unit=unit, year=parsed["year"], title=_plan_title(parsed), status="draft",
                 source_filename=document.filename[:255] or None, source_text=document.source_text,
-                warnings=json.dumps(parsed["warnings"], ensure_ascii=False))
+                warnings=_warnings(parsed))
     db.session.add(plan)
     db.session.flush()
     task_count = _fill_plan(plan, parsed)
@@ -189,7 +200,7 @@ def replace_content(plan: Plan, document: Document) -> None:
     db.session.flush()
     parsed = document.parsed
     plan.title = _plan_title(parsed)
-    plan.warnings = json.dumps(parsed["warnings"], ensure_ascii=False)
+    plan.warnings = _warnings(parsed)
     plan.source_filename = document.filename[:255] or None
     plan.source_text = document.source_text
     task_count = _fill_plan(plan, parsed)
