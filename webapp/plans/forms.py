@@ -13,6 +13,7 @@ from wtforms import (BooleanField, DateField, IntegerField, SelectField, SelectM
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
+from ..clock import local_today
 from ..models import CADENCES, LEVELS
 from ..uploads import too_large_message
 
@@ -31,7 +32,7 @@ FIRST_YEAR, LAST_YEAR = 2000, 2100
 
 
 def _this_year() -> int:
-    return date.today().year
+    return local_today().year
 
 
 def _optional_int(value):
