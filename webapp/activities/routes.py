@@ -142,7 +142,6 @@ def new():
         form.held_on.data = local_today()
         remembered = queries.last_kind_id(current_user.id)
         form.kind.data = remembered if remembered else (kinds[0].id if kinds else None)
-    if request.method == "GET":
         return _render_form(form, 200, unit=unit, units=units)
     draft, pending = _draft_and_pending()
     if form.validate_on_submit():
