@@ -12,6 +12,7 @@ import lxml.html
 import pytest
 from sqlalchemy import func, select
 
+from webapp.clock import frozen_clock
 from webapp.extensions import db
 from webapp.models import (Activity, LedgerRow, Nudge, Plan, Reminder, ReminderDelivery, ReminderSetting, Task,
                            Unit, UnitRobot, User)
@@ -61,8 +62,9 @@ def build(org) -> dict:
 
 
 def run(app, as_of=AS_OF, now=NOW):
-    with app.app_context(), app.test_request_context("/"):
-        result = services.run(as_of, now=now)
+    """A `remind` run with the clock frozen at `now`."""
+    with app.app_context(), app.test_request_context("/"), frozen_clock(now):
+        result = services.run(as_of)
         db.session.remove()
         return result
 

@@ -2,6 +2,7 @@
 import pytest
 from playwright.sync_api import expect
 
+from webapp.clock import frozen_clock
 from webapp.extensions import db
 from webapp.reminders import services
 
@@ -13,8 +14,8 @@ from .test_reminders import AS_OF, NOW, build
 def test_bell_and_mark_as_read(app, org, browser, live_server, tmp_path):
     with app.app_context():
         build(org)
-        with app.test_request_context("/"):
-            services.run(AS_OF, now=NOW)
+        with app.test_request_context("/"), frozen_clock(NOW):
+            services.run(AS_OF)
         db.session.remove()
     with open_page(browser) as page:
         browser_login(page, live_server, "staff1")

@@ -19,7 +19,7 @@ def register_cli(app: Flask) -> None:
     @click.option("--json", "as_json", is_flag=True, help="With --dry-run: a JSON list of what would be sent.")
     def remind_command(as_of: datetime | None, dry_run: bool, as_json: bool):
         """Store new reminders and send the e-mail and group-robot digests that are due."""
-        from ..activities.compliance import local_today
+        from ..clock import local_today
         from .services import run
         day: date = as_of.date() if as_of else local_today()
         # URLs are built as in a request to the site's root (digests prefix TAIZHANG_BASE_URL).

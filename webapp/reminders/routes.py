@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import format_datetime, gettext as _
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..htmx import is_htmx
@@ -23,9 +23,7 @@ CHANGED_EVENT = "reminders-changed"
 def bell_helpers():
     def unread_reminders() -> int:
         return queries.unread_count(current_user) if current_user.is_authenticated else 0
-    def reminder_time(moment) -> str:
-        return format_datetime(moment, "yyyy-MM-dd HH:mm") if moment else ""
-    return {"unread_reminders": unread_reminders, "reminder_kind_label": kind_label, "reminder_time": reminder_time}
+    return {"unread_reminders": unread_reminders, "reminder_kind_label": kind_label}
 
 
 @bp.route("/")
@@ -122,7 +120,7 @@ def delete_robot(unit_id: int):
 @bp.route("/nudge", methods=["GET", "POST"])
 @roles_required(SECRETARY, STAFF)
 def nudge():
-    from ..activities.compliance import local_today
+    from ..clock import local_today
     form = NudgeForm() if request.method == "POST" else NudgeForm(formdata=None)
     status = 200
     if request.method == "POST":
