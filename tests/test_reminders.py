@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import date, datetime, timedelta
+from contextlib import nullcontext
+from datetime import date, datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import lxml.html
@@ -61,9 +62,9 @@ def build(org) -> dict:
     return {"ledger": ids, "withdrawn": withdrawn, "submitted": submitted, "returned": returned, "gone": gone.id}
 
 
-def run(app, as_of=AS_OF, now=NOW):
-    """A `remind` run with the clock frozen at `now`."""
-    with app.app_context(), app.test_request_context("/"), frozen_clock(now):
+def run(app, as_of=AS_OF, now=NOW, freeze=True):
+    """A `remind` run with the clock frozen at `now` (threads: the caller freezes it once, for all of them)."""
+    with app.app_context(), app.test_request_context("/"), (frozen_clock(now) if freeze else nullcontext()):
         result = services.run(as_of)
         db.session.remove()
         return result
@@ -223,15 +224,16 @@ def test_two_concurrent_runs_store_and_send_each_reminder_once(app, org, smtp_co
     def worker():
         try:
             barrier.wait()
-            run(app)
+            run(app, freeze=False)
         except Exception as error:  # pragma: no cover - reported below
             errors.append(error)
 
     threads = [threading.Thread(target=worker) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
+    with frozen_clock(NOW):  # the clock is global: frozen once around both threads
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
     assert not errors
     with app.app_context():
         assert stored() == expected(world, org)
@@ -239,6 +241,8 @@ def test_two_concurrent_runs_store_and_send_each_reminder_once(app, org, smtp_co
     assert sorted(message["To"] for message in smtp_config.messages) == ["monitor1@example.edu.cn",
                                                                           "staff1@example.edu.cn"]
     assert len(webhook_server.received) == 1
+    from webapp.clock import now_utc
+    assert abs(now_utc() - datetime.now(timezone.utc)) < timedelta(minutes=1)  # the clock is running again
 
 
 def test_dry_run_json_prints_what_would_be_sent_and_stores_nothing(app, org, runner):
