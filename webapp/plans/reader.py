@@ -1139,8 +1139,8 @@ _CADENCE_NAMES = {"week": "每周", "month": "每月", "quarter": "每季度", "
 def _whole_text_task(parser: _Parser, title: str) -> list[_Out]:
     """A readable document without numbered items: all of it as one task, to split in the preview."""
     lines = [t for t in parser.texts if t and t != title]
-    if not lines:
-        return []
+    if not lines or sum(t.startswith("<") for t in lines) * 2 >= len(lines):
+        return []  # nothing, or markup (an SVG or web page source) rather than a document
     node = _Node(3.0, "1", 1, title or lines[0], "", heading_like=True)
     node.body = lines if title else lines[1:]
     node.warnings.append("未找到编号的任务，已将全文作为一项任务，请在预览中拆分")
