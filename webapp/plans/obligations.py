@@ -39,7 +39,7 @@ _KIND_ALIASES: list[tuple[str, str]] = [
     ("政治学习", r"政治(?:理论)?学习|理论学习|集中学习"),
     ("中心组学习", r"理论学习中心组(?:学习)?|中心组(?:理论)?学习"),
     ("党政联席会议", r"党政联席会议?"),
-    ("意识形态研判会", r"研判会议?|意识形态(?:工作)?研判|研判意识形态"),
+    ("意识形态研判会", r"研判会议?|意识形态(?:工作)?研判|研判意识形态|意识形态工作(?:专题)?会议?"),
     ("警示教育会", r"警示教育(?:会议?)?"),
     ("摸排清查", r"摸排清查|摸排|排查|清查"),
     ("主题班会", r"主题班会|班会"),
@@ -96,7 +96,7 @@ _CADENCE_RE = re.compile(
 )
 _COUNT_RE = re.compile(
     r"(?<!第)(?P<n>\d+|[一二两三四五六七八九十]+)\s*(?:[-~～至到]\s*(?:\d+|[一二两三四五六七八九十]+)\s*)?"
-    r"(?:次|场|回|期|轮)"
+    r"(?:次|场|回|期|轮|件|篇)"
 )
 _WEEKDAYS = {"一": 1, "1": 1, "二": 2, "2": 2, "三": 3, "3": 3, "四": 4, "4": 4, "五": 5,
              "5": 5, "六": 6, "6": 6, "日": 7, "天": 7, "7": 7}
@@ -190,7 +190,8 @@ def _requirement(text, kind, cadence, count, weekday, level, default=False) -> d
 def _unknown_kind(segment: str) -> str:
     """A short noun phrase to stand in for a kind we do not know."""
     phrase = _COUNT_RE.sub("", segment)
-    phrase = _FILLER_RE.sub("", phrase).strip(_QUOTES + " 、")
+    phrase = _FILLER_RE.sub("", phrase)
+    phrase = re.sub(r"(?:不少于|不低于|至少|以上)+$", "", phrase).strip(_QUOTES + " 、")
     return phrase[:12]
 
 
@@ -211,7 +212,10 @@ def _clause_requirements(clause: str, sentence_before: str,
         reqs += [_requirement(text, k, c, n, None, level, default=True) for k, c, n in SAN_HUI_YI_KE]
     cadences = list(_CADENCE_RE.finditer(clause))
     if not cadences:
-        # Without a cadence only a duty of "each unit" counts, e.g. 各班级利用主题班会….
+        # Without a cadence only a duty of "each unit" counts, e.g. 各班级利用主题班会…;
+        # a written count ("召开一次") makes it a one-off.
+        if _COUNT_RE.search(clause):
+            return reqs, warnings
         for kind, start, _ in kinds_all:
             each = _EACH_RE.search(clause[:start])
             if each and kind in DEFAULT_CADENCE:

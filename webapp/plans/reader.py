@@ -394,11 +394,18 @@ def _table_items(table) -> list:
     items += [_Note(f"表格的“{name}”列不对应任何字段，其内容已并入任务的具体内容，请人工核对")
               for _, name in unmapped]
     category_col = roles.get("category", [None])[0]
-    if category_col is None and 0 not in {i for cols in roles.values() for i in cols}:
+    first_is_title_only = roles.get("title") == [0] and "body" not in roles
+    if category_col is None and not first_is_title_only and 0 not in {
+            i for role, cols in roles.items() if role not in ("title", "body") for i in cols}:
         # An unnamed first column whose cells span several rows is a category column.
         tcs = [id(cells[0]._tc) for cells in rows[header_at + 1:] if cells and cells[0] is not None]
         if len(tcs) != len(set(tcs)):
             category_col = 0
+            for role in ("title", "body"):
+                if 0 in roles.get(role, []):
+                    roles[role] = [i for i in roles[role] if i != 0]
+                    if not roles[role]:
+                        del roles[role]
             unmapped = [(i, n) for i, n in unmapped if i != 0]
             items = [item for item in items if not (isinstance(item, _Note)
                      and item.text.startswith(f"表格的“{_cell_text(header[0])}”列"))]
@@ -533,7 +540,8 @@ def _heading(text: str) -> tuple[int, str, str] | None:
 
 _FIELD_KEYS = {
     "lead": ["负责人", "责任人", "责任领导", "牵头单位", "责任单位", "责任部门", "牵头部门", "牵头领导",
-             "牵头责任单位", "责任科室", "牵头科室", "责任处室", "分管领导", "主责单位", "主责部门"],
+             "牵头责任单位", "责任科室", "牵头科室", "责任处室", "分管领导", "主责单位", "主责部门",
+             "负责单位", "负责部门"],
     "members": ["成员", "配合单位", "参与人员", "参与人", "配合部门", "参与单位", "参与部门", "协助单位",
                 "协同单位", "协办单位", "协办部门", "配合科室"],
     "deadline": ["工作时限", "完成时限", "时间节点", "时间安排", "完成时间", "时限", "进度安排", "完成期限",
@@ -677,8 +685,20 @@ def _numbered(text: str) -> tuple[float, str, int, str, bool] | None:
     return None
 
 
+_AFTER_COLON_RES = {family: re.compile(r"[:：]\s*(?=" + mark + ")") for family, mark in _INLINE_MARKS.items()}
+
+
 def _split_inline(text: str) -> list[str]:
-    """"一、……。二、……。三、……" written as one paragraph -> one piece per item."""
+    """"一、……。二、……。三、……" written as one paragraph -> one piece per item
+    (an introduction ending in a colon before "一、" is a piece of its own)."""
+    for family, rx in _AFTER_COLON_RES.items():
+        m = rx.search(text)
+        if m and not _numbered(text):
+            opening = re.match(_INLINE_MARKS[family], text[m.end():])
+            if opening and cn_to_int(opening.group(1)) == 1:
+                rest = _split_inline(text[m.end():])
+                if len(rest) > 1:
+                    return [text[:m.end()].strip()] + rest
     for family, mark in _INLINE_MARKS.items():
         opening = re.match(mark, text)
         if opening is None:
@@ -701,8 +721,8 @@ def _split_inline(text: str) -> list[str]:
 # ---------------------------------------------------------------- traditional characters
 
 # Traditional -> simplified for the characters plans use; one character each, so offsets hold.
-_TRAD = ("牽頭負責單參與協辦時節點週會議檢匯報這個學習開組織黨課團級劃實條製訂門領導員務職項內規範處後資產圖書館監評價幹專題講陣網絡兩們關於對應須據為發現體紀錄記確進構則總區縣設計強動態練場鬥爭風險預審傳統戰線幫聯繫繼續經費濟國華紅揚東銷貸園長萬歡慶論認識說話談觀遠邊過還選舉權業質鄉農醫護師語讀廳機歸檔達標準優將獎懲層隊屆間閉幾號筆樣齊盡辭種衛陽雙鍵盤電視聽廣備註並裡麼嗎蘭結細樓夠頒佈貫徹稱")
-_SIMP = ("牵头负责单参与协办时节点周会议检汇报这个学习开组织党课团级划实条制订门领导员务职项内规范处后资产图书馆监评价干专题讲阵网络两们关于对应须据为发现体纪录记确进构则总区县设计强动态练场斗争风险预审传统战线帮联系继续经费济国华红扬东销贷园长万欢庆论认识说话谈观远边过还选举权业质乡农医护师语读厅机归档达标准优将奖惩层队届间闭几号笔样齐尽辞种卫阳双键盘电视听广备注并里么吗兰结细楼够颁布贯彻称")
+_TRAD = ("牽頭負責單參與協辦時節點週會議檢匯報這個學習開組織黨課團級劃實條製訂門領導員務職項內規範處後資產圖書館監評價幹專題講陣網絡兩們關於對應須據為發現體紀錄記確進構則總區縣設計強動態練場鬥爭風險預審傳統戰線幫聯繫繼續經費濟國華紅揚東銷貸園長萬歡慶論認識說話談觀遠邊過還選舉權業質鄉農醫護師語讀廳機歸檔達標準優將獎懲層隊屆間閉幾號筆樣齊盡辭種衛陽雙鍵盤電視聽廣備註並裡麼嗎蘭結細樓夠頒佈貫徹稱穩補類歲曆階")
+_SIMP = ("牵头负责单参与协办时节点周会议检汇报这个学习开组织党课团级划实条制订门领导员务职项内规范处后资产图书馆监评价干专题讲阵网络两们关于对应须据为发现体纪录记确进构则总区县设计强动态练场斗争风险预审传统战线帮联系继续经费济国华红扬东销贷园长万欢庆论认识说话谈观远边过还选举权业质乡农医护师语读厅机归档达标准优将奖惩层队届间闭几号笔样齐尽辞种卫阳双键盘电视听广备注并里么吗兰结细楼够颁布贯彻称稳补类岁历阶")
 _T2S = str.maketrans(_TRAD, _SIMP)
 _TRAD_SET = frozenset(_TRAD)
 
@@ -1072,6 +1092,8 @@ def _texts_of(out: _Out) -> tuple[str, str]:
     head = node.head
     if node.row:
         title, body = head, list(node.body)
+    elif node.period and not head and node.body:
+        title, body = "", list(node.body)
     elif node.heading_like or (node.period and not head):
         title, body = head or node.label, list(node.body)
     else:

@@ -186,8 +186,9 @@ _PROSE_RE = re.compile(
 )
 
 
-def deadline_in_prose(text: str, limit: int = 3) -> str:
-    """The deadline phrases written in `text` ("于6月底前报送" -> "6月底前"), joined by "；"."""
+def deadline_in_prose(text: str, limit: int = 1) -> str:
+    """The first deadline phrases written in `text` ("于6月底前报送" -> "6月底前"), joined by "；".
+    One by default: the first deadline in a task's prose is the one its units owe."""
     found: list[str] = []
     for m in _PROSE_RE.finditer(text or ""):
         if m["date"]:
