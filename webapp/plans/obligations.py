@@ -136,8 +136,13 @@ def _nearest_subject(text: str) -> str | None:
     return _level_of(found[-1].group(0)) if found else None
 
 
+_ANY_KIND_RE = re.compile("|".join(f"(?:{alias})" for _, alias in _KIND_ALIASES))
+
+
 def _kinds_in(text: str) -> list[tuple[str, int, int]]:
     """Known kinds in `text` as (kind, start, end), non-overlapping, in order."""
+    if not _ANY_KIND_RE.search(text):
+        return []  # most clauses name no kind: one scan instead of one per alias
     hits = [(m.start(), -(m.end() - m.start()), kind, m.end())
             for kind, rx in _KIND_RE for m in rx.finditer(text)]
     chosen: list[tuple[str, int, int]] = []
@@ -196,11 +201,12 @@ def _unknown_kind(segment: str) -> str:
 
 
 def _clause_requirements(clause: str, sentence_before: str,
-                         carried: tuple[str, int, int] | None = None) -> tuple[list[dict], list[str]]:
+                         carried: tuple[str, int, int] | None = None,
+                         kinds_all: list | None = None) -> tuple[list[dict], list[str]]:
     reqs: list[dict] = []
     warnings: list[str] = []
     text = clause.strip()
-    kinds_all = _kinds_in(clause)
+    kinds_all = _kinds_in(clause) if kinds_all is None else kinds_all
     if not kinds_all and carried is not None:
         kinds_all = [(carried[0], -1, -1)]  # the kind named by the clause before carries on
     shyk = _SHYK_RE.search(clause)
@@ -271,16 +277,19 @@ def find_requirements_detailed(text: str) -> tuple[list[dict], list[str], list[d
     warnings: list[str] = []
     for sentence in _SENTENCE_RE.finditer(text or ""):
         s = sentence.group(0)
+        if not _ANY_KIND_RE.search(s) and not _CADENCE_RE.search(s) and "三会一课" not in s:
+            continue  # no kind and no cadence: nothing can be owed (the usual sentence)
         carried = None
         for clause in _CLAUSE_RE.finditer(s):
             c = clause.group(0)
-            found, warns = _clause_requirements(c, s[:clause.start()], carried)
+            kinds = _kinds_in(c)
+            found, warns = _clause_requirements(c, s[:clause.start()], carried, kinds)
             warnings += warns
             found_all += found
-            kinds = _kinds_in(c)
-            if kinds and not _CADENCE_RE.search(c):
+            has_cadence = bool(_CADENCE_RE.search(c))
+            if kinds and not has_cadence:
                 carried = kinds[-1]
-            elif kinds or _CADENCE_RE.search(c):
+            elif kinds or has_cadence:
                 carried = None
     explicit = {req["kind"] for req in found_all if not req.get("_default")}
     reqs: list[dict] = []
