@@ -21,16 +21,23 @@ import docx_documents  # noqa: E402
 
 FIELDS = ("tasks", "title", "lead", "members", "deadline", "dates", "obligations")
 # Floors: what the reader scores today, less a small margin, so a regression fails.
+HELD_OUT_FLOORS = {"tasks": 0.9, "title": 0.9, "lead": 0.9, "members": 0.9, "deadline": 0.9, "dates": 0.9,
+                   "obligations": 0.9}
 FLOORS = {"tasks": 0.95, "title": 0.95, "lead": 0.95, "members": 0.95, "deadline": 0.95, "dates": 0.95,
           "obligations": 0.9}
 
 
-def documents() -> list[Path]:
-    return sorted(p for p in CORPUS.glob("*.json"))
+def documents(folder: Path = CORPUS) -> list[Path]:
+    return sorted(p for p in folder.glob("*.json"))
+
+
+# Written after the reader was done and scored before any change to it (first read: tasks 79%,
+# title 83%, lead 78%, members 83%, deadline 83%, dates 78%, obligations 94%; see README).
+HELD_OUT = CORPUS / "heldout"
 
 
 def load(expected_path: Path) -> bytes:
-    stem = expected_path.stem
+    stem = expected_path.with_suffix("").relative_to(CORPUS).as_posix()
     for suffix in (".txt", ".docx"):
         name = stem + suffix
         if name in docx_documents.BUILDERS:
@@ -80,8 +87,8 @@ def score_document(path: Path) -> dict[str, tuple[int, int]]:
     return {f: tuple(v) for f, v in score.items()}
 
 
-def corpus_score() -> tuple[dict[str, tuple[int, int]], dict[str, dict]]:
-    per_document = {path.stem: score_document(path) for path in documents()}
+def corpus_score(folder: Path = CORPUS) -> tuple[dict[str, tuple[int, int]], dict[str, dict]]:
+    per_document = {path.stem: score_document(path) for path in documents(folder)}
     total = {f: (sum(d[f][0] for d in per_document.values()), sum(d[f][1] for d in per_document.values()))
              for f in FIELDS}
     return total, per_document
@@ -103,7 +110,17 @@ def test_reader_scores_on_the_corpus():
     assert not low, f"below the floor: {low}"
 
 
-@pytest.mark.parametrize("path", documents(), ids=lambda p: p.stem)
+def test_reader_scores_on_held_out_documents():
+    total, per_document = corpus_score(HELD_OUT)
+    for name, score in per_document.items():
+        print(name, " ".join(f"{f}={a}/{b}" for f, (a, b) in score.items()))
+    print("held-out score:", " ".join(f"{f}={a}/{b} ({a / b:.0%})" for f, (a, b) in total.items()))
+    assert len(per_document) >= 5
+    low = {f: round(a / b, 3) for f, (a, b) in total.items() if a / b < HELD_OUT_FLOORS[f]}
+    assert not low, f"below the floor: {low}"
+
+
+@pytest.mark.parametrize("path", documents() + documents(HELD_OUT), ids=lambda p: p.stem)
 def test_every_corpus_document_is_read(path):
     plan = read_plan(load(path), filename=path.stem, year=json.loads(path.read_text(encoding="utf-8")).get("year"))
     assert [t for s in plan["sections"] for t in s["tasks"]]

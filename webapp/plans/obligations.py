@@ -49,7 +49,7 @@ _KIND_ALIASES: list[tuple[str, str]] = [
     ("谈心谈话", r"谈心谈话|谈心"),
     ("工作检查", r"(?:督促|监督|专项|工作)?检查|督查|督导|巡查|抽查"),
     ("考核评议", r"考核|考评|测评|评议"),
-    ("工作汇报", r"汇报|报告(?!会)|上报"),
+    ("工作汇报", r"汇报|报告(?!会)|上报|通报"),
 ]
 # Duties that are not meetings: proof is a report or a record, not an activity of a
 # standard kind; services links them to an activity kind only when one exists.
@@ -195,6 +195,7 @@ def _requirement(text, kind, cadence, count, weekday, level, default=False) -> d
 def _unknown_kind(segment: str) -> str:
     """A short noun phrase to stand in for a kind we do not know."""
     phrase = _COUNT_RE.sub("", segment)
+    phrase = re.sub(r"^\s*(?:\d{1,2}|[一二三四五六七八九十]{1,3})\s*月(?:份|底|初|中旬|下旬|上旬)?", "", phrase)  # 每年5月开展…
     phrase = _FILLER_RE.sub("", phrase)
     phrase = re.sub(r"(?:不少于|不低于|至少|以上)+$", "", phrase).strip(_QUOTES + " 、")
     return phrase[:12]

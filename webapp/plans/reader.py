@@ -649,11 +649,13 @@ _TASK_RES["E"] = re.compile(r"^([" + _CIRCLED + r"])\s*(\S.*)$")
 _TASK_RES["T"] = re.compile(r"^第\s*([一二三四五六七八九十\d]{1,3})\s*条\s*(\S.*)$")
 _PART_RE = re.compile(r"^第\s*([一二三四五六七八九十百\d]{1,3})\s*(?:部分|章|篇)\s*[、:：.．]?\s*(.*)$")
 _MON = r"(?:\d{1,2}|十[一二]?|[一二三四五六七八九])"
-_PERIOD_RE = re.compile(
-    r"^(?P<p>(?:(?:19|20)\d{2}\s*年\s*)?" + _MON + r"\s*月份?(?:上旬|中旬|下旬|初|中|底|末)?"
-    r"(?:\s*[—－\-~～至到、]+\s*" + _MON + r"\s*月份?(?:上旬|中旬|下旬|初|底|末)?)?"
-    r"|第[一二三四1-4]\s*季度|[上下]半年|(?:每学期|学期)(?:开学初|开学前|期初|期中|期末|初|末)?"
-    r"|开学初|开学前|期中|期末|寒假|暑假|寒暑假|全年)\s*(?:[:：]\s*(?P<rest>.*)|(?P<alone>))$")
+_PERIOD = (r"(?:(?:19|20)\d{2}\s*年\s*)?" + _MON + r"\s*月份?(?:上旬|中旬|下旬|初|中|底|末)?"
+           r"(?:\s*[—－\-~～至到、]+\s*" + _MON + r"\s*月份?(?:上旬|中旬|下旬|初|底|末)?)?"
+           r"|第[一二三四1-4]\s*季度|[上下]半年|(?:每学期|学期)(?:开学初|开学前|期初|期中|期末|初|末)?"
+           r"|开学初|开学前|期中|期末|寒假|暑假|寒暑假|全年")
+# A period heading: "3月份：…", or the period alone on its line (not a dated line like "2025年2月").
+_PERIOD_RE = re.compile(r"^(?P<p>" + _PERIOD + r")\s*(?:[:：]\s*(?P<rest>.*)|(?P<alone>))$")
+_INLINE_PERIOD_RE = re.compile(r"(?<=[。；;！!？?])\s*(?=(?:" + _PERIOD + r")\s*[:：])")
 _INLINE_MARKS = {
     "D": r"([一二三四五六七八九十]{1,3})\s*[、.．]",
     "C": r"[（(]\s*([一二三四五六七八九十]{1,3})\s*[）)]",
@@ -699,6 +701,11 @@ def _split_inline(text: str) -> list[str]:
                 rest = _split_inline(text[m.end():])
                 if len(rest) > 1:
                     return [text[:m.end()].strip()] + rest
+    period = _PERIOD_RE.match(text)
+    if period and period["rest"]:  # "第一季度：……。第二季度：……"
+        cuts = [m.start() for m in _INLINE_PERIOD_RE.finditer(text)]
+        bounds = [0] + cuts + [len(text)]
+        return [p for p in (text[a:b].strip() for a, b in zip(bounds, bounds[1:])) if p]
     for family, mark in _INLINE_MARKS.items():
         opening = re.match(mark, text)
         if opening is None:
@@ -905,6 +912,8 @@ class _Parser:
             self._item(text, *numbered, shared=shared)
             return
         period = _PERIOD_RE.match(text)
+        if period and period["alone"] is not None and _YEAR_RE.match(text):
+            period = None  # "2025年2月" under the signature is a date line
         if period and top is not None and top.mode == "fields" and self._continue_field(top, text):
             return  # "工作时限：" with "9月" on the next line
         if period:
@@ -1122,12 +1131,21 @@ def _numbering_warnings(numbers: list[int]) -> list[str]:
     return warnings
 
 
+_PROSE_LEAD_RE = re.compile(r"由([^，,。；;、：:（）()\s]{2,15}?)(?:牵头)?负责(?!解释)")  # not 本制度由X负责解释
+
+
 def _task_dict(out: _Out, title: str, body: str, number: int, plan_year: int, label: str,
                warnings: list[str], defaulted: dict) -> tuple[dict, bool]:
     """The task as the JSON contract has it, and whether it has a time limit."""
     node = out.node
     deadline_text = "；".join(v for v in out.fields["deadline"] if v)
     notes = list(node.warnings)
+    if not out.fields["lead"] and not out.fields["members"]:
+        # No responsibility field at all (not even an empty 负责人：): "…由党政办公室负责" names the lead.
+        found = _PROSE_LEAD_RE.search(f"{title}\n{body}")
+        if found:
+            out.fields["lead"] = [found.group(1)]
+            notes.append(f"负责人“{found.group(1)}”取自正文，请人工核对")
     if not deadline_text:
         period = node.period or next((a.period for a in _ancestors(node) if a.period), "")
         deadline_text = period
