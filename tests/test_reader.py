@@ -805,3 +805,34 @@ def test_per_line_work_does_not_depend_on_tasks_found_so_far():
     finally:
         reader._Parser._line = original
     assert len(tasks_of(plan)) == 1000 and calls["n"] == 1 + 3000
+
+
+def test_numbered_month_items_and_a_duty_in_a_requirements_section():
+    plan = read_plan("2025年主题团日活动计划\n一、活动安排\n1.3月：学雷锋志愿服务。\n2.5月：青年节主题教育。\n"
+                     "二、工作要求\n每学期末向院团委报送一次活动总结。\n三、保障措施\n各团支部要高度重视。\n")
+    assert [(t["title"], t["deadline_text"], t["due_on"]) for t in tasks_of(plan)][:2] == [
+        ("学雷锋志愿服务。", "3月", "2025-03-31"), ("青年节主题教育。", "5月", "2025-05-31")]
+    assert [s["title"] for s in plan["sections"]] == ["活动安排", "工作要求"]
+    assert read_plan("2023年工作方案\n1.经费保障。\n2.5万元经费到位。\n")["sections"][0]["tasks"][0]["body"] == \
+        "2.5万元经费到位。"
+
+
+def test_report_to_a_meeting_is_a_report_not_the_meeting():
+    found, _ = find_requirements("党支部每年年底向支部大会报告一次党费收缴情况")
+    assert [(r["kind"], r["cadence"]) for r in found] == [("工作汇报", "year")]
+    found, _ = find_requirements("每季度一次支委会、一次支部大会")
+    assert {r["kind"] for r in found} == {"支部委员会", "支部党员大会"}
+
+
+def test_table_with_theme_and_month_columns():
+    def build(document):
+        document.add_paragraph("XX班2025—2026学年第一学期主题班会安排")
+        table = document.add_table(rows=3, cols=3)
+        for row, values in zip(table.rows, [["月份", "班会主题", "负责人"], ["9月", "入学教育", "班主任"],
+                                            ["10月", "爱国主义教育", "班长"]]):
+            for cell, text in zip(row.cells, values):
+                cell.text = text
+
+    plan = read_plan(docx_bytes(build))
+    assert [(t["title"], t["lead"], t["due_on"]) for t in tasks_of(plan)] == [
+        ("入学教育", "班主任", "2025-09-30"), ("爱国主义教育", "班长", "2025-10-31")]

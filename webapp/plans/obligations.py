@@ -31,7 +31,7 @@ from .timelimits import cn_to_int
 
 # Canonical kind -> aliases (regex). Longest match at the earliest position wins.
 _KIND_ALIASES: list[tuple[str, str]] = [
-    ("支部党员大会", r"支部党员大会|党员大会"),
+    ("支部党员大会", r"支部党员大会|党员大会|支部大会"),
     ("支部委员会", r"支部委员会(?:会议)?|支委会"),
     ("党小组会", r"党小组会(?:议)?"),
     ("党课", r"党课"),
@@ -197,7 +197,7 @@ def _unknown_kind(segment: str) -> str:
     phrase = _COUNT_RE.sub("", segment)
     phrase = re.sub(r"^\s*(?:\d{1,2}|[一二三四五六七八九十]{1,3})\s*月(?:份|底|初|中旬|下旬|上旬)?", "", phrase)  # 每年5月开展…
     phrase = _FILLER_RE.sub("", phrase)
-    phrase = re.sub(r"(?:不少于|不低于|至少|以上)+$", "", phrase).strip(_QUOTES + " 、")
+    phrase = re.sub(r"(?:不少于|不低于|至少|以上)+$", "", phrase).strip(_QUOTES + " 、（）()〔〕【】[]")
     return phrase[:12]
 
 
@@ -250,6 +250,9 @@ def _clause_requirements(clause: str, sentence_before: str,
             kinds = before  # "党课每季度不少于1次", "中心组每月集中学习一次": noun comes first
         if kinds and kinds[0][0] in REPORT_KINDS:
             kinds = kinds[:1]  # 每月考核主题党日…: the check is owed, the meeting is its object
+        elif any(k[0] in REPORT_KINDS for k in kinds):
+            # 每年向党员大会报告一次: the meeting is whom the report goes to, not a meeting owed.
+            kinds = [k for k in kinds if k[0] in REPORT_KINDS or not clause[:k[1]].endswith("向")]
         for kind, start, _ in kinds:
             level = _level(kind, sentence_before, clause[:max(start, 0)])
             reqs.append(_requirement(text, kind, cadence, count, weekday, level))

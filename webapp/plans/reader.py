@@ -193,8 +193,8 @@ _COLUMN_ROLES = [
     ("lead", re.compile(r"牵头单位|牵头部门|牵头责任单位|牵头科室|牵头领导|负责人|牵头")),
     ("lead_weak", re.compile(r"责任单位|责任部门|责任人|责任领导|责任科室|责任处室|责任主体")),
     ("members", re.compile(r"成员|配合单位|参与人|配合部门|参与部门|参与单位|协助单位|协同单位|协办单位|配合")),
-    ("deadline", re.compile(r"时限|时间节点|时间安排|完成时间|进度安排|完成期限|时间")),
-    ("title", re.compile(r"任务|项目|事项|目标")),
+    ("deadline", re.compile(r"时限|时间节点|时间安排|完成时间|进度安排|完成期限|时间|^月份$|^日期$|^周次$")),
+    ("title", re.compile(r"任务|项目|事项|目标|主题")),
 ]
 
 
@@ -498,7 +498,7 @@ def _is_noise(text: str) -> bool:
 
 
 _TASK_RES = {
-    "A": re.compile(r"^(\d{1,3})\s*[.．、]\s*(?![\d年月日号%％])(\S.*)$"),
+    "A": re.compile(r"^(\d{1,3})\s*[.．、]\s*(?!(?!\d{1,2}\s*月份?\s*[:：])[\d年月日号%％])(\S.*)$"),
     "B": re.compile(r"^(?:[（(]\s*(\d{1,3})\s*[）)]|(\d{1,3})\s*[)）])\s*(?![年月日号])(\S.*)$"),
     "C": re.compile(r"^[（(]\s*([一二三四五六七八九十]{1,3})\s*[）)]\s*(\S.*)$"),
     "D": re.compile(r"^([一二三四五六七八九十]{1,3})\s*[、.．]\s*(\S.*)$"),
@@ -545,7 +545,7 @@ _FIELD_KEYS = {
     "members": ["成员", "配合单位", "参与人员", "参与人", "配合部门", "参与单位", "参与部门", "协助单位",
                 "协同单位", "协办单位", "协办部门", "配合科室"],
     "deadline": ["工作时限", "完成时限", "时间节点", "时间安排", "完成时间", "时限", "进度安排", "完成期限",
-                 "时间要求"],
+                 "时间要求", "时间"],
 }
 _LABEL_KEY = {label: key for key, labels in _FIELD_KEYS.items() for label in labels}
 _LABELS = sorted(_LABEL_KEY, key=len, reverse=True)
@@ -728,8 +728,8 @@ def _split_inline(text: str) -> list[str]:
 # ---------------------------------------------------------------- traditional characters
 
 # Traditional -> simplified for the characters plans use; one character each, so offsets hold.
-_TRAD = ("牽頭負責單參與協辦時節點週會議檢匯報這個學習開組織黨課團級劃實條製訂門領導員務職項內規範處後資產圖書館監評價幹專題講陣網絡兩們關於對應須據為發現體紀錄記確進構則總區縣設計強動態練場鬥爭風險預審傳統戰線幫聯繫繼續經費濟國華紅揚東銷貸園長萬歡慶論認識說話談觀遠邊過還選舉權業質鄉農醫護師語讀廳機歸檔達標準優將獎懲層隊屆間閉幾號筆樣齊盡辭種衛陽雙鍵盤電視聽廣備註並裡麼嗎蘭結細樓夠頒佈貫徹稱穩補類歲曆階")
-_SIMP = ("牵头负责单参与协办时节点周会议检汇报这个学习开组织党课团级划实条制订门领导员务职项内规范处后资产图书馆监评价干专题讲阵网络两们关于对应须据为发现体纪录记确进构则总区县设计强动态练场斗争风险预审传统战线帮联系继续经费济国华红扬东销贷园长万欢庆论认识说话谈观远边过还选举权业质乡农医护师语读厅机归档达标准优将奖惩层队届间闭几号笔样齐尽辞种卫阳双键盘电视听广备注并里么吗兰结细楼够颁布贯彻称稳补类岁历阶")
+_TRAD = ("牽頭負責單參與協辦時節點週會議檢匯報這個學習開組織黨課團級劃實條製訂門領導員務職項內規範處後資產圖書館監評價幹專題講陣網絡兩們關於對應須據為發現體紀錄記確進構則總區縣設計強動態練場鬥爭風險預審傳統戰線幫聯繫繼續經費濟國華紅揚東銷貸園長萬歡慶論認識說話談觀遠邊過還選舉權業質鄉農醫護師語讀廳機歸檔達標準優將獎懲層隊屆間閉幾號筆樣齊盡辭種衛陽雙鍵盤電視聽廣備註並裡麼嗎蘭結細樓夠頒佈貫徹稱穩補類歲曆階況繳執愛決們貸幣與樂週轉證據優勢維護遺憾戶鬥條為啟時來愛")
+_SIMP = ("牵头负责单参与协办时节点周会议检汇报这个学习开组织党课团级划实条制订门领导员务职项内规范处后资产图书馆监评价干专题讲阵网络两们关于对应须据为发现体纪录记确进构则总区县设计强动态练场斗争风险预审传统战线帮联系继续经费济国华红扬东销贷园长万欢庆论认识说话谈观远边过还选举权业质乡农医护师语读厅机归档达标准优将奖惩层队届间闭几号笔样齐尽辞种卫阳双键盘电视听广备注并里么吗兰结细楼够颁布贯彻称稳补类岁历阶况缴执爱决们贷币与乐周转证据优势维护遗憾户斗条为启时来爱")
 _T2S = str.maketrans(_TRAD, _SIMP)
 _TRAD_SET = frozenset(_TRAD)
 
@@ -928,6 +928,10 @@ class _Parser:
         self._text(text, top)
 
     def _item(self, text, level, label, number, rest, heading_like, period="", shared=False) -> None:
+        if not period:
+            inner = _PERIOD_RE.match(rest)
+            if inner and inner["rest"]:
+                period, rest = inner["p"], inner["rest"].strip()
         rest, clause = _extract_clauses(rest)
         head, pairs = _split_fields(rest)
         prefix = text[:len(text) - len(text.lstrip())]
@@ -1016,7 +1020,14 @@ def _ancestors(node: _Node):
 
 
 def _is_framing(node: _Node) -> bool:
-    return bool(_FRAMING_RE.match(node.head.strip())) and not (node.own_fields or node.shared_fields)
+    """指导思想 / 保障措施 and the like: framing, not work. A 工作要求 section that sets a
+    recurring duty (每学期末报送一次总结) is work all the same."""
+    head = node.head.strip()
+    if not _FRAMING_RE.match(head) or node.own_fields or node.shared_fields:
+        return False
+    if "要求" in head and find_requirements_detailed("\n".join(node.body))[0]:
+        return False
+    return True
 
 
 def _arrange(nodes: list[_Node], level: float) -> tuple[list[_Out], bool]:
