@@ -836,3 +836,17 @@ def test_table_with_theme_and_month_columns():
     plan = read_plan(docx_bytes(build))
     assert [(t["title"], t["lead"], t["due_on"]) for t in tasks_of(plan)] == [
         ("入学教育", "班主任", "2025-09-30"), ("爱国主义教育", "班长", "2025-10-31")]
+
+
+def test_responsible_units_beside_a_lead_unit_are_members():
+    t = task(read_plan("2025年工作方案\n1.推进标准化建设。（牵头单位：组织部；责任单位：各党支部）\n"), 1)
+    assert (t["lead"], t["members"]) == ("组织部", "各党支部")
+    t = task(read_plan("2025年工作方案\n1.加强武装。责任领导：李书记 责任部门：党政办\n"), 1)
+    assert (t["lead"], t["members"]) == ("李书记；党政办", "")
+
+
+def test_stage_headings_carry_their_date_range():
+    plan = read_plan("2025年学风建设月活动实施方案\n第一阶段（3月1日—3月10日）：动员部署。\n"
+                     "第二阶段（3月11日—3月31日）：集中实施。\n")
+    assert [(t["title"], t["starts_on"], t["due_on"]) for t in tasks_of(plan)] == [
+        ("动员部署。", "2025-03-01", "2025-03-10"), ("集中实施。", "2025-03-11", "2025-03-31")]

@@ -338,6 +338,11 @@ def _header_roles(cells: list) -> tuple[dict[str, list[int]], list[tuple[int, st
     weak = roles.pop("lead_weak", [])
     if weak:
         roles.setdefault("members" if "lead" in roles else "lead", []).extend(weak)
+    leads = roles.get("lead", [])
+    leaders = [i for i in leads if "领导" in _cell_text(cells[i])]
+    if leaders and len(leaders) < len(leads):  # 牵头领导 beside 牵头部门: the unit leads
+        roles["lead"] = [i for i in leads if i not in leaders]
+        roles.setdefault("text", []).extend(leaders)
     for index in roles.get("text", []):
         unmapped.append((index, re.sub(r"\s+", "", _cell_text(cells[index]))))
     return roles, sorted(unmapped)
@@ -539,9 +544,10 @@ def _heading(text: str) -> tuple[int, str, str] | None:
 # ---------------------------------------------------------------- fields
 
 _FIELD_KEYS = {
-    "lead": ["负责人", "责任人", "责任领导", "牵头单位", "责任单位", "责任部门", "牵头部门", "牵头领导",
-             "牵头责任单位", "责任科室", "牵头科室", "责任处室", "分管领导", "主责单位", "主责部门",
+    "lead": ["负责人", "牵头单位", "牵头部门", "牵头领导", "牵头责任单位", "牵头科室", "主责单位", "主责部门",
              "负责单位", "负责部门"],
+    # 责任单位 beside a 牵头单位 names the units that carry the task out (members); alone, the lead.
+    "lead_weak": ["责任人", "责任领导", "责任单位", "责任部门", "责任科室", "责任处室", "分管领导"],
     "members": ["成员", "配合单位", "参与人员", "参与人", "配合部门", "参与单位", "参与部门", "协助单位",
                 "协同单位", "协办单位", "协办部门", "配合科室"],
     "deadline": ["工作时限", "完成时限", "时间节点", "时间安排", "完成时间", "时限", "进度安排", "完成期限",
@@ -652,7 +658,8 @@ _MON = r"(?:\d{1,2}|十[一二]?|[一二三四五六七八九])"
 _PERIOD = (r"(?:(?:19|20)\d{2}\s*年\s*)?" + _MON + r"\s*月份?(?:上旬|中旬|下旬|初|中|底|末)?"
            r"(?:\s*[—－\-~～至到、]+\s*" + _MON + r"\s*月份?(?:上旬|中旬|下旬|初|底|末)?)?"
            r"|第[一二三四1-4]\s*季度|[上下]半年|(?:每学期|学期)(?:开学初|开学前|期初|期中|期末|初|末)?"
-           r"|开学初|开学前|期中|期末|寒假|暑假|寒暑假|全年")
+           r"|开学初|开学前|期中|期末|寒假|暑假|寒暑假|全年"
+           r"|第[一二三四五六七八九十]阶段\s*[（(][^（）()]{2,30}[）)]")
 # A period heading: "3月份：…", or the period alone on its line (not a dated line like "2025年2月").
 _PERIOD_RE = re.compile(r"^(?P<p>" + _PERIOD + r")\s*(?:[:：]\s*(?P<rest>.*)|(?P<alone>))$")
 _INLINE_PERIOD_RE = re.compile(r"(?<=[。；;！!？?])\s*(?=(?:" + _PERIOD + r")\s*[:：])")
@@ -829,7 +836,8 @@ class _Node:
     period: str = ""
     row: bool = False
     body: list[str] = field(default_factory=list)
-    fields: dict[str, list[str]] = field(default_factory=lambda: {"lead": [], "members": [], "deadline": []})
+    fields: dict[str, list[str]] = field(
+        default_factory=lambda: {"lead": [], "lead_weak": [], "members": [], "deadline": []})
     own_fields: bool = False  # fields written with the item itself
     shared_fields: bool = False  # fields from a clause standing after the item
     mode: str = "body"  # "body" | "fields" | "closed"
@@ -919,7 +927,9 @@ class _Parser:
         if period:
             rest_text = (period["rest"] or "").strip()
             node_text = rest_text or period["p"]
-            self._item(text, 2.5, period["p"], None, rest_text, not rest_text, period=period["p"])
+            stage = re.match(r"第.阶段\s*[（(](.+)[）)]$", period["p"])  # 第一阶段（3月1日—3月10日）
+            limit = stage.group(1) if stage else period["p"]
+            self._item(text, 2.5, period["p"], None, rest_text, not rest_text, period=limit)
             self.texts.append(node_text)
             return
         if _is_noise(text):
@@ -1073,17 +1083,22 @@ def _arrange(nodes: list[_Node], level: float) -> tuple[list[_Out], bool]:
 
 
 def _merge_fields(out: _Out) -> None:
-    fields = {"lead": [], "members": [], "deadline": []}
+    fields = {"lead": [], "lead_weak": [], "members": [], "deadline": []}
     for node in [out.node] + out.folded:
         for key, values in node.fields.items():
             fields[key] += values
-    if not any(fields["lead"]) and not any(fields["members"]):
+    if not any(fields["lead"] + fields["lead_weak"] + fields["members"]):
         # A clause on a heading applies to every task under it.
         for ancestor in _ancestors(out.node):
-            if any(ancestor.fields["lead"]) or any(ancestor.fields["members"]):
-                fields["lead"] += ancestor.fields["lead"]
-                fields["members"] += ancestor.fields["members"]
+            if any(ancestor.fields["lead"] + ancestor.fields["lead_weak"] + ancestor.fields["members"]):
+                for key in ("lead", "lead_weak", "members"):
+                    fields[key] += ancestor.fields[key]
                 break
+    weak = fields.pop("lead_weak")
+    if any(fields["lead"]):
+        fields["members"] = weak + fields["members"]
+    else:
+        fields["lead"] += weak
     out.fields = fields
 
 
