@@ -675,8 +675,13 @@ _FRAMING_RE = re.compile(
     r"|(?:有关|其他|其它)(?:要求|事项)|(?:实施|工作|方法)步骤|附则|总则|背景|依据)[。:：]?$")
 
 
+_NUMBER_START = frozenset("0123456789０１２３４５６７８９一二三四五六七八九十（(第" + _CIRCLED)
+
+
 def _numbered(text: str) -> tuple[float, str, int, str, bool] | None:
     """(level, label, number, rest, heading_like) if `text` opens a numbered item."""
+    if not text or text[0] not in _NUMBER_START:
+        return None  # most lines: one set lookup instead of seven patterns
     m = _PART_RE.match(text)
     if m:
         return 1.0, m.group(1), cn_to_int(m.group(1)) or 0, m.group(2).strip(), True
@@ -695,17 +700,19 @@ def _numbered(text: str) -> tuple[float, str, int, str, bool] | None:
 
 
 _AFTER_COLON_RES = {family: re.compile(r"[:：]\s*(?=" + mark + ")") for family, mark in _INLINE_MARKS.items()}
+_OPENING_RES = {family: re.compile(mark) for family, mark in _INLINE_MARKS.items()}
 
 
-def _split_inline(text: str) -> list[str]:
+def _split_inline(text: str, after_colon: bool = True) -> list[str]:
     """"一、……。二、……。三、……" written as one paragraph -> one piece per item
     (an introduction ending in a colon before "一、" is a piece of its own)."""
-    for family, rx in _AFTER_COLON_RES.items():
+    colon = after_colon and ("：" in text or ":" in text) and not _numbered(text)
+    for family, rx in _AFTER_COLON_RES.items() if colon else ():
         m = rx.search(text)
-        if m and not _numbered(text):
-            opening = re.match(_INLINE_MARKS[family], text[m.end():])
+        if m:
+            opening = _OPENING_RES[family].match(text, m.end())
             if opening and cn_to_int(opening.group(1)) == 1:
-                rest = _split_inline(text[m.end():])
+                rest = _split_inline(text[m.end():], after_colon=False)
                 if len(rest) > 1:
                     return [text[:m.end()].strip()] + rest
     period = _PERIOD_RE.match(text)
@@ -713,8 +720,10 @@ def _split_inline(text: str) -> list[str]:
         cuts = [m.start() for m in _INLINE_PERIOD_RE.finditer(text)]
         bounds = [0] + cuts + [len(text)]
         return [p for p in (text[a:b].strip() for a, b in zip(bounds, bounds[1:])) if p]
-    for family, mark in _INLINE_MARKS.items():
-        opening = re.match(mark, text)
+    if text[:1] not in _NUMBER_START:
+        return [text]
+    for family, opening_re in _OPENING_RES.items():
+        opening = opening_re.match(text)
         if opening is None:
             continue
         number = cn_to_int(opening.group(1))
