@@ -850,3 +850,14 @@ def test_stage_headings_carry_their_date_range():
                      "第二阶段（3月11日—3月31日）：集中实施。\n")
     assert [(t["title"], t["starts_on"], t["due_on"]) for t in tasks_of(plan)] == [
         ("动员部署。", "2025-03-01", "2025-03-10"), ("集中实施。", "2025-03-11", "2025-03-31")]
+
+
+def test_task_n_numbering_and_items_listed_inside_an_article():
+    plan = read_plan("2026年工作台账计划\n任务一：组织学习。责任人：支部书记，时限：全年。\n任务二：做好推优。时限：6月。\n")
+    assert [(t["number"], t["title"], t["lead"], t["due_on"]) for t in tasks_of(plan)] == [
+        (1, "组织学习。", "支部书记", "2026-12-31"), (2, "做好推优。", "", "2026-06-30")]
+    plan = read_plan("工作细则（2026年）\n第一条 本细则适用于各党支部。\n第二条 党支部按以下要求开展组织生活：\n"
+                     "（一）支部委员会会议每月召开一次；\n（二）党课每季度至少一次。\n第三条 本细则自印发之日起施行。\n")
+    assert [t["number"] for t in tasks_of(plan)] == [1, 2, 3]
+    assert {(r["kind"], r["cadence"]) for r in task(plan, 2)["requirements"]} == {
+        ("支部委员会", "month"), ("党课", "quarter")}

@@ -649,10 +649,13 @@ def _split_title(text: str) -> tuple[str, str]:
 # ---------------------------------------------------------------- numbering
 
 # Levels of the numbering hierarchy: 一、 > （一） > period headings > 1. / 第N条 > （1） > ①.
-_LEVELS = {"D": 1.0, "C": 2.0, "A": 3.0, "T": 3.0, "B": 4.0, "E": 5.0}
+_LEVELS = {"D": 1.0, "C": 2.0, "A": 3.0, "T": 3.0, "R": 3.0, "B": 4.0, "E": 5.0}
+# Articles (第N条) are a level of their own so that （一） items listed inside one nest under it.
+ARTICLE = 3.0001
 _CIRCLED = "①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳"
 _TASK_RES["E"] = re.compile(r"^([" + _CIRCLED + r"])\s*(\S.*)$")
 _TASK_RES["T"] = re.compile(r"^第\s*([一二三四五六七八九十\d]{1,3})\s*条\s*(\S.*)$")
+_TASK_RES["R"] = re.compile(r"^(?:任务|项目|工作|事项)([一二三四五六七八九十]{1,3}|\d{1,3})\s*[:：、.．]\s*(\S.*)$")
 _PART_RE = re.compile(r"^第\s*([一二三四五六七八九十百\d]{1,3})\s*(?:部分|章|篇)\s*[、:：.．]?\s*(.*)$")
 _MON = r"(?:\d{1,2}|十[一二]?|[一二三四五六七八九])"
 _PERIOD = (r"(?:(?:19|20)\d{2}\s*年\s*)?" + _MON + r"\s*月份?(?:上旬|中旬|下旬|初|中|底|末)?"
@@ -675,7 +678,7 @@ _FRAMING_RE = re.compile(
     r"|(?:有关|其他|其它)(?:要求|事项)|(?:实施|工作|方法)步骤|附则|总则|背景|依据)[。:：]?$")
 
 
-_NUMBER_START = frozenset("0123456789０１２３４５６７８９一二三四五六七八九十（(第" + _CIRCLED)
+_NUMBER_START = frozenset("0123456789０１２３４５６７８９一二三四五六七八九十（(第任项工事" + _CIRCLED)
 
 
 def _numbered(text: str) -> tuple[float, str, int, str, bool] | None:
@@ -685,7 +688,7 @@ def _numbered(text: str) -> tuple[float, str, int, str, bool] | None:
     m = _PART_RE.match(text)
     if m:
         return 1.0, m.group(1), cn_to_int(m.group(1)) or 0, m.group(2).strip(), True
-    for family in ("D", "C", "A", "T", "B", "E"):
+    for family in ("D", "C", "A", "T", "R", "B", "E"):
         m = _TASK_RES[family].match(text)
         if not m:
             continue
@@ -926,6 +929,10 @@ class _Parser:
             return
         numbered = _numbered(text)
         if numbered:
+            if numbered[0] == 2.0 and any(n.level == ARTICLE for n in self.stack):
+                numbered = (3.5,) + numbered[1:]  # （一） listed inside an article: its sub-items
+            elif numbered[0] == 3.0 and text.startswith("第"):
+                numbered = (ARTICLE,) + numbered[1:]
             self._item(text, *numbered, shared=shared)
             return
         period = _PERIOD_RE.match(text)
@@ -1009,7 +1016,7 @@ def _task_level(nodes: list[_Node]) -> float | None:
             score[node.level] += 1
     if score:
         return max(score, key=lambda level: (score[level], level))
-    for level in (3.0, 4.0, 5.0, 2.5, 2.0, 1.0):
+    for level in (ARTICLE, 3.0, 4.0, 5.0, 2.5, 2.0, 1.0):
         if level in present:
             return level
     return None
