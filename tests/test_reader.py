@@ -861,3 +861,8 @@ def test_task_n_numbering_and_items_listed_inside_an_article():
     assert [t["number"] for t in tasks_of(plan)] == [1, 2, 3]
     assert {(r["kind"], r["cadence"]) for r in task(plan, 2)["requirements"]} == {
         ("支部委员会", "month"), ("党课", "quarter")}
+
+
+def test_short_clause_labels_and_key_work_column():
+    t = task(read_plan("2026年培训计划\n一、能力培训。每季度组织一次专题讲座。（牵头：组织部；参与：各单位）\n"), 1)
+    assert (t["title"], t["lead"], t["members"]) == ("能力培训。", "组织部", "各单位")

@@ -194,7 +194,7 @@ _COLUMN_ROLES = [
     ("lead_weak", re.compile(r"责任单位|责任部门|责任人|责任领导|责任科室|责任处室|责任主体")),
     ("members", re.compile(r"成员|配合单位|参与人|配合部门|参与部门|参与单位|协助单位|协同单位|协办单位|配合")),
     ("deadline", re.compile(r"时限|时间节点|时间安排|完成时间|进度安排|完成期限|时间|^月份$|^日期$|^周次$")),
-    ("title", re.compile(r"任务|项目|事项|目标|主题")),
+    ("title", re.compile(r"任务|项目|事项|目标|主题|重点工作|主要工作|工作名称")),
 ]
 
 
@@ -580,6 +580,8 @@ def _split_fields(text: str) -> tuple[str, list[tuple[str, str]]]:
 _BRACKET_RE = re.compile(r"[（(〔【\[]\s*([^（）()〔〕【】\[\]]{2,120}?)\s*[）)〕】\]]")
 _CLAUSE_WORD_RE = re.compile(r"牵头|负责|责任|配合|参与|协办|协助|协同|主责|时限|时间节点|完成时间")
 _CLAUSE_PARTS = [
+    ("lead", re.compile(r"(?:牵头|负责|主责)\s*[:：]\s*(.{1,40})")),  # （牵头：组织部；参与：各单位）
+    ("members", re.compile(r"(?:参与|配合|协办|协助)\s*[:：]\s*(.{1,40})")),
     ("members", re.compile(r"(?:由)?(.{1,40}?)(?:按职责分工负责|按职责负责|分工负责|共同负责|按职责落实)")),
     ("lead", re.compile(r"(?:由)?(.{1,40}?)(?:牵头负责|牵头落实|牵头|负总责|主责|具体负责|负责)")),
     ("members", re.compile(r"(?:由)?(.{1,40}?)(?:配合|参与|协办|协助|协同)")),
@@ -601,7 +603,7 @@ def _clause_fields(content: str) -> list[tuple[str, str]] | None:
             continue
         for key, rx in _CLAUSE_PARTS:
             found = rx.fullmatch(part)
-            if found and "：" not in found.group(1):
+            if found and "：" not in found.group(1) and ":" not in found.group(1):
                 pairs.append((key, found.group(1).strip()))
                 break
         else:
