@@ -51,3 +51,12 @@ def version_of(client, item_id: int) -> str:
 
 def in_days(days: int, today: date | None = None) -> date:
     return (today or date.today()) + timedelta(days=days)
+
+
+def run_decisions(app, org, monkeypatch, item_id: int, decisions, at: datetime) -> None:
+    """Apply [(user key, decision, comment)] to an item through the service, the clock frozen at `at`."""
+    freeze(monkeypatch, at)
+    for key, decision, comment in decisions:
+        with app.test_request_context():
+            current = item(item_id)
+            services.decide(db.session.get(User, org.users[key]), current, current.version, decision, comment)
