@@ -49,6 +49,13 @@ def seed_prereview(units, echo) -> None:
         for reviewer, decision, comment in decisions:
             current = db.session.get(PrereviewItem, item.id)
             services.decide(users[reviewer], current, current.version, decision, comment)
+        if days < 0:  # and decided a few days after
+            current = db.session.get(PrereviewItem, item.id)
+            current.decided_at = current.first_submitted_at + timedelta(days=3)
+            for step in current.steps:
+                step.at = current.first_submitted_at + timedelta(days=0 if step.action == "submit" else 3)
+            current.version += 1
+            db.session.commit()
         if outcome == "held":
             current = db.session.get(PrereviewItem, item.id)
             services.record_outcome(users[by], current, current.version, "held", held_on, "")
