@@ -274,3 +274,62 @@ def test_ledger_row_of_the_task_that_asks_for_prereview_shows_the_approved_count
     assert link[0].get("href") == f"/units/{org.units['class1']}/prereview"
     other_row = tree(client.get(f"/ledger/rows/{row_ids[1]}", headers={"HX-Request": "true"}))
     assert not other_row.xpath("//a[@class='prereview-count']")
+
+
+def test_admin_adds_a_kind_with_its_own_stages_and_it_drives_the_review(app, client, org, login_as, csrf, frozen):
+    with app.app_context():
+        kinds(org)
+    login_as("admin")
+    token = csrf(client, "/")
+    refused = client.post("/prereview/kinds", headers={"X-CSRFToken": token}, data={
+        "name": "读书会", "category": "event", "lead_days": "3", "stage_name": ["", ""],
+        "stage_role": ["staff", "staff"], "stage_level": ["own", "own"]})
+    assert refused.status_code == 422 and "至少设置一个审查环节" in refused.get_data(as_text=True)
+    response = client.post("/prereview/kinds", headers={"X-CSRFToken": token}, data={
+        "name": "读书会", "category": "event", "lead_days": "3",
+        "stage_name": ["支部审核", "", "总支审核"], "stage_role": ["staff", "staff", "secretary"],
+        "stage_level": ["branch", "own", "general"]})
+    assert response.status_code == 302
+    with app.app_context():
+        from webapp.models import PrereviewKind
+        kind = db.session.execute(select(PrereviewKind).where(PrereviewKind.name == "读书会")).scalar_one()
+        assert kind.unit_id == org.units["general"] and kind.lead_days == 3
+        assert [s["name"] for s in kind.stages] == ["支部审核", "总支审核"]
+        kind_id = kind.id
+        item_id = add_item(org, "class1", kind_id, TODAY + timedelta(days=2), submit=True)
+        assert item(item_id).late  # 2 days ahead, 3 required
+    assert decide(app, login_as, csrf, "staff2", item_id, "pass").status_code == 302
+    assert decide(app, login_as, csrf, "secretary", item_id, "pass").status_code == 302
+    with app.app_context():
+        assert item(item_id).status == "approved"
+    # Other admins' trees do not see it; staff may not manage kinds.
+    login_as("foreign_admin")
+    assert client.get(f"/prereview/kinds/{kind_id}").status_code == 404
+    login_as("staff2")
+    assert client.get("/prereview/kinds").status_code == 403
+
+
+def test_return_and_reject_need_a_comment_and_outcomes_follow_the_kind(app, client, org, login_as, csrf, frozen):
+    with app.app_context():
+        lecture = kinds(org)["讲座"]
+        item_id = add_item(org, "class1", lecture, TODAY + timedelta(days=10), submit=True)
+    response = decide(app, login_as, csrf, "staff2", item_id, "reject", "")
+    assert response.status_code == 422
+    assert tree(response).xpath("//span[@data-error-for='comment']")
+    assert decide(app, login_as, csrf, "staff2", item_id, "pass").status_code == 302
+    assert decide(app, login_as, csrf, "secretary", item_id, "pass").status_code == 302
+    login_as("monitor1")
+    token = csrf(client, "/")
+    version = version_of(client, item_id)
+    wrong = client.post(f"/prereview/{item_id}/outcome", headers={"X-CSRFToken": token},
+                        data={"outcome": "held", "outcome_on": "", "version": version})
+    assert wrong.status_code == 422
+    held = client.post(f"/prereview/{item_id}/outcome", headers={"X-CSRFToken": token},
+                       data={"outcome": "held", "outcome_on": (TODAY + timedelta(days=10)).isoformat(),
+                             "version": version})
+    assert held.status_code == 302
+    with app.app_context():
+        assert (item(item_id).status, item(item_id).outcome_on) == ("held", TODAY + timedelta(days=10))
+    # A decided item cannot be decided again.
+    again = decide(app, login_as, csrf, "secretary", item_id, "pass", version=str(int(version) + 1))
+    assert again.status_code == 409

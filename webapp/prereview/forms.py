@@ -111,9 +111,13 @@ class OutcomeForm(FlaskForm):
     link = StringField(_l("Link"), validators=[Length(max=500, message=_l("At most %(max)d characters."))])
     version = HiddenField()
 
-    def validate_outcome_on(self, field):
-        if self.outcome.data == "held" and not field.data:
-            raise ValidationError(_l("Enter the date it was held."))
+    def validate(self, extra_validators=None) -> bool:
+        # Not validate_outcome_on: Optional() ends that field's chain before an inline check runs.
+        valid = super().validate(extra_validators)
+        if self.outcome.data == "held" and not self.outcome_on.data and not self.outcome_on.errors:
+            self.outcome_on.errors = [*self.outcome_on.errors, _l("Enter the date it was held.")]
+            valid = False
+        return valid
 
     def validate_link(self, field):
         link = (field.data or "").strip()
