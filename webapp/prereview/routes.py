@@ -33,6 +33,7 @@ for _action, _label in (("pass", _l("passed a review stage")), ("reject", _l("re
 audit.FIELD_LABELS.setdefault("speaker", _l("Speaker or author"))
 audit.FIELD_LABELS.setdefault("channel", _l("Channel"))
 audit.FIELD_LABELS.setdefault("stages", _l("Review stages"))
+audit.FIELD_LABELS.setdefault("stage", _l("Review stage"))
 audit.FIELD_LABELS.setdefault("lead_days", _l("Days ahead"))
 audit.VALUE_LABELS.setdefault(("prereview_item", "status"), STATUS_LABELS)
 

@@ -198,8 +198,11 @@ def decide(user, item: PrereviewItem, version: int, decision: str, comment: str)
     db.session.add(PrereviewStep(item_id=item.id, unit_id=item.unit_id, round=item.round,
                                  stage=stage_index, stage_name=stage.get("name", ""), action=action,
                                  comment=comment, user_id=user.id, at=now))
-    record(ENTITY, item.id, action, unit_id=item.unit_id, field="status", before=before,
-           after=f"{item.status}" if item.status != before else f"{before}@{item.stage}")
+    if item.status == before:  # passed to the next stage
+        record(ENTITY, item.id, action, unit_id=item.unit_id, field="stage", before=stage.get("name", ""),
+               after=stages[item.stage].get("name", ""))
+    else:
+        record(ENTITY, item.id, action, unit_id=item.unit_id, field="status", before=before, after=item.status)
     if comment:
         record(ENTITY, item.id, "comment", unit_id=item.unit_id, field="review_comment", after=comment)
     item.version += 1
