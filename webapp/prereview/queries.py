@@ -192,10 +192,10 @@ def figures_for(facts: list[_Fact], unit: Unit, own_only: bool, today: date) -> 
     return figures
 
 
-def dashboard_rows(overview) -> list[tuple[object, PrereviewFigures]]:
-    """(unit figures row of the overview, its pre-review figures) for each overview row, then the total."""
+def dashboard_rows(overview, rows=None) -> list[tuple[object, PrereviewFigures]]:
+    """(overview row, its pre-review figures) for each row (in the overview table's order), then the total."""
     today = clock.local_today()
     facts = dashboard_facts(overview.root, overview.window.start, overview.window.end)
-    rows = [(row, figures_for(facts, row.unit, row.own_only, today)) for row in overview.rows]
+    rows = [(row, figures_for(facts, row.unit, row.own_only, today)) for row in (rows or overview.rows)]
     return rows + [(overview.total, figures_for(facts, overview.root, False, today))]
 

@@ -49,7 +49,7 @@ def dashboard():
         "reports/overview.html", "reports/_overview.html", form=form, overview=result, rows=rows,
         window=window, bar_chart=bar_chart, bars=bars, heat_chart=heat_chart, month_x=month_x, heat_rows=heat_rows,
         cell_size=charts.CELL_SIZE, trail=queries.visible_ancestors(root),
-        prereview_rows=prereview_queries.dashboard_rows(result))
+        prereview_rows=prereview_queries.dashboard_rows(result, rows))
 
 
 # ---- exports --------------------------------------------------------------------------------------
