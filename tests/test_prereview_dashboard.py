@@ -4,7 +4,6 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 import lxml.html
-import pytest
 from sqlalchemy import event
 
 from webapp.extensions import db
