@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 
 from sqlalchemy import select
 
 from webapp.extensions import db
 from webapp.models import PrereviewItem, PrereviewKind, Unit, User
-from webapp.prereview import clock, services
+from webapp.prereview import services
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
@@ -23,8 +23,10 @@ def kinds(org) -> dict[str, int]:
 
 
 def freeze(monkeypatch, moment: datetime) -> None:
-    """Freeze the pre-review clock at a naive-UTC moment."""
-    monkeypatch.setattr(clock, "utc_now", lambda: moment)
+    """Freeze the one clock (webapp/clock.py) at a naive-UTC moment until the test ends."""
+    import webapp.clock
+    fixed = moment.replace(tzinfo=timezone.utc)
+    monkeypatch.setattr(webapp.clock, "_clock", lambda: fixed)
 
 
 def add_item(org, unit_key: str, kind_id: int, held_on: date, *, by: str = "monitor1", submit: bool = False,

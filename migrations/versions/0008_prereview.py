@@ -1,13 +1,13 @@
 """pre-review register: kinds with their stages, items, their history (steps) and attached material
 
 Revision ID: 0008_prereview
-Revises: 0003_perf_indexes
+Revises: 0006_pending_uploads
 """
 from alembic import op
 import sqlalchemy as sa
 
 revision = '0008_prereview'
-down_revision = '0003_perf_indexes'
+down_revision = '0006_pending_uploads'
 branch_labels = None
 depends_on = None
 

@@ -1,23 +1,20 @@
-"""The one clock of the pre-review area: tests freeze it by replacing `utc_now`."""
+"""The pre-review area's view of the one clock (webapp/clock.py; tests freeze it with `frozen_clock`)."""
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
-from zoneinfo import ZoneInfo
+from datetime import date, datetime
 
-from flask import current_app
+from .. import clock as _clock
 
 
 def utc_now() -> datetime:
     """Naive UTC, as the database stores times."""
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return _clock.utcnow_naive()
 
 
 def local_today() -> date:
     """Today where the college is (submission deadlines are local dates)."""
-    zone = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
-    return utc_now().replace(tzinfo=timezone.utc).astimezone(zone).date()
+    return _clock.local_today()
 
 
 def local_date(moment: datetime) -> date:
-    zone = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
-    return moment.replace(tzinfo=timezone.utc).astimezone(zone).date()
+    return _clock.to_local(moment).date()
