@@ -42,6 +42,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.url_map.converters["int"] = BoundedIntConverter  # before any route is added
 
     from . import permissions  # noqa: F401  (registers the scope hook and the unauthorized handler)
+    from .activities import counters  # noqa: F401  (keeps activity_counter in step with every flush)
     from .auth import load_user  # noqa: F401
     _register_blueprints(app)
     _register_request_hooks(app)

@@ -11,16 +11,17 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
-from functools import cached_property, lru_cache
+from functools import cached_property
 from typing import Collection, Iterable
 
 from flask import current_app
-from sqlalchemy import Date, Integer, String, and_, cast, func, literal, null, or_, select, union_all
+from sqlalchemy import String, and_, cast, literal, null, or_, select, union_all
 
 from ..extensions import db
-from ..models import Activity, ActivityKind, Plan, Requirement, Task, TaskAssignment, Unit
+from ..models import ActivityKind, Plan, Requirement, Task, TaskAssignment, Unit
 from ..permissions import scope_path
-from .periods import Period, periods, state_for
+from . import counters
+from .periods import Period, period_span, periods, state_for
 
 EXCERPT_CHARS = 40
 
@@ -251,42 +252,18 @@ def _activity_units(units: list[UnitNode], unit_ids: Collection[int] | None) -> 
     return None if len(relevant) == len(units) else relevant
 
 
-@lru_cache(maxsize=32)
-def _period_table(rows: tuple[tuple[int, str, Period], ...]):
-    """(kind_id, cadence, label, first_day, last_day) rows as a CTE of bound SELECTs, built once per set of rows.
-
-    Not `values()`: SQLAlchemy never caches a statement holding multi-row VALUES, and compiling it took
-    ~25 ms per request; this UNION ALL compiles once, and the construct itself is reused (building it took ~10 ms).
-    """
-    selects = [select(literal(kind_id, Integer).label("kind_id"), literal(cadence, String).label("cadence"),
-                      literal(period.label, String).label("label"), literal(period.start, Date).label("first_day"),
-                      literal(period.end, Date).label("last_day"))
-               for kind_id, cadence, period in rows]
-    return union_all(*selects).cte("obligation_period")
-
-
 def _approved_counts(obligations: list[Obligation], periods_by_cadence: dict[str, list[Period]],
                      unit_ids: list[int] | None) -> list[tuple[int, int, str, str, int]]:
-    """Approved activities per unit, kind and period of that kind's cadences, counted in SQL.
+    """Approved activities per unit, kind and period of that kind's cadences, read off the counters.
 
-    The periods are joined as a table (a CTE), so the database returns one row per unit · kind · period
-    (not per day) and only for the kinds that requirements name.
+    `activity_counter` holds one row per unit · kind · period, kept by every change to an activity
+    (`counters.py`), so this reads as many rows as there are non-empty cells, not the activities.
     """
     wanted = sorted({(o.kind_id, o.cadence) for o in obligations if o.kind_id is not None})
     if not wanted:
         return []
-    period_table = _period_table(tuple((kind_id, cadence, p) for kind_id, cadence in wanted
-                                       for p in periods_by_cadence[cadence]))
-    query = (select(Activity.unit_id, period_table.c.kind_id, period_table.c.cadence, period_table.c.label,
-                    func.count(Activity.id))
-             .join(period_table, and_(Activity.kind_id == period_table.c.kind_id,
-                                      Activity.held_on >= period_table.c.first_day,
-                                      Activity.held_on <= period_table.c.last_day))
-             .where(Activity.status == "approved")
-             .group_by(Activity.unit_id, period_table.c.kind_id, period_table.c.cadence, period_table.c.label))
-    if unit_ids is not None:
-        query = query.where(Activity.unit_id.in_(unit_ids))
-    return db.session.execute(query).all()
+    first_day, last_day = period_span([p for cadence in {c for _, c in wanted} for p in periods_by_cadence[cadence]])
+    return counters.counts_for(db.session, wanted, first_day, last_day, unit_ids)
 
 
 # ---- shaping cells for pages -----------------------------------------------------------------------

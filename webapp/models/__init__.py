@@ -1,5 +1,5 @@
 """All models, importable from one place: `from webapp.models import Unit, User, ...`."""
-from .activity import ACTIVITY_STATUSES, Activity, ActivityKind
+from .activity import ACTIVITY_STATUSES, Activity, ActivityCounter, ActivityKind
 from .audit import AuditEntry
 from .files import StoredFile
 from .ledger import LEDGER_STATUSES, LedgerRow
@@ -11,7 +11,7 @@ from .reminder import Nudge, Reminder, ReminderDelivery, ReminderSetting, UnitRo
 from .user import ROLES, LoginFailure, User
 
 __all__ = [
-    "ACTIVITY_STATUSES", "Activity", "ActivityKind", "AuditEntry", "StoredFile", "LEDGER_STATUSES",
+    "ACTIVITY_STATUSES", "Activity", "ActivityCounter", "ActivityKind", "AuditEntry", "StoredFile", "LEDGER_STATUSES",
     "LedgerRow", "BRANCH_CATEGORIES", "UNIT_KINDS", "Unit", "CADENCES", "LEVELS", "PLAN_STATUSES",
     "Plan", "Requirement", "Section", "Task", "TaskAssignment", "ROLES", "LoginFailure", "User",
     "Nudge", "Reminder", "ReminderDelivery", "ReminderSetting", "UnitRobot",
