@@ -208,12 +208,10 @@ def recount(session: Session, year: int | None = None) -> int:
         session.execute(delete(table).where(table.c.first_day <= date(year, 12, 31),
                                             table.c.last_day >= date(year, 1, 1)))
         years = [year]
-    total = 0
     for counted in _count_selects(session, years):
-        result = session.execute(insert(table).from_select(
+        session.execute(insert(table).from_select(
             ["unit_id", "kind_id", "cadence", "period", "first_day", "last_day", "approved"], counted))
-        total += result.rowcount or 0
-    return total
+    return session.execute(select(func.count()).select_from(table)).scalar()
 
 
 def _as_date(value) -> date:
