@@ -86,8 +86,23 @@ class UnitNode:
         return unit_id in self.ancestor_ids
 
 
-def compliance(year: int, as_of: date, unit_ids: Collection[int] | None = None, *,
-               requirement_ids: Collection[int] | None = None) -> list[ComplianceCell]:
+@dataclass
+class Counted:
+    """What every compliance computation starts from: the obligations, the units owing them, the counts."""
+    obligations: list[Obligation]
+    units: list[UnitNode]
+    assigned: dict[int, set[int]]
+    periods_by_cadence: dict[str, list[Period]]
+    tally: _Tally
+
+    def owing(self, obligation: Obligation, unit_ids: Collection[int] | None) -> list[UnitNode]:
+        owing = owing_units(obligation, self.units, self.assigned.get(obligation.task_id))
+        return owing if unit_ids is None else [unit for unit in owing if unit.id in unit_ids]
+
+
+def counted(year: int, unit_ids: Collection[int] | None = None, *,
+            requirement_ids: Collection[int] | None = None) -> Counted:
+    """The fixed set of queries behind every compliance figure (the counts come from `activity_counter`)."""
     obligations = obligations_of_year(year, requirement_ids)
     units = units_in_scope()
     assigned = _assigned_units(year)
@@ -95,13 +110,17 @@ def compliance(year: int, as_of: date, unit_ids: Collection[int] | None = None, 
     periods_by_cadence = {cadence: periods(cadence, year, semesters) for cadence in {o.cadence for o in obligations}}
     tally = _Tally(_approved_counts(obligations, periods_by_cadence, _activity_units(units, unit_ids)), units,
                    rollup_kind_ids={o.kind_id for o in obligations if o.include_children})
+    return Counted(obligations, units, assigned, periods_by_cadence, tally)
+
+
+def compliance(year: int, as_of: date, unit_ids: Collection[int] | None = None, *,
+               requirement_ids: Collection[int] | None = None) -> list[ComplianceCell]:
+    base = counted(year, unit_ids, requirement_ids=requirement_ids)
     cells = []
-    for obligation in obligations:
-        for unit in owing_units(obligation, units, assigned.get(obligation.task_id)):
-            if unit_ids is not None and unit.id not in unit_ids:
-                continue
-            counts = tally.counts(unit.id, obligation.kind_id, obligation.include_children)
-            for period in periods_by_cadence[obligation.cadence]:
+    for obligation in base.obligations:
+        for unit in base.owing(obligation, unit_ids):
+            counts = base.tally.counts(unit.id, obligation.kind_id, obligation.include_children)
+            for period in base.periods_by_cadence[obligation.cadence]:
                 done = counts.get((obligation.cadence, period.label), 0)
                 cells.append(_cell(obligation, unit, period, done, as_of))
     return cells

@@ -20,7 +20,7 @@ from functools import lru_cache
 from typing import Iterable, Mapping, Sequence
 
 from flask import current_app, has_app_context
-from sqlalchemy import Date, Integer, String, and_, delete, event, func, insert, inspect, literal, select, union_all
+from sqlalchemy import Date, String, and_, delete, event, func, insert, inspect, literal, select, tuple_, union_all
 from sqlalchemy.orm import Session
 
 from ..models import Activity, ActivityCounter
@@ -247,13 +247,9 @@ def counts_for(session: Session, pairs: Iterable[tuple[int, str]], first_day: da
     """(unit_id, kind_id, cadence, label, approved) of the periods within [first_day, last_day] of these
     (kind, cadence) pairs; scoped by the request like any select."""
     c = ActivityCounter
-    pairs = sorted(set(pairs))
-    kinds = sorted({kind for kind, _ in pairs})
-    cadences = sorted({cadence for _, cadence in pairs})
     query = (select(c.unit_id, c.kind_id, c.cadence, c.period, c.approved)
-             .where(c.kind_id.in_(kinds), c.cadence.in_(cadences), c.first_day >= first_day,
+             .where(tuple_(c.kind_id, c.cadence).in_(sorted(set(pairs))), c.first_day >= first_day,
                     c.last_day <= last_day, c.approved > 0))
     if unit_ids is not None:
         query = query.where(c.unit_id.in_(unit_ids))
-    wanted = set(pairs)
-    return [row for row in session.execute(query) if (row[1], row[2]) in wanted]
+    return session.execute(query).all()
