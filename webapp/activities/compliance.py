@@ -144,7 +144,7 @@ def owing_units(obligation: Obligation, units: Iterable[UnitNode],
             continue
         if not _at_level(unit, obligation):
             continue
-        if assigned_unit_ids is not None and not any(unit.is_under(assigned) for assigned in assigned_unit_ids):
+        if assigned_unit_ids is not None and unit.ancestor_ids.isdisjoint(assigned_unit_ids):
             continue
         result.append(unit)
     return result
@@ -176,9 +176,13 @@ class _Tally:
     def __init__(self, rows: Iterable[tuple[int, int, str, str, int]], units: list[UnitNode],
                  rollup_kind_ids: set[int]):
         self.rollup_kind_ids = rollup_kind_ids
-        self.own: dict[tuple[int, int], PeriodCounts] = defaultdict(dict)
+        self.own: dict[tuple[int, int], PeriodCounts] = {}
+        own = self.own
         for unit_id, kind_id, cadence, label, number in rows:
-            self.own[(unit_id, kind_id)][(cadence, label)] = number
+            counts = own.get((unit_id, kind_id))
+            if counts is None:  # not a defaultdict: lookups of absent keys must not add entries
+                counts = own[(unit_id, kind_id)] = {}
+            counts[(cadence, label)] = number
         self.units = {unit.id: unit for unit in units}
         self.subtree: dict[tuple[int, int], PeriodCounts] | None = None
 
