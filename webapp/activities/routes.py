@@ -7,6 +7,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from ..extensions import db
 from ..htmx import is_htmx, render_page_or_partial
 from ..models import ACTIVITY_STATUSES, CADENCES, Activity, ActivityKind, StoredFile, Unit
 from ..params import positive_int
@@ -128,15 +129,28 @@ def edit(activity_id: int):
         try:
             services.update_activity(current_user, activity, _int(form.version.data), form.activity_data(),
                                      form.checked_files, form.remove_files.data or [], submit=_wants_submit())
-        except services.StaleVersion:
+        except services.StaleVersion as stale:
+            db.session.rollback()
+            current = get_or_404(Activity, activity_id)
             form.form_errors.append(_("Someone else saved this activity after you opened it. "
                                       "Reload the page to see their changes."))
-            return _render_form(form, 409, activity=activity, unit=activity.unit)
+            # Both values of each field both people changed: theirs (saved) here, yours kept in the form.
+            form.form_errors.extend(
+                _("%(field)s saved meanwhile: %(value)s", field=FIELD_LABELS.get(name, name),
+                  value=_display_value(current, name)) for name in stale.fields)
+            return _render_form(form, 409, activity=current, unit=current.unit)
         except services.WrongState:
             abort(409)
         flash(_status_message(activity), "success")
         return redirect(url_for(".detail", activity_id=activity.id))
     return _render_form(form, 422 if request.method == "POST" else 200, activity=activity, unit=activity.unit)
+
+
+def _display_value(activity: Activity, name: str) -> str:
+    value = getattr(activity, name)
+    if name == "kind_id":
+        return activity.kind.name
+    return "" if value is None else str(value)
 
 
 def _int(value) -> int:

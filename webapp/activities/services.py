@@ -18,15 +18,12 @@ from ..models import Activity, ActivityKind, StoredFile, Unit
 from ..models.base import utcnow
 from ..permissions import submission_is_approval
 from ..uploads import CheckedFile
+from ..versioning import StaleVersion, conflicting_fields, stamped
 from . import queries
 
 ENTITY = "activity"
 KIND_ENTITY = "activity_kind"
 EDITABLE_FIELDS = ("kind_id", "held_on", "topic", "place", "host", "present", "expected", "summary")
-
-
-class StaleVersion(Exception):
-    """Someone saved the activity after this form was loaded."""
 
 
 class WrongState(Exception):
@@ -100,21 +97,25 @@ def create_activity(user, unit: Unit, data: ActivityData, files: Iterable[Checke
 
 def update_activity(user, activity: Activity, version: int, data: ActivityData, files: Iterable[CheckedFile],
                     remove_file_ids: Iterable[int], submit: bool) -> None:
-    if version != activity.version:
-        raise StaleVersion()
-    changes = apply_changes(activity, data.as_dict())
+    """Save the form based on `version`. If someone saved since (a reviewer's decision, another field), the
+    edit is merged unless it changes a field they changed too: then StaleVersion(activity, fields)."""
+    values = data.as_dict()
+    conflicts = conflicting_fields(activity, values, version)
+    if conflicts:
+        raise StaleVersion(activity, conflicts)
+    changes = apply_changes(activity, values)
     record_changes(ENTITY, activity.id, activity.unit_id, changes)
     _detach(activity, set(remove_file_ids))
     _attach(user, activity, files)
-    activity.version += 1
     if submit:
         _submit(user, activity)
+    _bump(activity, [*changes, *(("status",) if submit else ())])
     _commit_unless_stale(StaleVersion)
 
 
 def submit_activity(user, activity: Activity) -> None:
     _submit(user, activity)
-    activity.version += 1
+    _bump(activity, ("status", "review_comment"))
     _commit_unless_stale(WrongState)
 
 
@@ -122,7 +123,7 @@ def approve_activity(user, activity: Activity) -> None:
     _require_status(activity, "submitted")
     _set_status(activity, "approved", user, action="approve")
     activity.review_comment = ""
-    activity.version += 1
+    _bump(activity, ("status", "review_comment"))
     _commit_unless_stale(WrongState)
 
 
@@ -130,8 +131,14 @@ def return_activity(user, activity: Activity, comment: str) -> None:
     _require_status(activity, "submitted")
     _set_status(activity, "returned", user, action="return", comment=comment)
     activity.review_comment = comment
-    activity.version += 1
+    _bump(activity, ("status", "review_comment"))
     _commit_unless_stale(WrongState)
+
+
+def _bump(activity: Activity, fields: Iterable[str]) -> None:
+    """The next version, and which fields it changed (what a stale edit is merged against)."""
+    activity.field_versions = stamped(activity, fields, activity.version + 1)
+    activity.version += 1
 
 
 def _commit_unless_stale(error: type[Exception]) -> None:

@@ -131,8 +131,9 @@ def update_row(row_id: int):
     if not form.validate_for(row, row.task.plan.year, queries.local_today()):
         return render_row(row, 422, editing=editing, errors=form.field_errors, values=form.submitted_values())
     try:
-        save_row(row, form.changes, form.version.data, current_user.id)
+        save_row(current_user, row.id, form.version.data, form.changes)
     except StaleVersion:
+        # Only a field both people changed gets here: other fields changed meanwhile were merged.
         row = load_row(row_id)
         return render_row(row, 409, editing=editing, values=form.submitted_values(), conflict=True)
     return render_row(load_row(row_id))

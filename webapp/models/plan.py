@@ -4,13 +4,14 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Optional
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 from .base import utcnow
 
-PLAN_STATUSES = ("draft", "published")
+# A withdrawn plan keeps its rows, evidence and activities but leaves every ledger, dashboard and grid.
+PLAN_STATUSES = ("draft", "published", "withdrawn")
 CADENCES = ("week", "month", "quarter", "semester", "year")
 LEVELS = ("general", "branch", "faculty_branch", "student_branch", "class")
 
@@ -69,6 +70,9 @@ class Task(db.Model):
     ongoing: Mapped[bool] = mapped_column(default=False)
     # Set when the reader could not make sense of something a person should check.
     needs_review: Mapped[bool] = mapped_column(default=False)
+    # Set when a re-published plan no longer has the task: its ledger rows keep their progress but leave the
+    # ledgers, dashboards and compliance (a later version that has the task again brings them back).
+    archived: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     plan: Mapped[Plan] = relationship(back_populates="tasks", overlaps="tasks,section")
     section: Mapped[Section] = relationship(back_populates="tasks", overlaps="plan,tasks")

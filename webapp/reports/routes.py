@@ -144,7 +144,7 @@ def ledger_import_apply(unit_id: int):
     except services.LedgerImportError as refused:
         return render_template("reports/import_upload.html", unit=unit, plan=plan, form=LedgerUploadForm(),
                                error=str(refused)), 422
-    outcomes = services.apply_import(planned, {row.id: row for row in rows}, current_user, can_edit_ledger_row,
+    outcomes = services.apply_import(planned, {row.id for row in rows}, current_user, can_edit_ledger_row,
                                      local_today())
     return render_template("reports/import_result.html", unit=unit, plan=plan, outcomes=outcomes,
                            counts=services.outcome_counts(outcomes))
