@@ -56,44 +56,10 @@ def record_changes(entity: str, entity_id: int, unit_id: int | None, changes: di
 
 # ---- reading the log back: labels for what the change log shows -----------------------------------
 
-from flask_babel import lazy_gettext as _l  # noqa: E402  (labels belong with the log they describe)
+from flask_babel import lazy_gettext as _l  # noqa: E402
 
-ENTITY_LABELS = {"ledger_row": _l("Ledger"), "activity": _l("Activity"), "plan": _l("Work plan"),
-                 "task": _l("Task"), "section": _l("Section"), "requirement": _l("Requirement"),
-                 "unit": _l("Unit"), "user": _l("User"), "activity_kind": _l("Activity kind")}
-ACTION_LABELS = {"create": _l("created"), "update": _l("changed"), "delete": _l("deleted"),
-                 "import": _l("imported"), "reimport": _l("re-imported"), "publish": _l("published"),
-                 "copy": _l("copied to a new year"), "assign": _l("assignment changed"),
-                 "add_file": _l("added a file"), "remove_file": _l("removed a file"),
-                 "attach": _l("attached a file"), "detach": _l("removed a file"), "submit": _l("submitted"),
-                 "approve": _l("approved"), "return": _l("returned"), "comment": _l("commented"),
-                 "retire": _l("retired"), "restore": _l("restored"), "password_reset": _l("password reset")}
-FIELD_LABELS = {"lead": _l("Lead"), "members": _l("Members"), "progress": _l("Progress"),
-                "completed_on": _l("Completion date"), "remarks": _l("Remarks"), "files": _l("Evidence"),
-                "file": _l("File"), "title": _l("Title"), "body": _l("Details"), "deadline_text": _l("Time limit"),
-                "starts_on": _l("Start date"), "due_on": _l("Due date"), "ongoing": _l("Ongoing"),
-                "assignments": _l("Assigned units"), "kind": _l("Activity kind"), "kind_id": _l("Activity kind"),
-                "cadence": _l("Cadence"), "count": _l("Times per period"), "weekday": _l("Weekday"),
-                "level": _l("Owed by"), "text": _l("Excerpt"), "held_on": _l("Date"), "topic": _l("Topic"),
-                "place": _l("Place"), "host": _l("Host"), "present": _l("Present"), "expected": _l("Expected"),
-                "summary": _l("Summary"), "review_comment": _l("Comment"), "name": _l("Name"),
-                "display_name": _l("Display name"), "role": _l("Role"), "unit_id": _l("Unit"),
-                "parent_id": _l("Parent unit"), "category": _l("Category"), "active": _l("Active"),
-                "locale": _l("Language"), "year": _l("Year"), "needs_review": _l("Needs checking")}
-# The same column name means different things on different records.
-ENTITY_FIELD_LABELS = {("ledger_row", "status"): _l("Completion status"), ("unit", "kind"): _l("Kind")}
-VALUE_LABELS = {
-    ("ledger_row", "status"): {"not_started": _l("Not started"), "in_progress": _l("In progress"),
-                               "done": _l("Done")},
-    ("activity", "status"): {"draft": _l("Draft"), "submitted": _l("Awaiting review"), "approved": _l("Approved"),
-                             "returned": _l("Returned")},
-    ("plan", "status"): {"draft": _l("Draft"), "published": _l("Published")},
-    ("unit", "kind"): {"university": _l("Party committee"), "general": _l("General branch"),
-                       "branch": _l("Branch"), "class": _l("Class")},
-    ("unit", "category"): {"faculty": _l("Faculty"), "student": _l("Student")},
-    ("user", "role"): {"admin": _l("Administrator"), "secretary": _l("Secretary"), "staff": _l("Branch staff"),
-                       "monitor": _l("Class monitor")},
-}
+from .labels import (ACTION_LABELS, ENTITY_FIELD_LABELS, ENTITY_LABELS, FIELD_LABELS,  # noqa: E402,F401
+                     VALUE_LABELS)
 
 
 def action_label(entry: AuditEntry) -> str:

@@ -141,6 +141,3 @@ def requirement_with_year(requirement_id: int) -> tuple[Requirement, int] | None
     return (row[0], row[1]) if row else None
 
 
-def published_plan_years() -> list[int]:
-    query = select(Plan.year).where(Plan.status == "published").distinct().order_by(Plan.year.desc())
-    return list(db.session.execute(query).scalars())

@@ -11,6 +11,7 @@ from ..extensions import db
 from ..htmx import is_htmx, render_page_or_partial
 from ..models import ACTIVITY_STATUSES, CADENCES, Activity, ActivityKind, StoredFile, Unit
 from ..params import positive_int
+from ..plans.queries import published_plan_years
 from ..permissions import (ADMIN, MONITOR, SECRETARY, STAFF, can_edit_activity, can_log_activity,
                            can_manage_kind, can_review_activity, get_or_404, roles_required)
 from ..uploads import send_stored_file
@@ -327,7 +328,7 @@ def compliance_grid():
     obligations = comp.obligations_of_year(year)
     chosen = _chosen_obligations(obligations)
     cells = comp.compliance(year, today, requirement_ids=[o.id for o in chosen]) if chosen else []
-    years = sorted(set(queries.published_plan_years()) | {today.year, year}, reverse=True)
+    years = sorted(set(published_plan_years()) | {today.year, year}, reverse=True)
     return render_page_or_partial(
         "activities/compliance.html", "activities/_grid.html", year=year, years=years, today=today,
         obligations=obligations, blocks=comp.grid(chosen, cells), cadences=CADENCES,
@@ -355,11 +356,13 @@ def compliance_cell():
     cell = next((c for c in cells if c.period == request.args.get("period")), None)
     if cell is None:
         abort(404)
-    obligation = comp.obligations_of_year(year, [requirement.id])[0]
+    year_obligations = comp.obligations_of_year(year)
+    obligation = next(o for o in year_obligations if o.id == requirement.id)
     unit_ids = queries.subtree_unit_ids(unit) if obligation.include_children else [unit.id]
     activities = queries.activities_between(unit_ids, obligation.kind_id, cell.start, cell.end)
     return render_page_or_partial("activities/cell.html", "activities/_cell.html", cell=cell,
-                                  obligation=obligation, activities=activities, unit=unit)
+                                  obligation=obligation, activities=activities, unit=unit,
+                                  plans=comp.plans_asking(year_obligations, obligation))
 
 
 @bp.route("/units/<int:unit_id>/obligations")

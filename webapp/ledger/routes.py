@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
-from flask_babel import format_datetime, lazy_gettext as _l
+from flask_babel import format_datetime
 from flask_login import current_user
 
 from ..htmx import is_htmx, render_page_or_partial
@@ -10,7 +10,7 @@ from ..models import LedgerRow, Unit
 from ..params import positive_int
 from ..permissions import (ADMIN, SECRETARY, can_edit_ledger_row, can_edit_unit_ledger, get_or_404,
                            roles_required)
-from .. import audit
+from .. import audit, labels
 from ..uploads import ACCEPT_ATTRIBUTE
 from . import queries
 from .forms import LedgerRowForm
@@ -18,13 +18,11 @@ from .services import StaleVersion, save_row
 
 bp = Blueprint("ledger", __name__)
 
-STATUS_LABELS = {"not_started": _l("Not started"), "in_progress": _l("In progress"), "done": _l("Done")}
+STATUS_LABELS = labels.LEDGER_STATUS_LABELS
 # An editor opens on one cell; the completion cell edits status and date together.
 EDITOR_FIELDS = {"lead": ("lead",), "members": ("members",), "progress": ("progress",),
                  "status": ("status", "completed_on"), "remarks": ("remarks",), "files": ()}
-FIELD_LABELS = {"lead": _l("Lead"), "members": _l("Members"), "progress": _l("Progress"),
-                "status": _l("Completion status"), "completed_on": _l("Completion date"), "remarks": _l("Remarks"),
-                "files": _l("Evidence")}
+FIELD_LABELS = labels.LEDGER_FIELD_LABELS
 
 
 @bp.context_processor

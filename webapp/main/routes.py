@@ -7,11 +7,7 @@ from ..permissions import ADMIN, MONITOR, SECRETARY, STAFF
 
 bp = Blueprint("main", __name__)
 
-ROLE_LABELS = {ADMIN: _l("Administrator"), SECRETARY: _l("Secretary"), STAFF: _l("Branch staff"),
-               MONITOR: _l("Class monitor")}
-UNIT_KIND_LABELS = {"university": _l("Party committee"), "general": _l("General branch"),
-                    "branch": _l("Branch"), "class": _l("Class")}
-CATEGORY_LABELS = {"faculty": _l("Faculty"), "student": _l("Student")}
+from ..labels import CATEGORY_LABELS, ROLE_LABELS, UNIT_KIND_LABELS  # noqa: E402
 
 # (endpoint, label, roles, needs the user's unit id)
 NAV = [

@@ -15,22 +15,10 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from ..models import CADENCES, LEVELS
 
-CADENCE_LABELS = {"week": _l("Weekly"), "month": _l("Monthly"), "quarter": _l("Quarterly"),
-                  "semester": _l("Each semester"), "year": _l("Yearly")}
-LEVEL_LABELS = {"general": _l("General branch"), "branch": _l("Every branch"),
-                "faculty_branch": _l("Faculty branches"), "student_branch": _l("Student branches"),
-                "class": _l("Every class")}
-WEEKDAY_LABELS = {1: _l("Monday"), 2: _l("Tuesday"), 3: _l("Wednesday"), 4: _l("Thursday"),
-                  5: _l("Friday"), 6: _l("Saturday"), 7: _l("Sunday")}
-TASK_FIELD_LABELS = {"section": _l("Section"), "title": _l("Task"), "body": _l("Details"), "lead": _l("Lead"),
-                     "members": _l("Members"), "deadline_text": _l("Time limit"), "starts_on": _l("Start"),
-                     "due_on": _l("Due"), "ongoing": _l("Ongoing")}
+from ..labels import CADENCE_LABELS, LEVEL_LABELS, TASK_FIELD_LABELS, WEEKDAY_LABELS  # noqa: E402,F401
+
 # Plans outside this range are typing mistakes, not plans.
 FIRST_YEAR, LAST_YEAR = 2000, 2100
-
-
-def _this_year() -> int:
-    return date.today().year
 
 
 def _optional_int(value):
@@ -68,8 +56,9 @@ class DocumentForm(FlaskForm):
 
 
 class ImportForm(DocumentForm):
-    year = IntegerField(_l("Year"), default=_this_year, validators=[
-        InputRequired(message=_l("Enter the year of the plan.")),
+    # Left empty, the year is the one in the document's title ("2026年…方案"): the year people mean.
+    year = IntegerField(_l("Year (empty: the year in the document's title)"), validators=[
+        Optional(),
         NumberRange(FIRST_YEAR, LAST_YEAR, message=_l("Enter a year between 2000 and 2100."))])
 
 

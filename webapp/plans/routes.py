@@ -22,7 +22,7 @@ bp = Blueprint("plans", __name__, url_prefix="/plans")
 @bp.app_context_processor
 def plan_labels():
     return {"cadence_labels": CADENCE_LABELS, "level_labels": LEVEL_LABELS, "weekday_labels": WEEKDAY_LABELS,
-            "task_field_labels": TASK_FIELD_LABELS}
+            "task_field_labels": TASK_FIELD_LABELS, "plan_status_label": services.plan_status_label}
 
 
 def _managed_plan(plan_id: int) -> Plan:
@@ -67,9 +67,39 @@ def create():
 
 
 def _render_plan(plan: Plan, reimport_form: DocumentForm | None = None, status: int = 200):
-    return render_template("plans/plan.html", plan=queries.plan_for_preview(plan.id),
-                           warnings=json.loads(plan.warnings or "[]"),
-                           reimport_form=reimport_form or DocumentForm()), status
+    plan = queries.plan_for_preview(plan.id)
+    return render_template("plans/plan.html", plan=plan, warnings=json.loads(plan.warnings or "[]"),
+                           reimport_form=reimport_form or DocumentForm(), confirmations=_confirmations(plan)), status
+
+
+def _units_text(names: list[str]) -> str:
+    shown = "、".join(names[:4])
+    return _("%(units)s and %(more)s more units", units=shown, more=len(names) - 4) if len(names) > 4 else shown
+
+
+def _confirmations(plan: Plan) -> dict[str, str]:
+    """What each button's confirmation says will appear or disappear, and from whose view."""
+    impact = services.impact(plan)
+    units = _units_text(impact.units) or _("no unit")
+    title = f"《{plan.title}》"
+    if plan.status == "draft":
+        publish = _("Publish %(title)s? %(rows)s ledger rows go to %(units)s; the plan can no longer be edited.",
+                    title=title, rows=impact.rows, units=units)
+        warnings = services.publish_warnings(plan)
+        if warnings:
+            publish += "\n\n" + "\n".join("⚠ " + warning for warning in warnings)
+        return {"publish": publish, "delete": _(
+            "Delete the draft %(title)s with its %(tasks)s tasks? Only administrators see a draft; this cannot be "
+            "undone.", title=title, tasks=len(plan.tasks))}
+    if plan.status == "published":
+        return {"withdraw": _(
+            "Withdraw %(title)s? Its %(rows)s ledger rows disappear from the ledgers of %(units)s, from the "
+            "dashboards and from the compliance grid, for everyone in these units and above. Nothing is deleted: "
+            "progress, evidence and activities are kept, and the plan can be restored.",
+            title=title, rows=impact.rows, units=units)}
+    return {"restore": _(
+        "Restore %(title)s? Its %(rows)s ledger rows come back on the ledgers of %(units)s, the dashboards and "
+        "the compliance grid.", title=title, rows=impact.rows, units=units)}
 
 
 @bp.route("/<int:plan_id>")
@@ -236,9 +266,15 @@ def update_assignments(plan_id: int, task_id: int):
 @bp.route("/<int:plan_id>/publish", methods=["POST"])
 @roles_required(ADMIN)
 def publish(plan_id: int):
+    plan = _managed_plan(plan_id)
+    if plan.status == "published":  # a second click: the first one did it
+        flash(_("The plan is already published."), "info")
+        return redirect(url_for("plans.show", plan_id=plan.id))
     plan = _draft(plan_id)
     try:
         rows = services.publish(plan)
+    except services.AlreadyDone as done:
+        flash(str(done), "info")
     except services.PlanError as error:
         flash(str(error), "error")
     else:
@@ -246,11 +282,47 @@ def publish(plan_id: int):
     return redirect(url_for("plans.show", plan_id=plan.id))
 
 
+def _life_step(plan_id: int, action, done_message: str, *, gone: bool = False):
+    """Withdraw, restore or delete: a repeat of the same request is answered as done, not as an error."""
+    plan = _managed_plan(plan_id)
+    try:
+        action(plan)
+    except services.AlreadyDone as done:
+        flash(str(done), "info")
+    except services.PlanError as error:
+        abort(make_response(*render_error(409, str(error))))
+    else:
+        flash(done_message, "success")
+    return redirect(url_for("plans.index") if gone else url_for("plans.show", plan_id=plan_id))
+
+
+@bp.route("/<int:plan_id>/withdraw", methods=["POST"])
+@roles_required(ADMIN)
+def withdraw(plan_id: int):
+    return _life_step(plan_id, services.withdraw,
+                      _("The plan is withdrawn: its rows left the ledgers, dashboards and compliance."))
+
+
+@bp.route("/<int:plan_id>/restore", methods=["POST"])
+@roles_required(ADMIN)
+def restore(plan_id: int):
+    return _life_step(plan_id, services.restore, _("The plan is published again."))
+
+
+@bp.route("/<int:plan_id>/delete", methods=["POST"])
+@roles_required(ADMIN)
+def delete(plan_id: int):
+    plan = _managed_plan(plan_id)
+    if plan.status != "draft":
+        abort(make_response(*render_error(409, _("Only a draft can be deleted; withdraw a published plan instead."))))
+    return _life_step(plan_id, services.delete_draft, _("The draft was deleted."), gone=True)
+
+
 @bp.route("/<int:plan_id>/reimport", methods=["POST"])
 @roles_required(ADMIN)
 def reimport(plan_id: int):
     """Read a changed document and show what it would change; nothing is replaced yet."""
-    plan = _draft(plan_id)
+    plan = _revisable(plan_id)
     form = DocumentForm()
     if not form.validate():
         return _render_plan(plan, form, 422)
@@ -267,15 +339,29 @@ def reimport(plan_id: int):
 @bp.route("/<int:plan_id>/reimport/confirm", methods=["POST"])
 @roles_required(ADMIN)
 def confirm_reimport(plan_id: int):
-    plan = _draft(plan_id)
+    plan = _revisable(plan_id)
     form = ReimportConfirmForm()
     try:
-        services.replace_content(plan, services.document_from_token(plan, form.token.data or ""))
+        document = services.document_from_token(plan, form.token.data or "")
+        if plan.status == "published":
+            result = services.revise_published(plan, document)
+            flash(_("The new version is applied: %(added)s tasks added (%(rows)s ledger rows), %(archived)s archived "
+                    "with their progress, %(changed)s changed.", added=result.added, rows=result.rows_added,
+                    archived=result.archived, changed=result.changed), "success")
+        else:
+            services.replace_content(plan, document)
+            flash(_("The plan was replaced by the new document."), "success")
     except services.PlanError as error:
         flash(str(error), "error")
-    else:
-        flash(_("The plan was replaced by the new document."), "success")
     return redirect(url_for("plans.show", plan_id=plan.id))
+
+
+def _revisable(plan_id: int) -> Plan:
+    """A draft (replaced by the new document) or a published plan (the new version applied as a diff)."""
+    plan = _managed_plan(plan_id)
+    if plan.status not in ("draft", "published"):
+        abort(make_response(*render_error(409, _("Restore the plan before importing a new version."))))
+    return plan
 
 
 @bp.route("/<int:plan_id>/copy", methods=["POST"])

@@ -22,6 +22,8 @@ from flask import current_app
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeSerializer
 
+from sqlalchemy import select, update
+
 from ..audit import apply_changes, record, record_changes
 from ..extensions import db
 from ..models import ActivityKind, LedgerRow, Plan, Requirement, Section, Task, TaskAssignment, Unit
@@ -317,22 +319,210 @@ def _resolve_kinds(plan: Plan) -> None:
             requirement.kind_id = kind.id
 
 
+class AlreadyDone(PlanError):
+    """The action was already done (a second click, another tab): nothing changed; str() is for the user."""
+
+
+def _claim_status(plan: Plan, before: str, after: str) -> None:
+    """Move the plan from `before` to `after` in one UPDATE ... WHERE status = before, first thing in the
+    transaction: of two identical requests (a double click, two workers) exactly one gets past here."""
+    result = db.session.execute(update(Plan).where(Plan.id == plan.id, Plan.status == before)
+                                .values(status=after).execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        db.session.rollback()
+        now = db.session.execute(select(Plan.status).where(Plan.id == plan.id)
+                                 .execution_options(unscoped=True)).scalar_one_or_none()
+        raise AlreadyDone(_("Nothing changed: the plan is already %(status)s.",
+                            status=plan_status_label(now or "deleted")))
+    plan.status = after
+
+
+def plan_status_label(status: str) -> str:
+    from ..labels import PLAN_STATUS_LABELS
+    return str(PLAN_STATUS_LABELS.get(status, status))
+
+
 def publish(plan: Plan) -> int:
     """Publish a draft: one ledger row per (task, assigned unit). Returns the number of ledger rows."""
     _require_draft(plan)
     if not plan.tasks:
         raise PlanError(_("A plan without tasks cannot be published."))
+    _claim_status(plan, "draft", "published")
     _resolve_kinds(plan)
     rows = 0
     for task in plan.tasks:
         for assignment in task.assignments:
             _add_ledger_row(task, assignment.unit_id)
             rows += 1
-    plan.status = "published"
     plan.published_at = utcnow()
     record("plan", plan.id, "publish", unit_id=plan.unit_id, field="status", before="draft", after="published")
     db.session.commit()
     return rows
+
+
+# ---- a plan's life after publishing ----------------------------------------------------------------
+
+def withdraw(plan: Plan) -> None:
+    """A published plan leaves every ledger, dashboard and grid; its rows, evidence and activities stay."""
+    _claim_status(plan, "published", "withdrawn")
+    record("plan", plan.id, "withdraw", unit_id=plan.unit_id, field="status", before="published", after="withdrawn")
+    db.session.commit()
+
+
+def restore(plan: Plan) -> None:
+    _claim_status(plan, "withdrawn", "published")
+    record("plan", plan.id, "restore", unit_id=plan.unit_id, field="status", before="withdrawn", after="published")
+    db.session.commit()
+
+
+def delete_draft(plan: Plan) -> None:
+    """A draft has no ledger rows yet: it goes with its sections, tasks, requirements and assignments."""
+    _claim_status(plan, "draft", "deleting")
+    record("plan", plan.id, "delete", unit_id=plan.unit_id,
+           before={"title": plan.title, "year": plan.year, "tasks": len(plan.tasks)})
+    db.session.delete(plan)
+    db.session.commit()
+
+
+@dataclass
+class PublishImpact:
+    """What a confirmation says before a plan is withdrawn or published."""
+    rows: int
+    units: list[str]
+
+
+def impact(plan: Plan) -> PublishImpact:
+    """The plan's ledger rows (or, for a draft, the rows publishing would create) and the units they belong to."""
+    from .queries import plan_row_units
+    return PublishImpact(*plan_row_units(plan))
+
+
+def publish_warnings(plan: Plan) -> list[str]:
+    """What the admin should know before publishing: a likely duplicate, a year that differs from the document's."""
+    from .queries import published_plans_of
+    warnings = []
+    titles = {task.title.strip() for task in plan.tasks}
+    for other in published_plans_of(plan.unit_id, plan.year):
+        if other.id == plan.id:
+            continue
+        other_titles = {task.title.strip() for task in other.tasks if not task.archived}
+        shared = len(titles & other_titles)
+        if other.title.strip() == plan.title.strip() or (titles and shared * 2 >= len(titles)):
+            warnings.append(_("%(unit)s already has a published plan for %(year)s, %(title)s, with %(shared)s of "
+                              "these %(count)s tasks: publishing this one too lists them twice on every page.",
+                              unit=plan.unit.name, year=plan.year, title=f"《{other.title}》", shared=shared,
+                              count=len(titles)))
+    title_year = document_year(plan.title)
+    if title_year is not None and title_year != plan.year:
+        warnings.append(_("The plan is for %(year)s but its title says %(title_year)s.",
+                          year=plan.year, title_year=title_year))
+    return warnings
+
+
+_YEAR_RE = re.compile(r"(20\d\d|21\d\d)\s*年")
+
+
+def document_year(title: str) -> int | None:
+    found = _YEAR_RE.search(title or "")
+    return int(found.group(1)) if found else None
+
+
+# ---- a new version of a published plan ----------------------------------------------------------------
+
+@dataclass
+class RevisionResult:
+    added: int
+    archived: int
+    changed: int
+    rows_added: int
+
+
+def revise_published(plan: Plan, document: Document) -> RevisionResult:
+    """Apply a new version of the document to a published plan as a diff: new tasks get their ledger rows,
+    tasks the document no longer has are archived (their rows keep their progress and leave the pages),
+    changed tasks take the new text; what units wrote in their rows is never touched."""
+    if plan.status != "published":
+        raise PlanError(_("Only a published plan can take a new version this way."))
+    # Serialise on the plan row: two confirmations of the same version apply once.
+    db.session.execute(update(Plan).where(Plan.id == plan.id).values(title=Plan.title)
+                       .execution_options(synchronize_session=False))
+    from .diff import task_key_map
+    parsed = document.parsed
+    kind_ids = _kind_ids(plan.unit)
+    units = active_units_under(plan.unit)
+    current = task_key_map([task for task in plan.tasks])
+    read = task_key_map([dict(task, section=section) for section in parsed["sections"] for task in section["tasks"]])
+    sections = {section.title: section for section in plan.sections}
+    result = RevisionResult(0, 0, 0, 0)
+    position = max((task.position for task in plan.tasks), default=0)
+    for key, task in current.items():
+        if key not in read and not task.archived:
+            task.archived = True
+            result.archived += 1
+            record("task", task.id, "archive", unit_id=plan.unit_id, field="archived", before=False, after=True)
+    for key, data in read.items():
+        section_data = data["section"]
+        values = {"title": data["title"], "body": data["body"], "deadline_text": data["deadline_text"],
+                  "starts_on": _iso_date(data["starts_on"]), "due_on": _iso_date(data["due_on"]),
+                  "ongoing": data["ongoing"]}
+        task = current.get(key)
+        if task is not None:
+            changes = apply_changes(task, {**values, "archived": False})
+            if _revise_requirements(task, data["requirements"], kind_ids, units):
+                changes["requirements"] = (None, None)
+            if changes:
+                result.changed += 1
+                record_changes("task", task.id, plan.unit_id, {k: v for k, v in changes.items() if k != "requirements"})
+            continue
+        section = sections.get(section_data["title"][:300])
+        if section is None:
+            section = Section(plan=plan, position=len(sections), number=section_data["number"][:20],
+                              title=section_data["title"][:300])
+            db.session.add(section)
+            sections[section.title] = section
+        position += 1
+        task = Task(plan=plan, section=section, position=position, number=data["number"] or position,
+                    lead=data["lead"], members=data["members"], **values)
+        task.requirements = [_requirement(r, kind_ids) for r in data["requirements"]]
+        _set_assignment_ids(task, _default_unit_ids(_levels(task), plan, units))
+        db.session.add(task)
+        db.session.flush()
+        record("task", task.id, "create", unit_id=plan.unit_id, after={"number": task.number, "title": task.title})
+        result.added += 1
+        for assignment in task.assignments:
+            _add_ledger_row(task, assignment.unit_id)
+            result.rows_added += 1
+    _resolve_kinds(plan)
+    record("plan", plan.id, "reimport", unit_id=plan.unit_id,
+           after={"added": result.added, "archived": result.archived, "changed": result.changed,
+                  "file": document.filename or None})
+    db.session.commit()
+    return result
+
+
+def _requirement_key(values) -> tuple:
+    get = values.get if isinstance(values, dict) else lambda name: getattr(values, name)
+    return (get("kind"), get("cadence"), get("count"), get("weekday"), get("level"))
+
+
+def _revise_requirements(task: Task, read: list[dict], kind_ids: dict[str, int], units: list[Unit]) -> bool:
+    """A changed task's obligations follow the new text; units they newly name get an assignment and a ledger row
+    (no unit loses one: it may have written in it)."""
+    if sorted(map(_requirement_key, task.requirements), key=str) == sorted(map(_requirement_key, read), key=str):
+        return False
+    for requirement in list(task.requirements):
+        record("requirement", requirement.id, "delete", unit_id=task.plan.unit_id,
+               before={field: getattr(requirement, field) for field in REQUIREMENT_FIELDS})
+    task.requirements = [_requirement(values, kind_ids) for values in read]
+    assigned = {assignment.unit_id for assignment in task.assignments}
+    for unit_id in sorted(_default_unit_ids(_levels(task), task.plan, units) - assigned):
+        task.assignments.append(TaskAssignment(unit_id=unit_id))
+        _add_ledger_row(task, unit_id)
+    db.session.flush()
+    for requirement in task.requirements:
+        record("requirement", requirement.id, "create", unit_id=task.plan.unit_id,
+               after={field: getattr(requirement, field) for field in REQUIREMENT_FIELDS})
+    return True
 
 
 # ---- copy to the next year ----------------------------------------------------------------------
@@ -352,9 +542,17 @@ def _next_year_text(text: str, year: int) -> str:
 
 def copy_to_next_year(plan: Plan) -> Plan:
     """A new draft for the following year: same sections, tasks, requirements and assignments,
-    dates and "YYYY年" one year on, no ledger rows."""
+    dates and "YYYY年" one year on, no ledger rows. Copying again returns the draft already made."""
     if plan.status != "published":
         raise PlanError(_("Only a published plan can be copied to the next year."))
+    # Serialise on the source plan's row, then look for the copy a first click already made.
+    db.session.execute(update(Plan).where(Plan.id == plan.id).values(title=Plan.title)
+                       .execution_options(synchronize_session=False))
+    from .queries import draft_copy_of
+    existing = draft_copy_of(plan, _next_year_text(plan.title, plan.year)[:200])
+    if existing is not None:
+        db.session.rollback()
+        return existing
     year = plan.year
     active_ids = {unit.id for unit in active_units_under(plan.unit)}
     copy = Plan(unit_id=plan.unit_id, unit=plan.unit, year=year + 1, title=_next_year_text(plan.title, year)[:200],

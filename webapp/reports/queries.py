@@ -51,12 +51,6 @@ def report_window(year: int, period: str = "", today: date | None = None) -> Rep
     return ReportWindow(year=year, period=period, start=start, end=end, as_of=as_of)
 
 
-def plan_years() -> list[int]:
-    """Years of the published plans the user can see, newest first."""
-    stmt = select(Plan.year).where(Plan.status == "published").distinct().order_by(Plan.year.desc())
-    return list(db.session.execute(stmt).scalars())
-
-
 # ---- figures --------------------------------------------------------------------------------------
 
 @dataclass
@@ -158,7 +152,7 @@ def task_figures_by_unit(root: Unit, window: ReportWindow) -> dict[int, TaskFigu
     stmt = (select(LedgerRow.unit_id, LedgerRow.status, func.count(LedgerRow.id), func.sum(overdue),
                    func.max(edited_at))
             .join(Task, Task.id == LedgerRow.task_id).join(Plan, Plan.id == Task.plan_id)
-            .where(Plan.year == window.year, Plan.status == "published",
+            .where(Plan.year == window.year, Plan.status == "published", Task.archived.is_(False),
                    LedgerRow.unit_id.in_(Unit.subtree_ids(root.path)))
             .group_by(LedgerRow.unit_id, LedgerRow.status))
     if not window.whole_year:
@@ -300,7 +294,7 @@ def ledger_plan(unit: Unit, *, subtree: bool, plan_id: int | None = None) -> Pla
     """The plan whose ledger to export: `plan_id` if it gave rows here, else the newest published one that did."""
     units = Unit.subtree_ids(unit.path) if subtree else [unit.id]
     stmt = (select(Plan).join(Task, Task.plan_id == Plan.id).join(LedgerRow, LedgerRow.task_id == Task.id)
-            .where(Plan.status == "published", LedgerRow.unit_id.in_(units))
+            .where(Plan.status == "published", Task.archived.is_(False), LedgerRow.unit_id.in_(units))
             .order_by(Plan.year.desc(), Plan.id.desc()).limit(1))
     if plan_id is not None:
         stmt = stmt.where(Plan.id == plan_id)
@@ -310,15 +304,10 @@ def ledger_plan(unit: Unit, *, subtree: bool, plan_id: int | None = None) -> Pla
 def ledger_rows(plan: Plan, unit_ids: Iterable[int]) -> list[LedgerRow]:
     """The plan's ledger rows of these units in plan order, with task, section and evidence loaded."""
     stmt = (select(LedgerRow).join(Task, Task.id == LedgerRow.task_id)
-            .where(Task.plan_id == plan.id, LedgerRow.unit_id.in_(list(unit_ids)))
+            .where(Task.plan_id == plan.id, Task.archived.is_(False), LedgerRow.unit_id.in_(list(unit_ids)))
             .options(joinedload(LedgerRow.task).joinedload(Task.section), selectinload(LedgerRow.files))
             .order_by(LedgerRow.unit_id, Task.position))
     return list(db.session.execute(stmt).scalars())
-
-
-def rows_by_id(ids: Iterable[int]) -> dict[int, LedgerRow]:
-    stmt = select(LedgerRow).where(LedgerRow.id.in_(list(ids))).options(joinedload(LedgerRow.task))
-    return {row.id: row for row in db.session.execute(stmt).scalars()}
 
 
 # ---- activities ------------------------------------------------------------------------------------

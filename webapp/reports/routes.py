@@ -10,6 +10,7 @@ from ..htmx import render_page_or_partial
 from ..ledger.queries import local_today
 from ..models import Unit
 from ..params import optional_positive_int
+from ..plans.queries import published_plan_years
 from ..permissions import ADMIN, SECRETARY, STAFF, can_edit_ledger_row, get_or_404, roles_required
 from . import charts, excel, queries, services
 from .forms import ImportConfirmForm, LedgerUploadForm, OverviewFilterForm
@@ -35,7 +36,7 @@ def _int_arg(name: str) -> int | None:
 @roles_required(ADMIN, SECRETARY, STAFF)
 def dashboard():
     today = local_today()
-    years = queries.plan_years()
+    years = published_plan_years()
     form = OverviewFilterForm(request.args, years, today.year if today.year in years or not years else years[0])
     unit_id = _int_arg("unit")
     root = get_or_404(Unit, unit_id) if unit_id else current_user.unit

@@ -17,7 +17,6 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from openpyxl import load_workbook
 from werkzeug.datastructures import MultiDict
 
@@ -25,14 +24,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from ..extensions import db
+from ..labels import LEDGER_FIELD_LABELS
 from ..models import LedgerRow, Task
 from ..uploads import UploadError, detect_type
 from .excel import LEDGER_HEADERS, STATUS_TEXT, parse_date_text, status_text
 
 # Ledger header → row attribute, for the columns an import may change.
 IMPORTED_COLUMNS = {"负责人": "lead", "成员": "members", "推进情况": "progress", "完成情况": "status", "备注": "remarks"}
-FIELD_LABELS = {"lead": _l("Lead"), "members": _l("Members"), "progress": _l("Progress"),
-                "status": _l("Completion"), "remarks": _l("Remarks")}
+FIELD_LABELS = LEDGER_FIELD_LABELS
 NUMBER_HEADER = "序号"
 STATUS_WORDS = [(re.compile(r"^(已完成|完成)"), "done"), (re.compile(r"^(进行中|推进中|正在进行)"), "in_progress"),
                 (re.compile(r"^(未开始|未启动)$"), "not_started")]
