@@ -268,8 +268,7 @@ def update_assignments(plan_id: int, task_id: int):
 def publish(plan_id: int):
     plan = _managed_plan(plan_id)
     if plan.status == "published":  # a second click: the first one did it
-        flash(_("The plan is already published."), "info")
-        return redirect(url_for("plans.show", plan_id=plan.id))
+        abort(make_response(*render_error(409, _("The plan is already published."))))
     plan = _draft(plan_id)
     try:
         rows = services.publish(plan)
