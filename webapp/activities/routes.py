@@ -275,7 +275,13 @@ def create_kind():
     form = _kind_form()
     if not form.validate_on_submit():
         return _render_kinds(form, 422)
-    services.create_kind(current_user, form.name.data.strip(), form.cadence.data, form.count.data, form.level.data)
+    try:
+        services.create_kind(current_user, form.name.data.strip(), form.cadence.data, form.count.data,
+                             form.level.data)
+    except services.KindNameTaken:
+        form = _kind_form()
+        form.validate()  # the name is taken now: the form says so beside the field
+        return _render_kinds(form, 422)
     if not is_htmx():
         return redirect(url_for(".kinds"))
     return _render_kinds(_kind_form(blank=True))

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Iterable
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..audit import apply_changes, record, record_changes
@@ -24,6 +25,10 @@ from . import queries
 ENTITY = "activity"
 KIND_ENTITY = "activity_kind"
 EDITABLE_FIELDS = ("kind_id", "held_on", "topic", "place", "host", "present", "expected", "summary")
+
+
+class KindNameTaken(Exception):
+    """A kind of this name was added by another request just now."""
 
 
 class WrongState(Exception):
@@ -62,7 +67,11 @@ def create_kind(user, name: str, cadence: str, count: int, level: str) -> Activi
     kind = ActivityKind(unit_id=user.unit_id, name=name, cadence=cadence, count=count, level=level,
                         position=position, active=True)
     db.session.add(kind)
-    db.session.flush()
+    try:
+        db.session.flush()
+    except IntegrityError:  # the same name added at the same moment (a double submit): one kind, not two
+        db.session.rollback()
+        raise KindNameTaken(name) from None
     record(KIND_ENTITY, kind.id, "create", unit_id=kind.unit_id,
            after={"name": name, "cadence": cadence, "count": count, "level": level})
     db.session.commit()

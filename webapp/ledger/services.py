@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from ..audit import record, record_changes
 from ..extensions import db
@@ -97,8 +97,13 @@ def add_evidence(row: LedgerRow, files: list[CheckedFile], user_id: int) -> None
     db.session.commit()
 
 
-def remove_evidence(stored: StoredFile) -> None:
-    row_id, unit_id, filename = stored.ledger_row_id, stored.unit_id, stored.filename
-    db.session.delete(stored)
-    record(ENTITY, row_id, "remove_file", unit_id=unit_id, field="files", before=filename)
+def remove_evidence(stored: StoredFile) -> bool:
+    """Remove the file; False (and no audit entry) when another request removed it first."""
+    row_id, unit_id, filename, file_id = stored.ledger_row_id, stored.unit_id, stored.filename, stored.id
+    db.session.expunge(stored)
+    removed = db.session.execute(delete(StoredFile).where(StoredFile.id == file_id)
+                                 .execution_options(synchronize_session=False)).rowcount
+    if removed:
+        record(ENTITY, row_id, "remove_file", unit_id=unit_id, field="files", before=filename)
     db.session.commit()
+    return bool(removed)
