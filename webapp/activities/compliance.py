@@ -19,7 +19,7 @@ from sqlalchemy import Date, Integer, String, and_, cast, func, literal, null, o
 
 from ..extensions import db
 from ..models import Activity, ActivityKind, Plan, Requirement, Task, TaskAssignment, Unit
-from ..permissions import scope_path
+from ..permissions import assignments_around_scope, scope_path
 from .periods import Period, periods, state_for
 
 EXCERPT_CHARS = 40
@@ -264,7 +264,7 @@ def _assigned_units(year: int) -> dict[int, set[int]]:
         above = [int(part) for part in path.strip("/").split("/") if part]
         units = units.where(or_(TaskAssignment.unit_id.in_(above), TaskAssignment.unit_id.in_(Unit.subtree_ids(path))))
     assigned: dict[int, set[int]] = {}
-    for task_id, unit_id in db.session.execute(union_all(tasks, units).execution_options(unscoped=True)):
+    for task_id, unit_id in assignments_around_scope(union_all(tasks, units)):
         unit_ids = assigned.setdefault(task_id, set())  # a NULL unit: the task is assigned somewhere
         if unit_id is not None:
             unit_ids.add(unit_id)

@@ -34,10 +34,6 @@ class ActivityFilters:
 
 # ---- kinds ----------------------------------------------------------------------------------------
 
-def kind_count() -> int:
-    return db.session.execute(select(func.count(ActivityKind.id))).scalar_one()
-
-
 def all_kinds() -> list[ActivityKind]:
     """Every kind the user sees, with its owner (None when the owner is an enclosing unit, out of scope)."""
     query = select(ActivityKind).options(joinedload(ActivityKind.unit)).order_by(ActivityKind.position, ActivityKind.id)
@@ -61,13 +57,6 @@ def names_taken(owner: Unit, kind: ActivityKind | None = None) -> tuple[set[str]
             continue
         (own if unit_id == owner.id else inherited).add(name)
     return own, inherited
-
-
-def root_unit(user) -> Unit:
-    """The top of the user's tree, whose kinds are the standard ones everybody below uses."""
-    # Unscoped: the root encloses the user's subtree, so the scope would hide it from anyone below it.
-    query = select(Unit).where(Unit.id == user.unit.ancestor_ids[0]).execution_options(unscoped=True)
-    return db.session.execute(query).scalar_one()
 
 
 # ---- activities -----------------------------------------------------------------------------------

@@ -93,7 +93,6 @@ def _wants_submit() -> bool:
 @bp.route("/activities/new", methods=["GET", "POST"])
 @roles_required(ADMIN, STAFF, MONITOR)
 def new():
-    services.ensure_kinds(current_user)
     unit = _unit_to_log_for()
     units = _loggable_units()
     kinds = queries.active_kinds(unit)
@@ -264,7 +263,6 @@ def _render_kinds(new_form: KindForm, status: int = 200, editing: ActivityKind |
 @bp.route("/activities/kinds")
 @roles_required(ADMIN)
 def kinds():
-    services.ensure_kinds(current_user)
     editing = request.args.get("edit", type=positive_int)
     return _render_kinds(_kind_form(), editing=_managed_kind(editing) if editing else None)
 

@@ -52,13 +52,15 @@ class ActivityData:
 
 # ---- kinds ----------------------------------------------------------------------------------------
 
-def ensure_kinds(user) -> None:
-    """Seed the standard kinds for the root of the user's tree the first time anyone there needs them."""
-    if queries.kind_count():
-        return
+def seed_standard_kinds(top_unit: Unit) -> list[ActivityKind]:
+    """Give a tree's top unit the standard kinds unless it has kinds already, with an audit entry each, in the
+    caller's transaction. Called when a tree is created and when a plan is published: never on a GET."""
     from ..demo import ensure_activity_kinds
-    ensure_activity_kinds(queries.root_unit(user))
-    db.session.commit()
+    created = ensure_activity_kinds(top_unit)
+    for kind in created:
+        record(KIND_ENTITY, kind.id, "create", unit_id=top_unit.id,
+               after={"name": kind.name, "cadence": kind.cadence, "count": kind.count, "level": kind.level})
+    return created
 
 
 def create_kind(user, name: str, cadence: str, count: int, level: str) -> ActivityKind:

@@ -7,6 +7,7 @@ from sqlalchemy import func, or_, select
 
 from ..extensions import db
 from ..models import Activity, ActivityKind, LedgerRow, Plan, StoredFile, TaskAssignment, Unit, User
+from ..permissions import login_name_exists, references_to_unit
 
 
 @dataclass
@@ -77,8 +78,7 @@ def unit_holdings(unit: Unit) -> dict[str, int]:
         "kinds": select(func.count(ActivityKind.id)).where(ActivityKind.unit_id == unit.id),
     }
     # Unscoped: a delete must see every row that references the unit, or the foreign key fails.
-    return {key: db.session.execute(query.execution_options(unscoped=True)).scalar_one()
-            for key, query in counted.items()}
+    return {key: references_to_unit(query) for key, query in counted.items()}
 
 
 def parent_clashes(unit: Unit) -> list[str]:
@@ -91,7 +91,7 @@ def parent_clashes(unit: Unit) -> list[str]:
                                  (ActivityKind, ActivityKind.name, "kinds")):
         theirs = select(column).where(model.unit_id == parent_id)
         query = select(func.count(model.id)).where(model.unit_id == unit.id, column.in_(theirs))
-        if db.session.execute(query.execution_options(unscoped=True)).scalar_one():
+        if references_to_unit(query):
             clashes.append(label)
     return clashes
 
@@ -128,5 +128,4 @@ def users(filters: UserFilters) -> list[User]:
 
 def username_taken(username: str) -> bool:
     # Unscoped: login names are unique across the whole site, not only in this admin's subtree.
-    query = select(User.id).where(func.lower(User.username) == username.lower())
-    return db.session.execute(query.execution_options(unscoped=True)).first() is not None
+    return login_name_exists(username)

@@ -136,6 +136,13 @@ def activity_kind_names(unit: Unit) -> list[str]:
     return names + [kind for kind in KINDS if kind not in names]
 
 
+def tree_top(unit: Unit) -> Unit:
+    """The top unit of `unit`'s tree. Unscoped through permissions.enclosing_units: it encloses the caller's
+    subtree, so the scope would hide it from an admin below it."""
+    from ..permissions import enclosing_units
+    return enclosing_units(unit)[0]
+
+
 def top_units() -> list[Unit]:
     """Top-level general branches or university committees (the CLI's default plan owner)."""
     return list(db.session.execute(

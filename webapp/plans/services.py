@@ -303,6 +303,15 @@ def set_assignments(task: Task, unit_ids: set[int]) -> None:
     db.session.commit()
 
 
+def _seed_tree_kinds(plan: Plan) -> None:
+    """The standard kinds for the plan's tree, if it has none yet (a tree made before kinds were seeded)."""
+    from ..activities.services import seed_standard_kinds
+    from .queries import tree_top
+    top = tree_top(plan.unit)
+    if not kinds_visible_from(top):
+        seed_standard_kinds(top)
+
+
 def _resolve_kinds(plan: Plan) -> None:
     """Link every requirement to a kind visible from the plan's unit by name; the plan's unit owns the new ones."""
     kinds = kinds_visible_from(plan.unit)
@@ -330,8 +339,7 @@ def _claim_status(plan: Plan, before: str, after: str) -> None:
                                 .values(status=after).execution_options(synchronize_session=False))
     if result.rowcount != 1:
         db.session.rollback()
-        now = db.session.execute(select(Plan.status).where(Plan.id == plan.id)
-                                 .execution_options(unscoped=True)).scalar_one_or_none()
+        now = db.session.execute(select(Plan.status).where(Plan.id == plan.id)).scalar_one_or_none()
         raise AlreadyDone(_("Nothing changed: the plan is already %(status)s.",
                             status=plan_status_label(now or "deleted")))
     plan.status = after
@@ -348,6 +356,7 @@ def publish(plan: Plan) -> int:
     if not plan.tasks:
         raise PlanError(_("A plan without tasks cannot be published."))
     _claim_status(plan, "draft", "published")
+    _seed_tree_kinds(plan)
     _resolve_kinds(plan)
     rows = 0
     for task in plan.tasks:
