@@ -67,7 +67,7 @@ def _visible_unit(unit_id: int | None, field: str) -> Unit:
 
 
 def _unit_label(unit: Unit | None) -> str | None:
-    return f"{unit.name} (#{unit.id})" if unit is not None else None
+    return unit.name if unit is not None else None
 
 
 def _changed(before: dict[str, Any], after: dict[str, Any]) -> dict[str, tuple[Any, Any]]:

@@ -38,8 +38,8 @@ def ledger_helpers():
         "status_labels": STATUS_LABELS,
         "editor_fields": EDITOR_FIELDS,
         "upload_accept": ACCEPT_ATTRIBUTE,
-        "entity_label": lambda entity: audit.ENTITY_LABELS.get(entity, entity),
-        "audit_action": audit.action_label, "audit_field": audit.field_label, "audit_value": audit.value_text,
+        "audit_action": audit.action_label, "audit_field": audit.field_label, "audit_reader": audit.AuditReader,
+        "actor_name": audit.actor_name,
         "upload_limit_mb": round(current_app.config["MAX_UPLOAD_BYTES"] / 1024 / 1024, 1),
     }
 
