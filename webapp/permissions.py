@@ -212,6 +212,34 @@ def get_or_404(model, object_id: int):
     return obj
 
 
+def permitted(check, obj):
+    """`obj` if the current user passes `check(user, obj)`, else 403 (a loaded object: it is in the scope)."""
+    if obj is None:
+        abort(404)
+    if not check(current_user, obj):
+        abort(403)
+    return obj
+
+
+def get_permitted(model, object_id: int, check):
+    """404 if missing or out of scope, 403 if in scope but not this user's to act on (flaskr's get_post)."""
+    return permitted(check, get_or_404(model, object_id))
+
+
+def can_edit_all_rows(user, rows) -> bool:
+    """A whole ledger (an Excel re-import) is the user's to change only if every one of its rows is."""
+    return bool(rows) and all(can_edit_ledger_row(user, row) for row in rows)
+
+
+def can_see_obligations_page_only(user) -> bool:
+    """Monitors look at their own class's obligations; the others at the compliance grid."""
+    return user.role == MONITOR
+
+
+def can_manage_kinds(user) -> bool:
+    return user.role == ADMIN
+
+
 @login_manager.unauthorized_handler
 def _unauthorized():
     login_url = url_for("auth.login", next=request.full_path.rstrip("?"))

@@ -14,7 +14,8 @@ from ..models import ACTIVITY_STATUSES, CADENCES, Activity, ActivityKind, Stored
 from ..params import positive_int
 from ..plans.queries import published_plan_years
 from ..permissions import (ADMIN, MONITOR, SECRETARY, STAFF, can_edit_activity, can_log_activity,
-                           can_manage_kind, can_review_activity, get_or_404, roles_required)
+                           can_manage_kind, can_manage_kinds, can_review_activity, can_see_obligations_page_only,
+                           get_or_404, get_permitted, roles_required)
 from ..uploads import send_stored_file
 from . import compliance as comp
 from . import queries, services
@@ -52,6 +53,8 @@ def index():
         "kinds": queries.all_kinds(), "units": queries.active_units(),
         "review_count": queries.review_queue_size(current_user),
         "may_log": current_user.role in (ADMIN, STAFF, MONITOR),
+        "obligations_page_only": can_see_obligations_page_only(current_user),
+        "may_manage_kinds": can_manage_kinds(current_user),
     }
     return render_page_or_partial("activities/index.html", "activities/_list.html", **context)
 
@@ -66,10 +69,7 @@ def _unit_to_log_for() -> Unit:
     """The unit named in the form or the URL, else the user's own: 404 outside the scope, 403 if not theirs."""
     unit_id = (request.form.get("unit", type=positive_int) or request.args.get("unit", type=positive_int)
                or current_user.unit_id)
-    unit = get_or_404(Unit, unit_id)
-    if not can_log_activity(current_user, unit):
-        abort(403)
-    return unit
+    return get_permitted(Unit, unit_id, can_log_activity)
 
 
 def _activity_form(kinds: list[ActivityKind], units: list[Unit], **kwargs) -> ActivityForm:
@@ -114,9 +114,7 @@ def new():
 @bp.route("/activities/<int:activity_id>/edit", methods=["GET", "POST"])
 @roles_required(ADMIN, STAFF, MONITOR)
 def edit(activity_id: int):
-    activity = get_or_404(Activity, activity_id)
-    if not can_edit_activity(current_user, activity):
-        abort(403)
+    activity = get_permitted(Activity, activity_id, can_edit_activity)
     kinds = queries.active_kinds(activity.unit)
     if activity.kind not in kinds:  # a retired kind stays selectable on its own old activities
         kinds.append(activity.kind)
@@ -187,9 +185,7 @@ def _render_detail(activity: Activity, return_form: ReturnForm, status: int):
 @bp.route("/activities/<int:activity_id>/submit", methods=["POST"])
 @roles_required(ADMIN, STAFF, MONITOR)
 def submit(activity_id: int):
-    activity = get_or_404(Activity, activity_id)
-    if not can_edit_activity(current_user, activity):
-        abort(403)
+    activity = get_permitted(Activity, activity_id, can_edit_activity)
     _change_state(services.submit_activity, activity)
     flash(_status_message(activity), "success")
     return redirect(url_for(".detail", activity_id=activity.id))
@@ -198,9 +194,7 @@ def submit(activity_id: int):
 @bp.route("/activities/<int:activity_id>/approve", methods=["POST"])
 @roles_required(ADMIN, STAFF)
 def approve(activity_id: int):
-    activity = get_or_404(Activity, activity_id)
-    if not can_review_activity(current_user, activity):
-        abort(403)
+    activity = get_permitted(Activity, activity_id, can_review_activity)
     _change_state(services.approve_activity, activity)
     flash(_("Approved."), "success")
     from_queue = request.form.get("next") == "review"
@@ -210,9 +204,7 @@ def approve(activity_id: int):
 @bp.route("/activities/<int:activity_id>/return", methods=["POST"])
 @roles_required(ADMIN, STAFF)
 def return_(activity_id: int):
-    activity = get_or_404(Activity, activity_id)
-    if not can_review_activity(current_user, activity):
-        abort(403)
+    activity = get_permitted(Activity, activity_id, can_review_activity)
     form = ReturnForm()
     if not form.validate_on_submit():
         return _render_detail(activity, form, 422)
@@ -248,10 +240,7 @@ def _kind_form(kind: ActivityKind | None = None, blank: bool = False) -> KindFor
 
 def _managed_kind(kind_id: int) -> ActivityKind:
     """A kind the admin may change: 404 outside the scope, 403 for an enclosing unit's (read-only) kind."""
-    kind = get_or_404(ActivityKind, kind_id)
-    if not can_manage_kind(current_user, kind):
-        abort(403)
-    return kind
+    return get_permitted(ActivityKind, kind_id, can_manage_kind)
 
 
 def _render_kinds(new_form: KindForm, status: int = 200, editing: ActivityKind | None = None):

@@ -8,7 +8,7 @@ from flask_login import current_user
 from ..htmx import is_htmx, render_page_or_partial
 from ..models import LedgerRow, Unit
 from ..params import positive_int
-from ..permissions import (ADMIN, SECRETARY, can_edit_ledger_row, can_edit_unit_ledger, get_or_404,
+from ..permissions import (ADMIN, SECRETARY, can_edit_ledger_row, can_edit_unit_ledger, get_or_404, permitted,
                            roles_required)
 from .. import audit, labels
 from ..uploads import ACCEPT_ATTRIBUTE
@@ -80,10 +80,7 @@ def load_row(row_id: int, query=queries.ledger_row) -> LedgerRow:
 
 
 def load_editable_row(row_id: int, query=queries.ledger_row) -> LedgerRow:
-    row = load_row(row_id, query)
-    if not can_edit_ledger_row(current_user, row):
-        abort(403)
-    return row
+    return permitted(can_edit_ledger_row, load_row(row_id, query))
 
 
 def render_row(row: LedgerRow, status: int = 200, **state):

@@ -9,7 +9,7 @@ from flask_login import current_user
 
 from ..errors.handlers import render_error
 from ..models import Plan
-from ..permissions import ADMIN, can_manage_plan, get_or_404, roles_required
+from ..permissions import ADMIN, can_manage_plan, get_permitted, roles_required
 from . import queries, services
 from .diff import diff_plan
 from .forms import (CADENCE_LABELS, LEVEL_LABELS, TASK_FIELD_LABELS, WEEKDAY_LABELS, AssignmentForm, DocumentForm,
@@ -27,10 +27,7 @@ def plan_labels():
 
 def _managed_plan(plan_id: int) -> Plan:
     """The plan if this admin manages it: out of scope is 404, an enclosing unit's plan 403."""
-    plan = get_or_404(Plan, plan_id)
-    if not can_manage_plan(current_user, plan):
-        abort(403)
-    return plan
+    return get_permitted(Plan, plan_id, can_manage_plan)
 
 
 def _draft(plan_id: int) -> Plan:

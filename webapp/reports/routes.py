@@ -11,7 +11,8 @@ from ..ledger.queries import local_today
 from ..models import Unit
 from ..params import optional_positive_int
 from ..plans.queries import published_plan_years
-from ..permissions import ADMIN, SECRETARY, STAFF, can_edit_ledger_row, get_or_404, roles_required
+from ..permissions import (ADMIN, SECRETARY, STAFF, can_edit_all_rows, can_edit_ledger_row, get_or_404, permitted,
+                           roles_required)
 from . import charts, excel, queries, services
 from .forms import ImportConfirmForm, LedgerUploadForm, OverviewFilterForm
 
@@ -108,9 +109,7 @@ def _editable_ledger(unit_id: int):
     """The unit, its plan and rows, or 404/403: only someone who may edit the rows may import them."""
     unit = get_or_404(Unit, unit_id)
     plan = queries.ledger_plan(unit, subtree=False, plan_id=_int_arg("plan")) or abort(404)
-    rows = queries.ledger_rows(plan, [unit.id])
-    if not rows or not all(can_edit_ledger_row(current_user, row) for row in rows):
-        abort(403)
+    rows = permitted(can_edit_all_rows, queries.ledger_rows(plan, [unit.id]))
     return unit, plan, rows
 
 
