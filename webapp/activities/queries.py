@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from ..extensions import db
 from ..models import Activity, ActivityKind, AuditEntry, Plan, Requirement, Task, Unit
+from ..params import month_range
 from ..permissions import review_queue_criteria
 
 PAGE_SIZE = 50
@@ -23,13 +24,7 @@ class ActivityFilters:
     to_review: bool = False
 
     def month_range(self) -> tuple[date, date] | None:
-        try:
-            year, month = (int(part) for part in (self.month or "").split("-"))
-            start = date(year, month, 1)
-            following = date(year + (month == 12), month % 12 + 1, 1)  # 9999-12 has no following month
-        except ValueError:
-            return None
-        return start, following - timedelta(days=1)
+        return month_range(self.month)
 
 
 # ---- kinds ----------------------------------------------------------------------------------------

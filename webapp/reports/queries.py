@@ -3,7 +3,6 @@ costs the same number of queries whatever the number of ledger rows and activiti
 from __future__ import annotations
 
 import calendar
-import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -14,6 +13,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from ..extensions import db
 from ..models import Activity, LedgerRow, Plan, Task, Unit
+from ..params import month_range
 
 QUARTERS = {"q1": (1, 3), "q2": (4, 6), "q3": (7, 9), "q4": (10, 12)}
 
@@ -330,18 +330,10 @@ def activities(filters: ActivityFilter) -> list[Activity]:
         stmt = stmt.where(Activity.kind_id == filters.kind_id)
     if filters.status:
         stmt = stmt.where(Activity.status == filters.status)
-    month = _month_range(filters.month)
+    month = month_range(filters.month)
     if month:
         stmt = stmt.where(Activity.held_on.between(*month))
     return list(db.session.execute(stmt).unique().scalars())
-
-
-def _month_range(text: str | None) -> tuple[date, date] | None:
-    match = re.fullmatch(r"(\d{4})-(\d{1,2})", text or "")
-    if not match or not 1 <= int(match.group(2)) <= 12:
-        return None
-    year, month = int(match.group(1)), int(match.group(2))
-    return date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
 
 
 # ---- the compliance grid -----------------------------------------------------------------------------
