@@ -4,7 +4,9 @@ One place for every page, the change log and the Excel exports (msgids in Englis
 """
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
+from typing import Iterator, Mapping
+
+from flask_babel import force_locale, lazy_gettext as _l
 
 LEDGER_STATUS_LABELS = {"not_started": _l("Not started"), "in_progress": _l("In progress"), "done": _l("Done")}
 ACTIVITY_STATUS_LABELS = {"draft": _l("Draft"), "submitted": _l("Awaiting review"), "approved": _l("Approved"),
@@ -83,3 +85,20 @@ VALUE_LABELS = {
     ("activity_kind", "cadence"): CADENCE_LABELS,
     ("activity_kind", "level"): LEVEL_LABELS,
 }
+
+
+class InChinese(Mapping):
+    """Labels as the printed ledger and the Excel files show them: always Chinese, whatever the reader's language."""
+
+    def __init__(self, labels: Mapping):
+        self.labels = labels
+
+    def __getitem__(self, key) -> str:
+        with force_locale("zh_Hans_CN"):
+            return str(self.labels[key])
+
+    def __iter__(self) -> Iterator:
+        return iter(self.labels)
+
+    def __len__(self) -> int:
+        return len(self.labels)
