@@ -18,18 +18,22 @@ depends_on = None
 
 
 def upgrade():
-    with op.batch_alter_table('plan_task', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('archived', sa.Boolean(), nullable=False, server_default=sa.false()))
-    with op.batch_alter_table('ledger_row', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('field_versions', sa.Text(), nullable=True))
-    with op.batch_alter_table('activity', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('field_versions', sa.Text(), nullable=True))
+    # Plain ADD COLUMN: a batch copy of plan_task on SQLite would drop the table, and its ON DELETE CASCADE
+    # would take every ledger row with it.
+    op.add_column('plan_task', sa.Column('archived', sa.Boolean(), nullable=False, server_default=sa.false()))
+    op.add_column('ledger_row', sa.Column('field_versions', sa.Text(), nullable=True))
+    op.add_column('activity', sa.Column('field_versions', sa.Text(), nullable=True))
 
 
 def downgrade():
+    sqlite = op.get_bind().dialect.name == 'sqlite'
+    if sqlite:  # the batch copies below must not cascade: foreign keys off while tables are rebuilt
+        op.execute('PRAGMA foreign_keys=OFF')
     with op.batch_alter_table('activity', schema=None) as batch_op:
         batch_op.drop_column('field_versions')
     with op.batch_alter_table('ledger_row', schema=None) as batch_op:
         batch_op.drop_column('field_versions')
     with op.batch_alter_table('plan_task', schema=None) as batch_op:
         batch_op.drop_column('archived')
+    if sqlite:
+        op.execute('PRAGMA foreign_keys=ON')
