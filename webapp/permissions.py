@@ -116,6 +116,13 @@ def actor_names(user_ids) -> dict[int, str]:
     return dict(rows.all())
 
 
+def unit_path_of(unit_id_column):
+    """The path of the unit in `unit_id_column`, as a SQL subquery over the bare table: the unit that issued a plan
+    may enclose the viewer's subtree, and its path says which kinds the plan's requirements may name."""
+    units = Unit.__table__
+    return select(units.c.path).where(units.c.id == unit_id_column).scalar_subquery()
+
+
 def assignments_around_scope(statement):
     """Task assignments of units above the viewer's subtree decide who owes an obligation inside it."""
     return db.session.execute(_unscoped(statement))

@@ -19,7 +19,7 @@ from sqlalchemy import Date, Integer, String, and_, cast, func, literal, null, o
 
 from ..extensions import db
 from ..models import Activity, ActivityKind, Plan, Requirement, Task, TaskAssignment, Unit
-from ..permissions import assignments_around_scope, scope_path
+from ..permissions import assignments_around_scope, scope_path, unit_path_of
 from .periods import Period, periods, state_for
 
 EXCERPT_CHARS = 40
@@ -223,9 +223,7 @@ class _Tally:
 
 def obligations_of_year(year: int, requirement_ids: Collection[int] | None = None) -> list[Obligation]:
     """Requirements of the year's published plans (visible ones, in a request), kind resolved by id or name."""
-    # Core table, not the ORM entity: the scope would hide an enclosing unit that issued the plan.
-    units = Unit.__table__
-    plan_path = select(units.c.path).where(units.c.id == Plan.unit_id).scalar_subquery()
+    plan_path = unit_path_of(Plan.unit_id)
     # By name only among the kinds of the plan's unit and the units enclosing it (their ids are on its path).
     on_plan_line = plan_path.contains(literal("/") + cast(ActivityKind.unit_id, String) + literal("/"))
     kind_match = or_(ActivityKind.id == Requirement.kind_id,
