@@ -378,6 +378,19 @@ class UnitObligation:
         return self.current is not None and self.current.state != "met"
 
 
+def obligations_now(today: date, unit_ids: Collection[int]) -> tuple[list[Obligation], list[ComplianceCell]]:
+    """This year's obligations of these units, plus last year's periods that run into this year (the autumn
+    semester, the last ISO week): the unit's page and home page show them in the state the grid shows."""
+    obligations = obligations_of_year(today.year)
+    cells = compliance(today.year, today, unit_ids)
+    running = [cell for cell in compliance(today.year - 1, today, unit_ids) if cell.end.year >= today.year]
+    if running:
+        ids = {cell.requirement_id for cell in running}
+        obligations = obligations + [o for o in obligations_of_year(today.year - 1) if o.id in ids]
+        cells = cells + running
+    return obligations, cells
+
+
 def unit_obligations(obligations: list[Obligation], cells: list[ComplianceCell], as_of: date) -> list[UnitObligation]:
     by_requirement: dict[int, list[ComplianceCell]] = defaultdict(list)
     for cell in cells:

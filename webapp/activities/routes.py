@@ -364,8 +364,7 @@ def compliance_cell():
 def unit_obligations(unit_id: int):
     unit = get_or_404(Unit, unit_id)
     today = comp.local_today()
-    obligations = comp.obligations_of_year(today.year)
-    cells = comp.compliance(today.year, today, unit_ids=[unit.id])
+    obligations, cells = comp.obligations_now(today, [unit.id])
     return render_template("activities/obligations.html", unit=unit, today=today,
                            items=comp.unit_obligations(obligations, cells, today),
                            may_log=can_log_activity(current_user, unit))

@@ -55,9 +55,7 @@ def _home_context() -> dict:
     from ..activities import compliance, queries
     from ..activities.forms import CADENCE_LABELS, STATE_LABELS
     today = compliance.local_today()
-    items = compliance.unit_obligations(compliance.obligations_of_year(today.year),
-                                        compliance.compliance(today.year, today, unit_ids=[current_user.unit_id]),
-                                        today)
+    items = compliance.unit_obligations(*compliance.obligations_now(today, [current_user.unit_id]), today)
     return {
         "unit": current_user.unit, "items": [item for item in items if item.owed], "today": today,
         "review_count": queries.review_queue_size(current_user) if current_user.role == STAFF else 0,

@@ -29,6 +29,13 @@ class ReportWindow:
     start: date
     end: date
     as_of: date
+    # The day the states of obligation periods are read on: today, never clamped to the window, so a period that
+    # runs into the next year (the autumn semester, the last ISO week) is in the same state as on every other page.
+    today: date | None = None
+
+    @property
+    def states_as_of(self) -> date:
+        return self.today or self.as_of
 
     @property
     def whole_year(self) -> bool:
@@ -48,7 +55,7 @@ def report_window(year: int, period: str = "", today: date | None = None) -> Rep
     end = date(year, last_month, calendar.monthrange(year, last_month)[1])
     # Figures are "as of" today, or as of the window's end when it lies in the past.
     as_of = min(max(today, date(year, 1, 1)), end)
-    return ReportWindow(year=year, period=period, start=start, end=end, as_of=as_of)
+    return ReportWindow(year=year, period=period, start=start, end=end, as_of=as_of, today=today)
 
 
 # ---- figures --------------------------------------------------------------------------------------
@@ -192,7 +199,7 @@ def obligation_cells(year: int, as_of: date, unit_ids: Iterable[int] | None):
 
 def obligation_figures_by_unit(units: list[Unit], window: ReportWindow) -> dict[int, ObligationFigures]:
     figures: dict[int, ObligationFigures] = {}
-    for cell in obligation_cells(window.year, window.as_of, [u.id for u in units]):
+    for cell in obligation_cells(window.year, window.states_as_of, [u.id for u in units]):
         if cell.start > window.as_of:
             continue  # upcoming periods are not owed yet
         unit = figures.get(cell.unit_id)
@@ -350,7 +357,7 @@ class ComplianceLine:
 
 
 def compliance_report(window: ReportWindow, unit_ids: Iterable[int] | None = None) -> tuple[list[ComplianceLine], list]:
-    cells = obligation_cells(window.year, window.as_of, unit_ids)
+    cells = obligation_cells(window.year, window.states_as_of, unit_ids)
     lines: dict[tuple[int, int], ComplianceLine] = {}
     for cell in cells:
         line = lines.setdefault((cell.unit_id, cell.requirement_id),
