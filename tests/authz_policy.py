@@ -175,6 +175,7 @@ POLICY: dict[str, Decision] = {
     "plans.delete": Decision(ONLY_ADMIN, {"plan_id": "spare_draft"}, again=frozenset({404}), last=True),
     "plans.withdraw": Decision(ONLY_ADMIN, {"plan_id": "published_plan"}, last=True),
     "plans.restore": Decision(ONLY_ADMIN, {"plan_id": "published_plan"}),
+    "plans.revise": Decision(ONLY_ADMIN, {"plan_id": "published_plan"}),
     "plans.reimport": Decision(ONLY_ADMIN, {"plan_id": "plan"}, form=lambda i, o: {"text": PLAN_TEXT}),
     "plans.show": Decision(ONLY_ADMIN, {"plan_id": "plan"}),
     "plans.show_requirement": Decision(ONLY_ADMIN, {"plan_id": "plan", "requirement_id": "requirement"}),

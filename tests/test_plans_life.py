@@ -219,3 +219,31 @@ def test_the_same_obligation_from_two_plans_is_one_with_the_larger_count(app, cl
     assert [li.get("data-requirement") for li in study_items] == [str(study.id)]
     asked = study_items[0].xpath("string(.//*[contains(@class, 'asked-by')])")
     assert "党建工作方案" in asked and "意识形态工作要点" in asked
+
+
+def test_an_edited_published_plan_is_republished_as_a_diff(app, client, org, admin):
+    with app.app_context():
+        plan = make_published(org)
+        row = db.session.execute(select(LedgerRow).join(Task).where(
+            Task.plan_id == plan, Task.number == 1, LedgerRow.unit_id == org.units["faculty1"])).scalar_one()
+        save_row(db.session.get(User, org.users["staff1"]), row.id, 1, {"progress": "已学习三次"})
+        rows_before = row_counts()["LedgerRow"]
+    first = client.post(f"/plans/{plan}/revise", data={"csrf_token": admin}).headers["Location"]
+    again = client.post(f"/plans/{plan}/revise", data={"csrf_token": admin}).headers["Location"]
+    assert first == again  # one draft revision, not two
+    draft = int(first.rsplit("/", 1)[1])
+    with app.app_context():
+        task = task_by_number(draft, 1)
+        task_id = task.id
+    response = client.post(f"/plans/{draft}/tasks/{task_id}", data={"csrf_token": admin, "title": "开展政治理论学习。",
+                                                                   "body": "每周四组织教职工政治学习。"})
+    assert response.status_code == 200
+    confirm = confirm_text(client, draft, "publish")
+    assert "已有" not in confirm  # the plan it revises is no duplicate
+    assert client.post(f"/plans/{draft}/publish", data={"csrf_token": admin}).headers["Location"].endswith(f"/plans/{plan}")
+    with app.app_context():
+        assert db.session.get(Plan, draft) is None
+        assert task_by_number(plan, 1).title == "开展政治理论学习。"
+        assert db.session.get(LedgerRow, row.id).progress == "已学习三次"
+        assert row_counts()["LedgerRow"] == rows_before
+        assert db.session.execute(select(func.count(Plan.id))).scalar_one() == 1

@@ -30,8 +30,13 @@ class Plan(db.Model):
     warnings: Mapped[Optional[str]] = mapped_column(Text)  # JSON list of strings
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     published_at: Mapped[Optional[datetime]]
+    # A draft that edits a published plan: publishing it applies its differences to that plan (no foreign key:
+    # published plans are never deleted, and the draft goes when it is published).
+    revision_of_id: Mapped[Optional[int]]
 
     unit = relationship("Unit")
+    revision_of: Mapped[Optional[Plan]] = relationship(
+        primaryjoin="foreign(Plan.revision_of_id) == remote(Plan.id)", viewonly=True)
     sections: Mapped[list[Section]] = relationship(
         back_populates="plan", order_by="Section.position", cascade="all, delete-orphan")
     tasks: Mapped[list[Task]] = relationship(

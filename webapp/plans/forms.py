@@ -92,8 +92,9 @@ class TaskForm(FlaskForm):
             raise ValidationError(_("The due date is before the start date."))
 
     def values(self) -> dict:
-        return {"title": self.title.data.strip(), "body": self.body.data.strip(), "lead": self.lead.data.strip(),
-                "members": self.members.data.strip(), "deadline_text": self.deadline_text.data.strip(),
+        # A field left out of the request is empty, not a 500.
+        text = {name: (self[name].data or "").strip() for name in ("title", "body", "lead", "members", "deadline_text")}
+        return {**text,
                 "starts_on": self.starts_on.data, "due_on": self.due_on.data, "ongoing": self.ongoing.data,
                 "needs_review": self.needs_review.data}
 

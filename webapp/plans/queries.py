@@ -62,10 +62,17 @@ def plan_row_units(plan: Plan) -> tuple[int, list[str]]:
     return sum(count for count, _name in rows), [name for _count, name in rows]
 
 
+def revision_draft_of(plan: Plan) -> Plan | None:
+    """The draft revision of a published plan someone already started, if any."""
+    return db.session.execute(select(Plan).where(Plan.revision_of_id == plan.id, Plan.status == "draft")
+                              .order_by(Plan.id).limit(1)).scalar_one_or_none()
+
+
 def draft_copy_of(plan: Plan, title: str) -> Plan | None:
     """The draft a first "copy to next year" made of this plan, if it is still a draft."""
     return db.session.execute(select(Plan).where(
-        Plan.unit_id == plan.unit_id, Plan.year == plan.year + 1, Plan.title == title, Plan.status == "draft")
+        Plan.unit_id == plan.unit_id, Plan.year == plan.year + 1, Plan.title == title, Plan.status == "draft",
+        Plan.revision_of_id.is_(None))
         .order_by(Plan.id).limit(1)).scalar_one_or_none()
 
 

@@ -79,6 +79,16 @@ def _confirmations(plan: Plan) -> dict[str, str]:
     impact = services.impact(plan)
     units = _units_text(impact.units) or _("no unit")
     title = f"《{plan.title}》"
+    if plan.status == "draft" and plan.revision_of is not None:
+        publish = _("Publish this version of %(title)s? Its differences are applied to the published plan: added "
+                    "tasks get ledger rows, removed tasks are archived with their progress, changed tasks take the "
+                    "new text; what units wrote stays. This draft then goes.", title=f"《{plan.revision_of.title}》")
+        warnings = services.publish_warnings(plan)
+        if warnings:
+            publish += "\n\n" + "\n".join("⚠ " + warning for warning in warnings)
+        return {"publish": publish, "delete": _(
+            "Delete the draft %(title)s with its %(tasks)s tasks? Only administrators see a draft; this cannot be "
+            "undone.", title=title, tasks=len(plan.tasks))}
     if plan.status == "draft":
         publish = _("Publish %(title)s? %(rows)s ledger rows go to %(units)s; the plan can no longer be edited.",
                     title=title, rows=impact.rows, units=units)
@@ -267,6 +277,8 @@ def publish(plan_id: int):
     if plan.status == "published":  # a second click: the first one did it
         abort(make_response(*render_error(409, _("The plan is already published."))))
     plan = _draft(plan_id)
+    if plan.revision_of_id is not None:
+        return _publish_revision(plan)
     try:
         rows = services.publish(plan)
     except services.AlreadyDone as done:
@@ -276,6 +288,34 @@ def publish(plan_id: int):
     else:
         flash(_("The plan is published: %(rows)s ledger rows were created.", rows=rows), "success")
     return redirect(url_for("plans.show", plan_id=plan.id))
+
+
+def _publish_revision(draft: Plan):
+    original_id = draft.revision_of_id
+    try:
+        result = services.publish_revision(draft)
+    except services.AlreadyDone as done:
+        flash(str(done), "info")
+    except services.PlanError as error:
+        flash(str(error), "error")
+        return redirect(url_for("plans.show", plan_id=draft.id))
+    else:
+        flash(_("The new version is applied: %(added)s tasks added (%(rows)s ledger rows), %(archived)s archived "
+                "with their progress, %(changed)s changed.", added=result.added, rows=result.rows_added,
+                archived=result.archived, changed=result.changed), "success")
+    return redirect(url_for("plans.show", plan_id=original_id))
+
+
+@bp.route("/<int:plan_id>/revise", methods=["POST"])
+@roles_required(ADMIN)
+def revise(plan_id: int):
+    """Edit a published plan: a draft revision to change, published later as a diff."""
+    plan = _managed_plan(plan_id)
+    try:
+        draft = services.start_revision(plan)
+    except services.PlanError as error:
+        abort(make_response(*render_error(409, str(error))))
+    return redirect(url_for("plans.show", plan_id=draft.id))
 
 
 def _life_step(plan_id: int, action, done_message: str, *, gone: bool = False):

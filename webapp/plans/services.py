@@ -412,7 +412,7 @@ def publish_warnings(plan: Plan) -> list[str]:
     warnings = []
     titles = {task.title.strip() for task in plan.tasks}
     for other in published_plans_of(plan.unit_id, plan.year):
-        if other.id == plan.id:
+        if other.id in (plan.id, plan.revision_of_id):
             continue
         other_titles = {task.title.strip() for task in other.tasks if not task.archived}
         shared = len(titles & other_titles)
@@ -450,6 +450,13 @@ def revise_published(plan: Plan, document: Document) -> RevisionResult:
     """Apply a new version of the document to a published plan as a diff: new tasks get their ledger rows,
     tasks the document no longer has are archived (their rows keep their progress and leave the pages),
     changed tasks take the new text; what units wrote in their rows is never touched."""
+    result = _apply_revision(plan, document)
+    db.session.commit()
+    return result
+
+
+def _apply_revision(plan: Plan, document: Document) -> RevisionResult:
+    """revise_published in the caller's transaction."""
     if plan.status != "published":
         raise PlanError(_("Only a published plan can take a new version this way."))
     # Serialise on the plan row: two confirmations of the same version apply once.
@@ -502,9 +509,59 @@ def revise_published(plan: Plan, document: Document) -> RevisionResult:
             _add_ledger_row(task, assignment.unit_id)
             result.rows_added += 1
     _resolve_kinds(plan)
+    title = (parsed.get("title") or plan.title)[:200]
+    record_changes("plan", plan.id, plan.unit_id, apply_changes(plan, {"title": title}))
     record("plan", plan.id, "reimport", unit_id=plan.unit_id,
            after={"added": result.added, "archived": result.archived, "changed": result.changed,
                   "file": document.filename or None})
+    return result
+
+
+# ---- editing a published plan: a draft revision, published as a diff --------------------------------------
+
+def start_revision(plan: Plan) -> Plan:
+    """A draft copy of a published plan to edit; publishing it applies the differences to the plan.
+    Asking again returns the draft revision already started."""
+    if plan.status != "published":
+        raise PlanError(_("Only a published plan can be edited as a new version."))
+    db.session.execute(update(Plan).where(Plan.id == plan.id).values(title=Plan.title)
+                       .execution_options(synchronize_session=False))
+    from .queries import revision_draft_of
+    existing = revision_draft_of(plan)
+    if existing is not None:
+        db.session.rollback()
+        return existing
+    draft = _copy_plan(plan, year=plan.year, shift=lambda text: text, revision_of_id=plan.id,
+                       source_text=plan.source_text, keep=lambda task: not task.archived)
+    record("plan", draft.id, "copy", unit_id=draft.unit_id, after={"from_plan": plan.id, "year": draft.year})
+    db.session.commit()
+    return draft
+
+
+def _parsed_from(draft: Plan) -> dict:
+    """A draft's content in the reader's shape, so a revision is applied exactly like a re-imported document."""
+    return {"title": draft.title, "year": draft.year, "warnings": [], "sections": [{
+        "number": section.number, "title": section.title, "tasks": [{
+            "number": task.number, "title": task.title, "body": task.body, "lead": task.lead,
+            "members": task.members, "deadline_text": task.deadline_text,
+            "starts_on": task.starts_on.isoformat() if task.starts_on else None,
+            "due_on": task.due_on.isoformat() if task.due_on else None, "ongoing": task.ongoing,
+            "requirements": [{"text": r.text, "kind": r.kind, "cadence": r.cadence, "count": r.count,
+                              "weekday": r.weekday, "level": r.level, "include_children": r.include_children}
+                             for r in task.requirements]} for task in section.tasks]}
+        for section in draft.sections]}
+
+
+def publish_revision(draft: Plan) -> RevisionResult:
+    """Publish a draft revision: its differences go onto the published plan, and the draft is gone."""
+    original = draft.revision_of
+    if original is None:
+        raise PlanError(_("The plan this draft revises no longer exists."))
+    _claim_status(draft, "draft", "deleting")
+    result = _apply_revision(original, Document(_parsed_from(draft), draft.source_filename or "", None))
+    record("plan", draft.id, "delete", unit_id=draft.unit_id,
+           before={"title": draft.title, "year": draft.year, "tasks": len(draft.tasks)})
+    db.session.delete(draft)
     db.session.commit()
     return result
 
@@ -563,20 +620,34 @@ def copy_to_next_year(plan: Plan) -> Plan:
         db.session.rollback()
         return existing
     year = plan.year
+    copy = _copy_plan(plan, year=year + 1, shift=lambda text: _next_year_text(text, year), dates=_next_year_date,
+                      keep=lambda task: not task.archived)
+    record("plan", copy.id, "copy", unit_id=copy.unit_id, after={"from_plan": plan.id, "year": copy.year})
+    db.session.commit()
+    return copy
+
+
+def _copy_plan(plan: Plan, *, year: int, shift, dates=lambda day: day, keep=lambda task: True,
+               revision_of_id: int | None = None, source_text: str | None = None) -> Plan:
+    """A draft with the plan's sections, tasks, requirements and assignments (texts through `shift`, dates through
+    `dates`), no ledger rows; flushed, not committed."""
     active_ids = {unit.id for unit in active_units_under(plan.unit)}
-    copy = Plan(unit_id=plan.unit_id, unit=plan.unit, year=year + 1, title=_next_year_text(plan.title, year)[:200],
-                status="draft", source_filename=plan.source_filename, warnings="[]")
+    copy = Plan(unit_id=plan.unit_id, unit=plan.unit, year=year, title=shift(plan.title)[:200],
+                status="draft", source_filename=plan.source_filename, source_text=source_text, warnings="[]",
+                revision_of_id=revision_of_id)
     db.session.add(copy)
     sections = {}
     for section in plan.sections:
         sections[section.id] = Section(plan=copy, position=section.position, number=section.number,
-                                       title=_next_year_text(section.title, year))
+                                       title=shift(section.title))
         db.session.add(sections[section.id])
     for task in plan.tasks:
+        if not keep(task):
+            continue
         new_task = Task(plan=copy, section=sections[task.section_id], position=task.position, number=task.number,
-                        title=_next_year_text(task.title, year), body=_next_year_text(task.body, year),
-                        lead=task.lead, members=task.members, deadline_text=_next_year_text(task.deadline_text, year),
-                        starts_on=_next_year_date(task.starts_on), due_on=_next_year_date(task.due_on),
+                        title=shift(task.title), body=shift(task.body),
+                        lead=task.lead, members=task.members, deadline_text=shift(task.deadline_text),
+                        starts_on=dates(task.starts_on), due_on=dates(task.due_on),
                         ongoing=task.ongoing, needs_review=False)
         db.session.add(new_task)
         new_task.requirements = [
@@ -586,6 +657,4 @@ def copy_to_next_year(plan: Plan) -> Plan:
         new_task.assignments = [TaskAssignment(unit_id=a.unit_id) for a in task.assignments
                                 if a.unit_id in active_ids]
     db.session.flush()
-    record("plan", copy.id, "copy", unit_id=copy.unit_id, after={"from_plan": plan.id, "year": copy.year})
-    db.session.commit()
     return copy
