@@ -54,3 +54,31 @@ def test_the_change_log_names_task_plan_and_unit_without_ids(app, org, client, l
     assert "进行中" in text and "in_progress" not in text
     # The rows' creation names the plan and the task, not their ids.
     assert "工作方案：《计算机学院2025年党建工作方案》" in text
+
+
+def test_an_activitys_history_names_its_kind_and_a_stale_edit_shows_both_values(app, org, client, login_as, csrf):
+    from datetime import date
+
+    from tests.activities_factories import kind_id, make_activity
+    from tests.test_activities_routes import post_activity
+    from webapp.activities import services
+    from webapp.models import Activity
+    with app.app_context():
+        activity_id = make_activity(org.units["class1"], "主题班会", date(2026, 3, 3), status="draft",
+                                    created_by_id=org.users["monitor1"])
+        admin = db.session.get(User, org.users["admin"])
+        activity = db.session.get(Activity, activity_id)
+        values = {field: getattr(activity, field) for field in services.EDITABLE_FIELDS}
+        values.update(kind_id=kind_id("主题团日"), topic="管理员改的主题")
+        services.update_activity(admin, activity, 1, services.ActivityData(**values), [], [], submit=False)
+        admin_name = admin.display_name
+    login_as("monitor1")
+    page = parse(client.get(f"/activities/{activity_id}").get_data(as_text=True))
+    history = page.xpath("string(//details[contains(@class, 'history')])")
+    assert "主题团日" in history and admin_name in history
+    # The monitor's form was opened at version 1 and changes the topic too: 409 with the value saved meanwhile.
+    response = post_activity(app, client, csrf, path=f"/activities/{activity_id}/edit", version="1",
+                             held_on="2026-03-03", topic="班长的主题", kind="主题团日")
+    assert response.status_code == 409
+    text = response.get_data(as_text=True)
+    assert "管理员改的主题" in text and "班长的主题" in text

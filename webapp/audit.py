@@ -99,6 +99,8 @@ def value_text(entry: AuditEntry, text: str | None, names: dict[tuple[str, int],
             return text
         return "；".join(f"{_field_label(entry.entity, key)}：{_snapshot_value(entry.entity, key, value, names)}"
                         for key, value in snapshot.items() if value not in (None, ""))
+    if entry.field in _ID_KEYS and text.isdecimal():  # a changed reference (an activity's kind): its name
+        return (names or {}).get((_ID_KEYS[entry.field], int(text))) or "—"
     return _value_label(entry.entity, entry.field, text) if entry.field else _INTERNAL_ID.sub("", text)
 
 
@@ -124,6 +126,10 @@ class AuditReader:
         for entry in entries:
             if entry.entity_id is not None:
                 wanted.setdefault(entry.entity, set()).add(entry.entity_id)
+            if entry.field in _ID_KEYS:
+                for text in (entry.before, entry.after):
+                    if text and text.isdecimal():
+                        wanted.setdefault(_ID_KEYS[entry.field], set()).add(int(text))
             for text in (entry.before, entry.after):
                 if text and text.startswith("{"):
                     try:

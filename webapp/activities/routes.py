@@ -7,7 +7,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from ..audit import actor_name
+from ..audit import AuditReader, actor_name
 from ..extensions import db
 from ..htmx import is_htmx, render_page_or_partial
 from ..models import ACTIVITY_STATUSES, CADENCES, Activity, ActivityKind, StoredFile, Unit
@@ -31,7 +31,7 @@ def _labels():
     return {"status_label": lambda s: STATUS_LABELS.get(s, s), "state_label": lambda s: STATE_LABELS.get(s, s),
             "cadence_label": lambda c: CADENCE_LABELS.get(c, c), "level_label": lambda lv: LEVEL_LABELS.get(lv, lv),
             "action_label": lambda a: ACTION_LABELS.get(a, a), "field_label": lambda f: FIELD_LABELS.get(f, f),
-            "short_period": comp.short_period, "actor_name": actor_name, "can_review_any": current_user.is_authenticated
+            "short_period": comp.short_period, "actor_name": actor_name, "audit_reader": AuditReader, "can_review_any": current_user.is_authenticated
             and current_user.role in (ADMIN, STAFF), "may_manage_kind": lambda kind: can_manage_kind(current_user, kind)}
 
 

@@ -115,7 +115,7 @@ def update_activity(user, activity: Activity, version: int, data: ActivityData, 
     if conflicts:
         raise StaleVersion(activity, conflicts)
     changes = apply_changes(activity, values)
-    record_changes(ENTITY, activity.id, activity.unit_id, changes)
+    record_changes(ENTITY, activity.id, activity.unit_id, changes, user_id=user.id)
     _detach(activity, set(remove_file_ids))
     _attach(user, activity, files)
     if submit:
