@@ -247,3 +247,40 @@ def test_an_edited_published_plan_is_republished_as_a_diff(app, client, org, adm
         assert db.session.get(LedgerRow, row.id).progress == "已学习三次"
         assert row_counts()["LedgerRow"] == rows_before
         assert db.session.execute(select(func.count(Plan.id))).scalar_one() == 1
+
+
+def _at_once(app, login_as, csrf, url, times=3):
+    """POST `url` from several logged-in admins at the same moment; returns their statuses and Locations."""
+    import threading
+    clients = []
+    for _ in range(times):
+        client = login_as("admin", app.test_client())
+        clients.append((client, csrf(client, "/plans/")))
+    barrier, answers = threading.Barrier(times), []
+
+    def send(client, token):
+        barrier.wait()
+        response = client.post(url, data={"csrf_token": token})
+        answers.append((response.status_code, response.headers.get("Location", "")))
+
+    threads = [threading.Thread(target=send, args=pair) for pair in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return answers
+
+
+def test_publish_and_copy_sent_at_once_happen_once(app, org, login_as, csrf):
+    with app.app_context():
+        draft = make_draft(org)
+    answers = _at_once(app, login_as, csrf, f"/plans/{draft}/publish")
+    assert sorted(status for status, _ in answers)[0] == 302 and {s for s, _ in answers} <= {302, 409}, answers
+    with app.app_context():
+        rows = db.session.execute(select(func.count(LedgerRow.id))).scalar_one()
+        assert rows == 9 and db.session.execute(select(func.count(AuditEntry.id)).where(
+            AuditEntry.action == "publish")).scalar_one() == 1
+    answers = _at_once(app, login_as, csrf, f"/plans/{draft}/copy")
+    assert {status for status, _ in answers} == {302} and len({location for _, location in answers}) == 1, answers
+    with app.app_context():
+        assert db.session.execute(select(func.count(Plan.id)).where(Plan.year == 2026)).scalar_one() == 1
