@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from webapp.activities import compliance as comp
 from webapp.extensions import db
 from webapp.ledger.services import save_row
-from webapp.models import AuditEntry, LedgerRow, Plan, Requirement, Task, Unit, User
+from webapp.models import AuditEntry, LedgerRow, Plan, Requirement, Task, User
 
 from .plans_factories import SMALL_PLAN, by_class, html, make_draft, make_published, row_counts, task_by_number, texts
 
