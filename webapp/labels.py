@@ -69,7 +69,11 @@ FIELD_LABELS = {"lead": _l("Lead"), "members": _l("Members"), "progress": _l("Pr
                 "locale": _l("Language"), "year": _l("Year"), "needs_review": _l("Needs checking"),
                 "archived": _l("Archived"), "status": _l("Status"), "tasks": _l("Tasks"), "task": _l("Task"),
                 "plan": _l("Work plan"), "unit": _l("Unit"), "from_plan": _l("Copied from"),
-                "added": _l("Tasks added"), "changed": _l("Tasks changed"), "include_children": _l("Units below count")}
+                "added": _l("Tasks added"), "changed": _l("Tasks changed"), "include_children": _l("Units below count"),
+                "username": _l("Login name"), "parent": _l("Parent unit"), "users": _l("Users"),
+                "units": _l("Sub-units"), "ledger_rows": _l("Ledger rows"), "activities": _l("Activities"),
+                "plans": _l("Work plans"),
+                "kinds": _l("Activity kinds")}
 # The same column name means different things on different records.
 ENTITY_FIELD_LABELS = {("ledger_row", "status"): _l("Completion status"), ("unit", "kind"): _l("Kind"),
                        ("plan", "archived"): _l("Tasks archived"), ("plan", "file"): _l("File")}
