@@ -219,6 +219,10 @@ def test_the_same_obligation_from_two_plans_is_one_with_the_larger_count(app, cl
     assert [li.get("data-requirement") for li in study_items] == [str(study.id)]
     asked = study_items[0].xpath("string(.//*[contains(@class, 'asked-by')])")
     assert "党建工作方案" in asked and "意识形态工作要点" in asked
+    grid = html(client.get(f"/activities/compliance?year={year}"))
+    blocks = [b for b in grid.xpath("//section[@data-requirement]") if "政治学习" in b.xpath("string(.//h2)")]
+    assert [b.get("data-requirement") for b in blocks] == [str(study.id)]
+    assert "意识形态工作要点" in blocks[0].xpath("string(.//*[contains(@class, 'asked-by')])")
 
 
 def test_an_edited_published_plan_is_republished_as_a_diff(app, client, org, admin):

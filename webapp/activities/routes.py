@@ -326,6 +326,7 @@ def compliance_grid():
     return render_page_or_partial(
         "activities/compliance.html", "activities/_grid.html", year=year, years=years, today=today,
         obligations=obligations, blocks=comp.grid(chosen, cells), cadences=CADENCES,
+        plans_asking=lambda obligation: comp.plans_asking(obligations, obligation),
         kind_names=sorted({o.kind for o in obligations}), selected=request.args)
 
 
