@@ -11,7 +11,7 @@ from webapp.extensions import db
 from webapp.ledger.services import save_row
 from webapp.models import AuditEntry, LedgerRow, Plan, Requirement, Task, User
 
-from .plans_factories import SMALL_PLAN, by_class, html, make_draft, make_published, row_counts, task_by_number, texts
+from .plans_factories import SMALL_PLAN, html, make_draft, make_published, row_counts, task_by_number, texts
 
 CHANGED_PLAN = re.sub(r"2\.召开党政联席会议。每年两次召开党政联席会议。",
                       "2.召开党政联席会议和研判会议。每年两次召开党政联席会议，每季度召开意识形态研判会议。",
@@ -22,10 +22,6 @@ CHANGED_PLAN = re.sub(r"2\.召开党政联席会议。每年两次召开党政�
 def admin(client, login_as, csrf):
     login_as("admin")
     return csrf(path="/plans/")
-
-
-def flashes(client, url):
-    return texts(by_class(html(client.get(url)), "flash"))
 
 
 def confirm_text(client, plan_id, action):
@@ -146,7 +142,7 @@ def test_publishing_warns_of_a_duplicate_and_of_a_year_unlike_the_documents(app,
     with app.app_context():
         make_published(org)
         again = make_draft(org)
-        other_year = make_draft(org, SMALL_PLAN.replace("我们", ""), year=2026)
+        other_year = make_draft(org, year=2026)
         fresh = make_draft(org, SMALL_PLAN.replace("2025年党建工作方案", "2025年意识形态工作方案")
                            .replace("开展政治学习", "学习党章").replace("召开党政联席会议", "召开专题会")
                            .replace("管理宣传阵地", "建设网站"))
