@@ -14,7 +14,7 @@ from .. import audit, labels
 from ..uploads import ACCEPT_ATTRIBUTE
 from . import queries
 from .forms import LedgerRowForm
-from .services import StaleVersion, save_row
+from .services import RowMissing, StaleVersion, save_row
 
 bp = Blueprint("ledger", __name__)
 
@@ -127,6 +127,8 @@ def update_row(row_id: int):
         return render_row(row, 422, editing=editing, errors=form.field_errors, values=form.submitted_values())
     try:
         save_row(current_user, row.id, form.version.data, form.changes)
+    except RowMissing:
+        abort(404)
     except StaleVersion:
         # Only a field both people changed gets here: other fields changed meanwhile were merged.
         row = load_row(row_id)

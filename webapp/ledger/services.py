@@ -71,7 +71,8 @@ def save_row(user, row_id: int, base_version: int, changes: dict[str, Any]) -> L
     """Save `changes` (field → new value) to the row the user loaded at `base_version`; returns the saved row.
 
     Another person's save of different fields since `base_version` is kept (the two are merged); the same
-    field changed by both raises StaleVersion(current_row, fields) and saves nothing.
+    field changed by both raises StaleVersion(current_row, fields) and saves nothing; a row that is not there (or
+    not in the caller's scope) raises RowMissing.
     """
     user_id = getattr(user, "id", user)
     for _attempt in range(MAX_ATTEMPTS):
