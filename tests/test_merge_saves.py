@@ -172,3 +172,27 @@ def test_the_same_activity_field_changed_by_both_is_a_conflict(app, org, client,
         db.session.rollback()
         db.session.expire_all()
         assert db.session.get(Activity, activity_id).place == "报告厅"
+
+
+def test_a_conflict_judged_on_an_old_read_is_checked_again_on_a_fresh_one(app, org):
+    """The caller's copy may be older than the database: a conflict is only reported from a fresh read,
+    with the fields, and a save that merges on the fresh read lands."""
+    row_id = one_row(app, org)
+    with app.app_context():
+        staff = db.session.get(User, org.users["staff1"])
+        loaded = db.session.get(LedgerRow, row_id)
+        with db.engine.begin() as other:  # someone saves progress after our read
+            other.execute(db.update(LedgerRow).where(LedgerRow.id == row_id).values(
+                progress="别人的", version=2, field_versions='{"_since": 1, "progress": 2}'))
+        try:
+            save_row(staff, row_id, 1, {"progress": "我的"}, loaded=loaded)
+        except StaleVersion as stale:
+            assert stale.fields == ("progress",) and stale.current.progress == "别人的"
+        else:
+            raise AssertionError("no conflict")
+        loaded = db.session.get(LedgerRow, row_id)
+        with db.engine.begin() as other:
+            other.execute(db.update(LedgerRow).where(LedgerRow.id == row_id).values(
+                remarks="别人的备注", version=3, field_versions='{"_since": 1, "progress": 2, "remarks": 3}'))
+        saved = save_row(staff, row_id, 2, {"lead": "我填的"}, loaded=loaded)
+        assert (saved.lead, saved.remarks, saved.progress, saved.version) == ("我填的", "别人的备注", "别人的", 4)

@@ -126,7 +126,7 @@ def update_row(row_id: int):
     if not form.validate_for(row, row.task.plan.year, queries.local_today()):
         return render_row(row, 422, editing=editing, errors=form.field_errors, values=form.submitted_values())
     try:
-        save_row(current_user, row.id, form.version.data, form.changes)
+        save_row(current_user, row.id, form.version.data, form.changes, loaded=row)
     except RowMissing:
         abort(404)
     except StaleVersion:

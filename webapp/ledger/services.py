@@ -67,24 +67,32 @@ def apply_row_changes(user_id: int | None, row_id: int, base_version: int, chang
     return diff
 
 
-def save_row(user, row_id: int, base_version: int, changes: dict[str, Any]) -> LedgerRow:
+def save_row(user, row_id: int, base_version: int, changes: dict[str, Any], *, loaded: LedgerRow | None = None
+             ) -> LedgerRow:
     """Save `changes` (field → new value) to the row the user loaded at `base_version`; returns the saved row.
 
     Another person's save of different fields since `base_version` is kept (the two are merged); the same
     field changed by both raises StaleVersion(current_row, fields) and saves nothing; a row that is not there (or
-    not in the caller's scope) raises RowMissing.
+    not in the caller's scope) raises RowMissing. `loaded`: the row as the caller just read it, used for the
+    first attempt (the UPDATE still checks its version, so a row changed since is read again, not overwritten).
     """
     user_id = getattr(user, "id", user)
+    row, fresh = loaded, loaded is None
     for _attempt in range(MAX_ATTEMPTS):
+        if row is None:
+            row, fresh = _current_row(row_id), True
+        if row is None:
+            raise RowMissing(row_id)
         try:
-            apply_row_changes(user_id, row_id, base_version, changes)
+            apply_row_changes(user_id, row_id, base_version, changes, row=row)
         except StaleVersion as stale:
             db.session.rollback()
-            if stale.fields:
+            if stale.fields and fresh:
                 raise StaleVersion(_current_row(row_id), stale.fields) from None
-            continue  # lost a race between read and write: read again and merge again
+            row = None  # lost a race, or judged on the caller's earlier read: read again and merge again
+            continue
         db.session.commit()
-        return _current_row(row_id)
+        return row  # expired by the commit: it reloads when read
     raise StaleVersion(_current_row(row_id), ())
 
 
