@@ -69,8 +69,9 @@ def published_plans_for(unit_id: int) -> list[Plan]:
 
 
 def units_with_rows() -> list[Unit]:
-    """Units in the user's scope that have a ledger (for the unit selector)."""
-    has_rows = select(LedgerRow.id).where(LedgerRow.unit_id == Unit.id).exists()
+    """Units in the user's scope that have a ledger of a published plan (for the unit selector)."""
+    has_rows = (select(LedgerRow.id).join(Task, Task.id == LedgerRow.task_id).join(Plan, Plan.id == Task.plan_id)
+                .where(LedgerRow.unit_id == Unit.id, Plan.status == "published", Task.archived.is_(False)).exists())
     return list(db.session.execute(select(Unit).where(has_rows).order_by(Unit.path)).scalars())
 
 
