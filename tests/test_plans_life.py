@@ -226,7 +226,8 @@ def test_an_edited_published_plan_is_republished_as_a_diff(app, client, org, adm
         plan = make_published(org)
         row = db.session.execute(select(LedgerRow).join(Task).where(
             Task.plan_id == plan, Task.number == 1, LedgerRow.unit_id == org.units["faculty1"])).scalar_one()
-        save_row(db.session.get(User, org.users["staff1"]), row.id, 1, {"progress": "已学习三次"})
+        row_id = row.id
+        save_row(db.session.get(User, org.users["staff1"]), row_id, 1, {"progress": "已学习三次"})
         rows_before = row_counts()["LedgerRow"]
     first = client.post(f"/plans/{plan}/revise", data={"csrf_token": admin}).headers["Location"]
     again = client.post(f"/plans/{plan}/revise", data={"csrf_token": admin}).headers["Location"]
@@ -244,7 +245,7 @@ def test_an_edited_published_plan_is_republished_as_a_diff(app, client, org, adm
     with app.app_context():
         assert db.session.get(Plan, draft) is None
         assert task_by_number(plan, 1).title == "开展政治理论学习。"
-        assert db.session.get(LedgerRow, row.id).progress == "已学习三次"
+        assert db.session.get(LedgerRow, row_id).progress == "已学习三次"
         assert row_counts()["LedgerRow"] == rows_before
         assert db.session.execute(select(func.count(Plan.id))).scalar_one() == 1
 
