@@ -20,7 +20,7 @@ def migrated_app(request, tmp_path):
         if db.engine.dialect.name == "postgresql":
             with db.engine.begin() as conn:
                 conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-        upgrade(revision="0003_perf_indexes")
+        upgrade(revision="0004_plan_lifecycle-1")  # the revision before this one
         yield app
         db.engine.dispose()
 
@@ -48,7 +48,7 @@ def test_existing_plans_rows_and_activities_upgrade_and_downgrade(migrated_app):
         assert conn.execute(text("SELECT archived FROM plan_task")).scalar_one() in (False, 0)
         assert conn.execute(text("SELECT field_versions, progress, version FROM ledger_row")).one() == (None, "已部署", 4)
         assert conn.execute(text("SELECT field_versions FROM activity")).scalar_one() is None
-    downgrade(revision="0003_perf_indexes")
+    downgrade(revision="0004_plan_lifecycle-1")
     assert "archived" not in {c["name"] for c in inspect(db.engine).get_columns("plan_task")}
     assert "field_versions" not in {c["name"] for c in inspect(db.engine).get_columns("ledger_row")}
     with db.engine.connect() as conn:

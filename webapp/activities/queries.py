@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from ..extensions import db
-from ..models import Activity, ActivityKind, AuditEntry, Plan, Requirement, Task, Unit
+from ..models import Activity, ActivityKind, AuditEntry, Plan, Requirement, StoredFile, Task, Unit
 from ..params import month_range
 from ..permissions import review_queue_criteria
 
@@ -125,3 +125,11 @@ def requirement_with_year(requirement_id: int) -> tuple[Requirement, int] | None
     return (row[0], row[1]) if row else None
 
 
+def pending_files(user, draft: str) -> list[StoredFile]:
+    """This user's files waiting under `draft` (within the scope, like every select)."""
+    if not draft:
+        return []
+    return list(db.session.execute(
+        select(StoredFile).where(StoredFile.pending_draft == draft, StoredFile.uploaded_by_id == user.id,
+                                 StoredFile.activity_id.is_(None), StoredFile.ledger_row_id.is_(None))
+        .order_by(StoredFile.id)).scalars())

@@ -14,6 +14,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from ..models import CADENCES, LEVELS
+from ..uploads import too_large_message
 
 from ..labels import CADENCE_LABELS, LEVEL_LABELS, TASK_FIELD_LABELS, WEEKDAY_LABELS  # noqa: E402,F401
 
@@ -50,7 +51,7 @@ class DocumentForm(FlaskForm):
         self.content = upload.read(limit + 1)
         self.filename = upload.filename
         if len(self.content) > limit:
-            self.document.errors.append(_("The file is larger than %(mb)s MB.", mb=round(limit / 1024 / 1024, 1)))
+            self.document.errors.append(too_large_message())
             return False
         return True
 
@@ -62,12 +63,17 @@ class ImportForm(DocumentForm):
         NumberRange(FIRST_YEAR, LAST_YEAR, message=_l("Enter a year between 2000 and 2100."))])
 
 
+def _at_most(limit: int) -> Length:
+    """Text over the limit is refused with a message, never cut."""
+    return Length(max=limit, message=_l("At most %(max)d characters.", max=limit))
+
+
 class TaskForm(FlaskForm):
-    title = TextAreaField(_l("Task"), validators=[DataRequired(message=_l("Enter the task.")), Length(max=2000)])
-    body = TextAreaField(_l("Details"), validators=[Length(max=20000)])
-    lead = StringField(_l("Lead"), validators=[Length(max=500)])
-    members = StringField(_l("Members"), validators=[Length(max=1000)])
-    deadline_text = TextAreaField(_l("Time limit"), validators=[Length(max=1000)])
+    title = TextAreaField(_l("Task"), validators=[DataRequired(message=_l("Enter the task.")), _at_most(2000)])
+    body = TextAreaField(_l("Details"), validators=[_at_most(20000)])
+    lead = StringField(_l("Lead"), validators=[_at_most(500)])
+    members = StringField(_l("Members"), validators=[_at_most(1000)])
+    deadline_text = TextAreaField(_l("Time limit"), validators=[_at_most(1000)])
     starts_on = DateField(_l("Start"), validators=[Optional()])
     due_on = DateField(_l("Due"), validators=[Optional()])
     ongoing = BooleanField(_l("Ongoing all year"))
@@ -101,7 +107,7 @@ class TaskForm(FlaskForm):
 
 class RequirementForm(FlaskForm):
     kind = StringField(_l("Activity kind"), validators=[
-        DataRequired(message=_l("Enter the activity kind.")), Length(max=60)])
+        DataRequired(message=_l("Enter the activity kind.")), _at_most(60)])
     cadence = SelectField(_l("Period"), choices=[SelectChoice(c, CADENCE_LABELS[c]) for c in CADENCES])
     count = IntegerField(_l("Times per period"), default=1, validators=[
         InputRequired(message=_l("Enter a number from 1 to 400.")),
@@ -119,7 +125,7 @@ class RequirementForm(FlaskForm):
 
 class SectionForm(FlaskForm):
     title = StringField(_l("Section title"), validators=[
-        DataRequired(message=_l("Enter the section title.")), Length(max=300)])
+        DataRequired(message=_l("Enter the section title.")), _at_most(300)])
 
 
 class AssignmentForm(FlaskForm):

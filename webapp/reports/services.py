@@ -26,7 +26,7 @@ from sqlalchemy.orm import joinedload
 from ..extensions import db
 from ..labels import LEDGER_FIELD_LABELS
 from ..models import LedgerRow, Task
-from ..uploads import UploadError, detect_type
+from ..uploads import UploadError, detect_type, too_large_message
 from .excel import LEDGER_HEADERS, STATUS_TEXT, parse_date_text, status_text
 
 # Ledger header → row attribute, for the columns an import may change.
@@ -57,7 +57,7 @@ def read_upload(file_storage) -> list[SheetRow]:
     limit = current_app.config["MAX_UPLOAD_BYTES"]
     data = file_storage.stream.read(limit + 1)
     if len(data) > limit:
-        raise LedgerImportError(_("The file is larger than %(mb)s MB.", mb=round(limit / 1024 / 1024, 1)))
+        raise LedgerImportError(too_large_message())
     try:  # the uploads' own check: an Office zip by its parts, refusing zip bombs before anything inflates
         is_workbook = detect_type(data) == "xlsx"
     except UploadError as unsafe:
