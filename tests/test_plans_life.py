@@ -193,7 +193,7 @@ def test_a_lost_publish_race_is_answered_not_a_500(app, org):
 
 def test_the_same_obligation_from_two_plans_is_one_with_the_larger_count(app, client, org, login_as):
     with app.app_context():
-        from webapp.activities.compliance import local_today
+        from webapp.clock import local_today
         year = local_today().year
     text = SMALL_PLAN.replace("2025", str(year))
     with app.app_context():
