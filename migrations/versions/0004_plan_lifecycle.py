@@ -1,7 +1,7 @@
 """plan life and field-level merge: archived tasks, field version maps on ledger rows and activities
 
 Revision ID: 0004_plan_lifecycle
-Revises: 0006_pending_uploads
+Revises: 0008_prereview
 
 `plan.revision_of_id` names the published plan a draft revision will update;
 `plan_task.archived` marks a task a re-published plan dropped (its ledger rows keep their progress);
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0004_plan_lifecycle'
-down_revision = '0006_pending_uploads'
+down_revision = '0008_prereview'
 branch_labels = None
 depends_on = None
 

@@ -57,10 +57,12 @@ def seed_standard_kinds(top_unit: Unit) -> list[ActivityKind]:
     """Give a tree's top unit the standard kinds unless it has kinds already, with an audit entry each, in the
     caller's transaction. Called when a tree is created and when a plan is published: never on a GET."""
     from ..demo import ensure_activity_kinds
+    from ..prereview.services import ensure_kinds as ensure_prereview_kinds
     created = ensure_activity_kinds(top_unit)
     for kind in created:
         record(KIND_ENTITY, kind.id, "create", unit_id=top_unit.id,
                after={"name": kind.name, "cadence": kind.cadence, "count": kind.count, "level": kind.level})
+    ensure_prereview_kinds(top_unit)  # and the pre-review kinds of the register (三审), likewise never on a GET
     return created
 
 
