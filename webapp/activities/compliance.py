@@ -21,7 +21,7 @@ from ..extensions import db
 from ..models import ActivityKind, Plan, Requirement, Task, TaskAssignment, Unit
 from ..permissions import assignments_around_scope, scope_path, unit_path_of
 from . import counters
-from .periods import Period, period_span, periods, state_for
+from .periods import Period, periods, state_for
 
 EXCERPT_CHARS = 40
 
@@ -319,7 +319,8 @@ def _approved_counts(obligations: list[Obligation], periods_by_cadence: dict[str
     wanted = sorted({(o.kind_id, o.cadence) for o in obligations if o.kind_id is not None})
     if not wanted:
         return []
-    first_day, last_day = period_span([p for cadence in {c for _, c in wanted} for p in periods_by_cadence[cadence]])
+    spanned = [p for cadence in {c for _, c in wanted} for p in periods_by_cadence[cadence]]
+    first_day, last_day = min(p.start for p in spanned), max(p.end for p in spanned)
     return counters.counts_for(db.session, wanted, first_day, last_day, unit_ids)
 
 
