@@ -168,7 +168,7 @@ def editor_for(present: list[str]) -> str:
 @roles_required()
 def update_row(row_id: int):
     """Contract: form fields named after the columns, plus `version`; answers the row (200/409/422)."""
-    # Loaded light for the checks; the fragment is rendered from one full load after the commit.
+    # One load for the checks and the fragment: the save writes its values into this row, nothing is reloaded.
     row = load_editable_row(row_id, queries.ledger_row_to_save)
     form = LedgerRowForm(present=list(request.form))
     if not form.version.validate(form):
@@ -177,14 +177,14 @@ def update_row(row_id: int):
     if not form.validate_for(row, row.task.plan.year, local_today()):
         return render_row(row, 422, editing=editing, errors=form.field_errors, values=form.submitted_values())
     try:
-        save_row(current_user, row.id, form.version.data, form.changes, loaded=row)
+        row = save_row(current_user, row.id, form.version.data, form.changes, loaded=row)
     except RowMissing:
         abort(404)
     except StaleVersion:
         # Only a field both people changed gets here: other fields changed meanwhile were merged.
         row = load_row(row_id)
         return render_row(row, 409, editing=editing, values=form.submitted_values(), conflict=True)
-    return render_row(load_row(row_id))
+    return render_row(row)
 
 
 @bp.route("/ledger/rows/<int:row_id>/history")
