@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
-from ..audit import record, record_changes
+from ..audit import insert_changes, record
 from ..extensions import db
 from ..models import LedgerRow, StoredFile
 from ..models.base import utcnow
@@ -65,7 +65,7 @@ def apply_row_changes(user_id: int | None, row_id: int, base_version: int, chang
         .execution_options(synchronize_session=False))
     if result.rowcount != 1:
         raise StaleVersion(row, ())
-    record_changes(ENTITY, row_id, row.unit_id, diff, user_id=user_id)
+    insert_changes(ENTITY, row_id, row.unit_id, diff, user_id=user_id)  # every field's entry, one INSERT
     # The row in memory now says what the UPDATE wrote (as if loaded so): the caller renders it without a reload.
     for field, value in values.items():
         set_committed_value(row, field, value)
