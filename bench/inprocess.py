@@ -20,7 +20,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import event, select  # noqa: E402
 
-from bench.generate import BENCH_PASSWORD  # noqa: E402
+from bench.generate import BENCH_PASSWORD, _sqlalchemy_url  # noqa: E402
 from webapp import create_app  # noqa: E402
 from webapp.extensions import db  # noqa: E402
 from webapp.models import LedgerRow, Unit  # noqa: E402
@@ -61,7 +61,7 @@ class StatementCounter:
             rows = len(conn.exec_driver_sql(statement, parameters).all())
             elapsed = (time.perf_counter() - started) * 1000
             print(f"  {elapsed:8.1f} ms {rows:>6} rows  {' '.join(statement.split())[:self.width]}")
-            if elapsed > self.explain_ms:
+            if elapsed > self.explain_ms and conn.dialect.name == "sqlite":
                 for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters):
                     if row[-1] not in ("SCAN CONSTANT ROW", "UNION ALL"):  # the periods CTE's rows
                         print(f"              plan: {row[-1]}")
@@ -95,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--full", action="store_true", help="bench/out/full.db instead of quick.db")
     parser.add_argument("--database", type=Path, help="another SQLite file (e.g. a copy with an index to try)")
+    parser.add_argument("--database-url", help="a PostgreSQL database built by generate.py (postgresql://…)")
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--only", default="", help="comma-separated request names to run")
     parser.add_argument("--sql", action="store_true", help="print every SELECT with its time (re-run) and slow ones' plans")
@@ -103,7 +104,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", default="", help="cProfile this request name and print the top functions")
     args = parser.parse_args(argv)
     path = args.database or ROOT / "bench" / "out" / ("full.db" if args.full else "quick.db")
-    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}", "SECRET_KEY": "bench-profile",
+    url = _sqlalchemy_url(args.database_url) if args.database_url else f"sqlite:///{path}"
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench-profile",
                       "SESSION_COOKIE_SECURE": False, "REMEMBER_COOKIE_SECURE": False})
     with app.app_context():
         branch_id, branch_path = db.session.execute(
