@@ -177,11 +177,10 @@
   });
 
   // A save is announced to screen readers ("已保存：推进情况"); which cell it was is read off the editor.
-  var savingLabel = null;
   document.addEventListener("htmx:beforeRequest", function (e) {
     var td = e.detail.elt && e.detail.elt.closest && e.detail.elt.closest("table.ledger td.editing");
     var verb = e.detail.requestConfig && e.detail.requestConfig.verb;
-    savingLabel = td && verb === "post" ? td.getAttribute("data-label") : null;
+    if (td && verb === "post" && e.detail.xhr) { e.detail.xhr.savingLabel = td.getAttribute("data-label"); }
   });
 
   document.addEventListener("htmx:afterSwap", function (e) {
@@ -191,11 +190,11 @@
       openPanel(target, elt && elt.id ? elt.id : null);
       return;
     }
-    if (savingLabel && e.detail.xhr && e.detail.xhr.status === 200 && window.taizhangAnnounce) {
+    var xhr = e.detail.xhr;
+    if (xhr && xhr.savingLabel && xhr.status === 200 && window.taizhangAnnounce) {
       var status = document.getElementById("ledger-status");
-      window.taizhangAnnounce((status ? status.getAttribute("data-saved") : "") + savingLabel);
+      window.taizhangAnnounce((status ? status.getAttribute("data-saved") : "") + xhr.savingLabel);
     }
-    savingLabel = null;
     var row = target && target.id && target.id.indexOf("row-") === 0 ? document.getElementById(target.id) : null;
     if (!row) { return; }
     var input = row.querySelector("td.editing [aria-invalid='true']") || row.querySelector("td.editing [data-edit-focus]");
