@@ -299,3 +299,18 @@ def test_the_menu_at_200_percent_zoom_is_a_button_reached_with_tab(demo, browser
         expect(page.locator("button.nav-toggle")).to_be_focused()
         expect(page.locator("button.nav-toggle")).to_have_attribute("aria-expanded", "false")
         assert not page.js_errors, page.js_errors
+
+
+def test_a_form_with_errors_puts_focus_on_the_first_invalid_field(demo, browser, live_server):
+    with phone(browser) as page:
+        browser_login(page, live_server, "monitor1", DEMO_PASSWORD)
+        page.goto(f"{live_server}/activities/new")
+        page.fill("input[name=held_on]", "")
+        page.click("button[name=action][value=submit]")
+        page.wait_for_load_state("networkidle")
+        first_invalid = page.locator("[aria-invalid=true]").first
+        expect(first_invalid).to_be_focused()
+        described = first_invalid.get_attribute("aria-describedby")
+        assert page.inner_text(f"#{described}").strip()
+        assert_accessible(page, "the activity form with errors (phone)")
+        assert not real_errors(page), page.js_errors
