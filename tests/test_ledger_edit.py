@@ -162,7 +162,6 @@ def test_the_row_fragment_stays_small(client, login_as, csrf, row_id):
                         lead="王书记", members="李老师、张老师", version="1")
     assert response.status_code == 200
     assert len(response.data) < 3 * 1024, f"row fragment is {len(response.data)} bytes"
-    print("ROWSIZE", len(response.data))
 
 
 # ---- validation ----------------------------------------------------------------------------------
