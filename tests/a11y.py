@@ -5,18 +5,19 @@ Playwright evaluates it through the DevTools protocol, so the page's CSP stays a
 """
 from __future__ import annotations
 
-from axe_playwright_python.sync_playwright import Axe
+from axe_playwright_python.base import AXE_SCRIPT
 
 WCAG21_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
-_axe = Axe()
+OPTIONS = {"runOnly": {"type": "tag", "values": WCAG21_AA}, "resultTypes": ["violations"]}
 
 
 def violations(page, context=None) -> list[str]:
     """One line per failing node: rule, impact, selector and axe's summary of what is wrong."""
-    results = _axe.run(page, context=context, options={"runOnly": {"type": "tag", "values": WCAG21_AA},
-                                                        "resultTypes": ["violations"]})
+    if not page.evaluate("typeof window.axe === 'object'"):  # once per document, not once per run
+        page.evaluate(AXE_SCRIPT)
+    response = page.evaluate("([context, options]) => axe.run(context || document, options)", [context, OPTIONS])
     lines = []
-    for violation in results.response["violations"]:
+    for violation in response["violations"]:
         for node in violation["nodes"]:
             summary = (node.get("failureSummary") or "").replace("\n", " ")[:240]
             lines.append(f"{violation['id']} ({violation['impact']}) {node['target']}: {summary}")

@@ -61,11 +61,10 @@ def sweep(page, base: str, start: str, problems: list[str]) -> list[str]:
             continue
         seen.add(shape)
         page.set_viewport_size(DESKTOP)
-        response = page.goto(url)
+        response = page.goto(url)  # waits for "load"; no page fetches anything after it
         if response.status != 200:
             problems.append(f"{url}: HTTP {response.status}")
             continue
-        page.wait_for_load_state("networkidle")
         for size_name, size in (("desktop", DESKTOP), ("phone", PHONE)):
             page.set_viewport_size(size)
             problems.extend(f"{url} [{size_name}] {line}" for line in violations(page))
