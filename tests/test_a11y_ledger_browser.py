@@ -314,3 +314,34 @@ def test_a_form_with_errors_puts_focus_on_the_first_invalid_field(demo, browser,
         assert page.inner_text(f"#{described}").strip()
         assert_accessible(page, "the activity form with errors (phone)")
         assert not real_errors(page), page.js_errors
+
+
+def _luminance(rgb: str) -> float:
+    channels = [int(part) / 255 for part in re.findall(r"\d+", rgb)[:3]]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def contrast(a: str, b: str) -> float:
+    high, low = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def test_focus_ring_on_the_red_header_input_borders_and_reduced_motion(demo, browser, live_server):
+    with open_page(browser, reduced_motion="reduce") as page:
+        browser_login(page, live_server, "staff1", DEMO_PASSWORD)
+        page.keyboard.press("Tab")
+        page.keyboard.press("Tab")
+        assert focused(page, "a.brand")
+        ring = page.evaluate("getComputedStyle(document.activeElement).outlineColor")
+        header = page.evaluate("getComputedStyle(document.querySelector('.topbar')).backgroundColor")
+        assert page.evaluate("parseFloat(getComputedStyle(document.activeElement).outlineWidth)") >= 2
+        assert contrast(ring, header) >= 3, (ring, header)
+        page.goto(f"{live_server}/activities/new")
+        for selector in ("input[name=topic]", "select[name=kind]", "textarea[name=summary]"):
+            border = page.evaluate(f"getComputedStyle(document.querySelector('{selector}')).borderTopColor")
+            assert contrast(border, "rgb(255, 255, 255)") >= 3, (selector, border)
+        # Who asks for no motion gets none (the saved-row flash is an animation).
+        duration = page.evaluate("""() => { const p = document.createElement('p'); p.className = 'saved-flash';
+            document.body.append(p); return parseFloat(getComputedStyle(p).animationDuration); }""")
+        assert duration < 0.01
