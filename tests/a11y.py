@@ -11,6 +11,12 @@ WCAG21_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 OPTIONS = {"runOnly": {"type": "tag", "values": WCAG21_AA}, "resultTypes": ["violations"]}
 
 
+def resize(page, size: dict) -> None:
+    """Change the viewport and let the page's resize handlers run (they fire on the next frame)."""
+    page.set_viewport_size(size)
+    page.evaluate("new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))")
+
+
 def violations(page, context=None) -> list[str]:
     """One line per failing node: rule, impact, selector and axe's summary of what is wrong."""
     if not page.evaluate("typeof window.axe === 'object'"):  # once per document, not once per run

@@ -10,14 +10,11 @@ import re
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import expect
-from sqlalchemy import select
 
 from webapp.demo import DEMO_PASSWORD, seed_demo
 from webapp.extensions import db
-from webapp.models import LedgerRow, Unit, User
 
-from .a11y import assert_accessible, violations
+from .a11y import assert_accessible, resize, violations
 from .conftest import browser_login, open_page
 
 pytestmark = pytest.mark.browser
@@ -66,7 +63,7 @@ def sweep(page, base: str, start: str, problems: list[str]) -> list[str]:
             problems.append(f"{url}: HTTP {response.status}")
             continue
         for size_name, size in (("desktop", DESKTOP), ("phone", PHONE)):
-            page.set_viewport_size(size)
+            resize(page, size)
             problems.extend(f"{url} [{size_name}] {line}" for line in violations(page))
         queue.extend(page_links(page, base))
     return sorted(seen)
@@ -88,7 +85,7 @@ def test_login_page_passes_axe(demo, browser, live_server):
     with open_page(browser) as page:
         page.goto(f"{live_server}/login")
         assert_accessible(page, "login (desktop)")
-        page.set_viewport_size(PHONE)
+        resize(page, PHONE)
         assert_accessible(page, "login (phone)")
         page.fill("input[name=username]", "staff1")
         page.fill("input[name=password]", "wrong-password")

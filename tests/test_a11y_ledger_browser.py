@@ -7,7 +7,7 @@ browser edits the card layout by tap and by keyboard without sideways scrolling.
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from playwright.sync_api import expect
@@ -18,7 +18,7 @@ from webapp.extensions import db
 from webapp.ledger.services import save_row
 from webapp.models import LedgerRow, Unit, User
 
-from .a11y import assert_accessible
+from .a11y import assert_accessible, resize
 from .conftest import browser_login, open_page
 from .plans_factories import SMALL_PLAN
 
@@ -156,9 +156,7 @@ def test_editor_states_pass_axe_and_errors_never_trap_tab(demo, app, browser, li
         expect(page.locator(f"{row} td.editing select[name=status]")).to_be_focused()
         # A completion date in the future: 422, the date field marked and described, focus on it.
         page.select_option(f"{row} td.editing select[name=status]", "done")
-        with app.app_context():
-            from webapp.ledger.queries import local_today
-            tomorrow = (local_today() + timedelta(days=1)).isoformat()
+        tomorrow = (date.today() + timedelta(days=400)).isoformat()  # refused whatever the time zone
         page.fill(f"{row} td.editing input[name=completed_on]", tomorrow)
         page.focus(f"{row} td.editing select[name=status]")
         page.keyboard.press("Enter")
@@ -224,7 +222,7 @@ def test_plan_preview_and_its_editors_pass_axe(demo, browser, live_server):
         page.locator("article.task").first.locator("button", has_text="编辑").first.click()
         page.wait_for_selector("textarea[name=title]")
         assert_accessible(page, "the plan preview with a task editor")
-        page.set_viewport_size(PHONE)
+        resize(page, PHONE)
         assert_accessible(page, "the plan preview with a task editor (phone)")
         assert not real_errors(page), page.js_errors
 
