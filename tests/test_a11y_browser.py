@@ -92,3 +92,8 @@ def test_login_page_passes_axe(demo, browser, live_server):
         page.click("main form button[type=submit]")
         page.wait_for_load_state("networkidle")
         assert_accessible(page, "login with an error (phone)")
+        page.click("button[name=lang][value=en]")
+        page.wait_for_load_state()
+        assert page.get_attribute("html", "lang") == "en"
+        assert page.get_attribute("button[name=lang][value=zh_Hans_CN]", "lang") == "zh-Hans"
+        assert_accessible(page, "login in English (phone)")

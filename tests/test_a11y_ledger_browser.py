@@ -280,6 +280,12 @@ def test_a_monitor_updates_the_class_ledger_on_a_phone_by_tap_and_by_keyboard(de
         saved = stored(app, row_id)
         assert (saved.progress, saved.status) == ("已召开主题班会一次", "in_progress")
         assert fits(page)
+        # The history as a bottom sheet: focus in, axe-clean, closed by its button, focus back on the link.
+        page.locator(f"#h{row_id}").tap()
+        expect(page.locator("#ledger-panel[role=dialog] h2")).to_be_focused()
+        assert_accessible(page, "the history panel (phone)")
+        page.locator("#ledger-panel [data-close-panel]").tap()
+        expect(page.locator(f"#h{row_id}")).to_be_focused()
         assert not page.js_errors, page.js_errors
 
 
