@@ -47,10 +47,10 @@
         box.setAttribute("tabindex", "0");
         if (!box.hasAttribute("role")) { box.setAttribute("role", "region"); }
         if (!box.hasAttribute("aria-label")) {
-          var caption = box.querySelector("caption"), heading = box.closest("section, main").querySelector("h1, h2, h3");
+          var caption = box.querySelector("caption"), heading = (box.closest("section, main") || document).querySelector("h1, h2, h3");
           box.setAttribute("aria-label", (caption || heading || document.querySelector("h1") || {}).textContent || document.title);
         }
-      } else if (box.getAttribute("tabindex") === "0" && !box.hasAttribute("data-keep-tabindex")) {
+      } else if (box.getAttribute("tabindex") === "0") {
         box.removeAttribute("tabindex");
       }
     });
