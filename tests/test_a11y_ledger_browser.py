@@ -349,3 +349,23 @@ def test_focus_ring_on_the_red_header_input_borders_and_reduced_motion(demo, bro
         duration = page.evaluate("""() => { const p = document.createElement('p'); p.className = 'saved-flash';
             document.body.append(p); return parseFloat(getComputedStyle(p).animationDuration); }""")
         assert duration < 0.01
+
+
+def test_admin_inline_editor_and_its_errors_pass_axe(demo, browser, live_server):
+    with open_page(browser) as page:
+        browser_login(page, live_server, "admin", DEMO_PASSWORD)
+        page.goto(f"{live_server}/admin/units")
+        row = page.locator("tr", has=page.locator("button.cell-edit", has_text="教工第一党支部"))
+        row.get_by_role("button", name="编辑 教工第一党支部").click()  # the action names its unit
+        expect(page.locator("tr.editing select[name=kind]")).to_be_focused()
+        assert_accessible(page, "the unit editor")
+        name = page.locator("tr.editing input[name=name]")
+        name.fill("")
+        page.locator("tr.editing button[type=submit]").click()
+        invalid = page.locator("tr.editing input[name=name][aria-invalid=true]")
+        expect(invalid).to_be_focused()
+        assert page.inner_text("#" + invalid.get_attribute("aria-describedby")).strip()
+        assert_accessible(page, "the unit editor with an error")
+        page.keyboard.press("Escape")
+        expect(page.locator("tr.editing")).to_have_count(0)
+        assert not real_errors(page), page.js_errors
