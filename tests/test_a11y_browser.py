@@ -21,7 +21,7 @@ pytestmark = pytest.mark.browser
 
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 375, "height": 740}
-ROLES = ["admin", "secretary", "staff1", "staff2", "monitor1"]
+ROLES = ["admin", "secretary", "staff2", "monitor1"]  # staff2: a student branch, with classes to review
 # Downloads, the log-out form's target and static files are not pages.
 NOT_PAGES = re.compile(r"\.xlsx$|^/files/|^/activities/files/|^/static/|^/logout|^/language")
 
@@ -33,9 +33,14 @@ def demo(app):
         db.session.remove()
 
 
+# Query arguments that make another kind of page (the review tab, the print view); the rest only filter.
+PAGE_KINDS = re.compile(r"(?:^|&)((?:tab|print)=[^&]*)")
+
+
 def url_shape(url: str) -> str:
     """/activities/17 and /activities/18 are one page; so are /overview?year=2026 and /overview."""
-    return re.sub(r"\d+", "N", urlsplit(url).path)
+    parts = urlsplit(url)
+    return re.sub(r"\d+", "N", parts.path) + "?" + "&".join(PAGE_KINDS.findall(parts.query))
 
 
 def page_links(page, base: str) -> list[str]:
