@@ -77,6 +77,7 @@
   }
   if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", ready); } else { ready(); }
   window.addEventListener("resize", markScrollableTables);
+  document.addEventListener("htmx:afterSwap", markScrollableTables); // before settling: focus may move in at once
   document.addEventListener("htmx:afterSettle", function (event) {
     markScrollableTables();
     if (event.detail.target) { focusFirstInvalid(event.detail.target); }
