@@ -1,4 +1,5 @@
-"""axe-core on every page of every role, at desktop and phone size, and in the states between pages.
+"""axe-core on every page of every role, at desktop and phone size (states between pages, such as the
+open editor, 422, 409, the history panel and the plan preview: test_a11y_ledger_browser.py).
 
 One Chromium, one login per role: each role's pages are found by following the links of its pages
 (one page per URL shape, so 21 activity detail pages cost one visit), then axe-core runs on each at
