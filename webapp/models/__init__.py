@@ -4,11 +4,16 @@ from .audit import AuditEntry
 from .files import StoredFile
 from .ledger import LEDGER_STATUSES, LedgerRow
 from .org import BRANCH_CATEGORIES, UNIT_KINDS, Unit
+from .prereview import (PREREVIEW_STATUSES, PrereviewFile, PrereviewItem, PrereviewKind,  # noqa: F401
+                        PrereviewStep)
 from .plan import CADENCES, LEVELS, PLAN_STATUSES, Plan, Requirement, Section, Task, TaskAssignment
+from .reminder import Nudge, Reminder, ReminderDelivery, ReminderSetting, UnitRobot
 from .user import ROLES, LoginFailure, User
 
 __all__ = [
     "ACTIVITY_STATUSES", "Activity", "ActivityKind", "AuditEntry", "StoredFile", "LEDGER_STATUSES",
     "LedgerRow", "BRANCH_CATEGORIES", "UNIT_KINDS", "Unit", "CADENCES", "LEVELS", "PLAN_STATUSES",
     "Plan", "Requirement", "Section", "Task", "TaskAssignment", "ROLES", "LoginFailure", "User",
+    "Nudge", "Reminder", "ReminderDelivery", "ReminderSetting", "UnitRobot",
+    "PREREVIEW_STATUSES", "PrereviewFile", "PrereviewItem", "PrereviewKind", "PrereviewStep",
 ]
