@@ -184,9 +184,9 @@ def test_editor_states_pass_axe_and_errors_never_trap_tab(demo, app, browser, li
         # 409: someone else saves the progress while this editor is open; Enter in the panel applies mine.
         open_cell(page, row, "progress")
         with app.app_context():
-            other = db.session.get(LedgerRow, row_id)
+            version = db.session.get(LedgerRow, row_id).version
             admin = db.session.execute(select(User).where(User.username == "admin")).scalar_one()
-            save_row(other, {"progress": "总支办公室先保存的内容"}, other.version, admin.id)
+            save_row(admin, row_id, version, {"progress": "总支办公室先保存的内容"})
             db.session.commit()
         page.fill(f"{row} td.editing textarea[name=progress]", "支部的推进情况")
         page.keyboard.press("Enter")
