@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, g, redirect, render_template, request, url_for
 from flask_login import current_user
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from ..clock import local_today, localtime
 from ..htmx import is_htmx, render_page_or_partial
@@ -45,7 +45,7 @@ def ledger_helpers():
         "field_label": lambda field: FIELD_LABELS.get(field, field or ""),
         "local_time": localtime,
         "id_url": id_url,
-        "cell_open": cell_open,
+        "cell_open": _cell_opener(),
         "status_labels": STATUS_LABELS,
         "editor_fields": EDITOR_FIELDS,
         "upload_accept": ACCEPT_ATTRIBUTE,
@@ -69,20 +69,26 @@ def id_url(endpoint: str, number: int) -> str:
 
 
 def _cell_open_tag(field: str, editable: bool, multiline: bool) -> Markup:
+    label = escape(str(FIELD_LABELS.get(field, field)))  # data-label: the column's name on a phone's card
     if editable:
-        return Markup(f'<td class="editable{" note" if multiline else ""}" tabindex="0" data-field="{field}">')
+        return Markup(f'<td class="editable{" note" if multiline else ""}" tabindex="0" data-field="{field}" '
+                      f'data-label="{label}" aria-describedby="edit-hint">')
     note = ' class="note"' if multiline else ""
-    return Markup(f'<td data-field="{field}"{note}>')
+    return Markup(f'<td data-field="{field}" data-label="{label}"{note}>')
 
 
-_CELL_OPEN = {(field, editable, multiline): _cell_open_tag(field, editable, multiline)
-              for field in ("lead", "members", "progress", "status", "files", "remarks")
-              for editable in (True, False) for multiline in (True, False)}
+def _cell_opener():
+    """cell_open(field, editable, multiline): the opening <td> of a ledger cell, built once per render (the labels
+    are in the request's language) instead of a macro call per cell."""
+    built: dict[tuple, Markup] = {}
 
-
-def cell_open(field: str, editable: bool, multiline: bool = False) -> Markup:
-    """The opening <td> of a ledger cell (a table lookup: the row template no longer calls a macro per cell)."""
-    return _CELL_OPEN[(field, bool(editable), multiline)]
+    def cell_open(field: str, editable: bool, multiline: bool = False) -> Markup:
+        key = (field, bool(editable), multiline)
+        tag = built.get(key)
+        if tag is None:
+            tag = built[key] = _cell_open_tag(field, bool(editable), multiline)
+        return tag
+    return cell_open
 
 
 # ---- the ledger page -------------------------------------------------------------------------------
