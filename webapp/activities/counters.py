@@ -9,8 +9,9 @@ activity UPDATEs, so two transactions never wait on each other's rows in opposit
 
 A day falls in one period of each cadence (week, month, quarter, year) and in the semesters containing it
 (`SEMESTERS` config; change it and run `recount`). Rows whose count went back to 0 are kept (fewer writes);
-readers treat them as absent. Bulk inserts that bypass the ORM unit of work (`insert(Activity)` executemany, the
-bench generator) must call `recount()` afterwards.
+readers treat them as absent. Rebuilding and checking read the tables (Core, not the ORM entities), so the
+request scope does not apply to them; they run outside requests. Bulk inserts that bypass the ORM unit of work
+(`insert(Activity)` executemany, the bench generator) must call `recount()` afterwards.
 """
 from __future__ import annotations
 
@@ -185,14 +186,12 @@ def _count_selects(session: Session, years: Iterable[int]):
                .group_by(activity.c.unit_id, activity.c.kind_id, periods_cte.c.cadence, periods_cte.c.label,
                          periods_cte.c.first_day, periods_cte.c.last_day)
                # Written in unit order: a unit's (a subtree's) counters then sit on few pages, not one page per row.
-               .order_by(activity.c.unit_id, activity.c.kind_id, periods_cte.c.cadence, periods_cte.c.label)
-               .execution_options(unscoped=True))
+               .order_by(activity.c.unit_id, activity.c.kind_id, periods_cte.c.cadence, periods_cte.c.label))
 
 
 def _years(session: Session) -> range:
     activity = Activity.__table__
-    first, last = session.execute(select(func.min(activity.c.held_on), func.max(activity.c.held_on))
-                                  .execution_options(unscoped=True)).one()
+    first, last = session.execute(select(func.min(activity.c.held_on), func.max(activity.c.held_on))).one()
     if first is None:
         return range(0)
     return range(_as_date(first).year, _as_date(last).year + 1)
@@ -224,7 +223,7 @@ def snapshot(session: Session) -> dict[tuple[int, int, str, str], int]:
     """The non-zero counters as a dict (for checks: counters == recount)."""
     table = ActivityCounter.__table__
     rows = session.execute(select(table.c.unit_id, table.c.kind_id, table.c.cadence, table.c.period,
-                                  table.c.approved).where(table.c.approved != 0).execution_options(unscoped=True))
+                                  table.c.approved).where(table.c.approved != 0))
     return {(u, k, c, p): n for u, k, c, p, n in rows}
 
 
