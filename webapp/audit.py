@@ -61,6 +61,7 @@ from flask_babel import lazy_gettext as _l  # noqa: E402  (labels belong with th
 ENTITY_LABELS = {"ledger_row": _l("Ledger"), "activity": _l("Activity"), "plan": _l("Work plan"),
                  "task": _l("Task"), "section": _l("Section"), "requirement": _l("Requirement"),
                  "unit": _l("Unit"), "user": _l("User"), "activity_kind": _l("Activity kind")}
+ENTITY_LABELS["api_token"] = _l("API token")
 ACTION_LABELS = {"create": _l("created"), "update": _l("changed"), "delete": _l("deleted"),
                  "import": _l("imported"), "reimport": _l("re-imported"), "publish": _l("published"),
                  "copy": _l("copied to a new year"), "assign": _l("assignment changed"),
@@ -68,6 +69,7 @@ ACTION_LABELS = {"create": _l("created"), "update": _l("changed"), "delete": _l(
                  "attach": _l("attached a file"), "detach": _l("removed a file"), "submit": _l("submitted"),
                  "approve": _l("approved"), "return": _l("returned"), "comment": _l("commented"),
                  "retire": _l("retired"), "restore": _l("restored"), "password_reset": _l("password reset")}
+ACTION_LABELS.update({"revoke": _l("revoked"), "write": _l("wrote through the API")})
 FIELD_LABELS = {"lead": _l("Lead"), "members": _l("Members"), "progress": _l("Progress"),
                 "completed_on": _l("Completion date"), "remarks": _l("Remarks"), "files": _l("Evidence"),
                 "file": _l("File"), "title": _l("Title"), "body": _l("Details"), "deadline_text": _l("Time limit"),

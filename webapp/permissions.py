@@ -33,6 +33,22 @@ def activate_scope(user) -> None:
     g.scope_options = _scope_criteria(g.scope_path, tuple(g.scope_ancestor_ids))
 
 
+def authenticate_bearer() -> None:
+    """An API request with `Authorization: Bearer <token>` acts as the token's user, with exactly that user's role
+    and scope: the cookie session is neither read nor written, and `activate_scope` then runs for that user as
+    for a login. A bad token leaves the request anonymous with the reason in `g.api_token_problem`."""
+    if request.blueprint != "api":
+        return  # tokens open the API only, never the site's pages
+    scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer":
+        return
+    from .api.tokens import authenticate
+    check = authenticate(secret.strip())
+    g.api_token = check.token if check.user is not None else None
+    g.api_token_problem = check.problem
+    g._login_user = check.user if check.user is not None else login_manager.anonymous_user()
+
+
 def scope_path() -> str | None:
     return g.get("scope_path") if has_request_context() else None
 
