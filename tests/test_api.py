@@ -82,7 +82,7 @@ def test_revoked_and_expired_tokens_are_refused(app, client, login_as, csrf, org
     with app.app_context():
         token_id = db.session.execute(select(ApiToken.id).where(
             ApiToken.token_hash == tokens.hash_secret(revoked))).scalar_one()
-    assert client.post(f"/account/tokens/{token_id}/revoke", data={"csrf_token": csrf(path="/account/tokens")}).status_code == 302
+    assert client.post("/account/tokens/revoke", data={"token_id": token_id, "csrf_token": csrf(path="/account/tokens")}).status_code == 302
     expire_token(app, expired)
     fresh = app.test_client()
     for secret, code in ((revoked, "token_revoked"), (expired, "token_expired"), ("tzk_made-up", "token_invalid"),
@@ -99,7 +99,7 @@ def test_someone_elses_token_cannot_be_revoked(app, client, login_as, csrf, org)
     with app.app_context():
         token_id = db.session.execute(select(ApiToken.id)).scalar_one()
     login_as("admin")
-    client.post(f"/account/tokens/{token_id}/revoke", data={"csrf_token": csrf(path="/account/tokens")})
+    client.post("/account/tokens/revoke", data={"token_id": token_id, "csrf_token": csrf(path="/account/tokens")})
     assert app.test_client().get("/api/v1/me", headers=bearer(secret)).status_code == 200
 
 

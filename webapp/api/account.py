@@ -3,7 +3,7 @@
 Both are pages of the site (cookie login, CSRF on every POST); a Bearer token does not open them."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import format_datetime, gettext as _, lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -11,6 +11,7 @@ from wtforms import IntegerField, SelectField, StringField
 from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, NumberRange
 
 from ..activities.forms import choices
+from ..params import optional_positive_int
 from ..permissions import roles_required
 from . import tokens
 
@@ -54,10 +55,12 @@ def create_token():
     return render_tokens(TokenForm(formdata=None), 201, secret=secret)
 
 
-@bp.route("/account/tokens/<int:token_id>/revoke", methods=["POST"])
+@bp.route("/account/tokens/revoke", methods=["POST"])
 @roles_required()
-def revoke_token(token_id: int):
-    if tokens.revoke_token(current_user, token_id) is None:
+def revoke_token():
+    """The token's id comes in the form; only the user's own tokens can be found, anyone else's is "not found"."""
+    token_id = optional_positive_int(request.form.get("token_id", ""))
+    if token_id is None or tokens.revoke_token(current_user, token_id) is None:
         flash(_("That token was not found or is already revoked."), "error")
     else:
         flash(_("The token was revoked: it no longer works."), "success")
