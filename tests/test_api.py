@@ -421,3 +421,18 @@ def test_reference_page_is_behind_login_and_served_from_vendored_files(app, clie
 def test_every_api_answer_so_far_was_checked_against_the_document(api_answers_follow_the_document):
     # The hook (tests/api_contract.py) raises on any mismatch; here: it really ran in this session.
     assert api_answers_follow_the_document, "no API answer was checked"
+
+
+def test_unknown_body_fields_are_refused_everywhere(app, client, org, ledger, staff_token):
+    row = rows_of(ledger, org.units["faculty1"])[0]
+    with app.app_context():
+        activity = make_activity(org.units["faculty1"], "主题班会", date(2025, 3, 1), status="draft")
+    refused = client.post(f"/api/v1/activities/{activity}/submit", json={"force": True}, headers=bearer(staff_token))
+    assert refused.status_code == 400 and error_of(refused)["field"] == "force"
+    wrong_type = client.patch(f"/api/v1/ledger-rows/{row}", data="[1]", content_type="application/json",
+                              headers=bearer(staff_token, **{"If-Match": '"1"'}))
+    assert wrong_type.status_code == 400
+    not_json = client.patch(f"/api/v1/ledger-rows/{row}", data="progress=x", headers=bearer(staff_token, **{"If-Match": "1"}))
+    assert not_json.status_code == 400 and CJK.search(error_of(not_json)["message"])
+    with app.app_context():
+        assert db.session.get(Activity, activity).status == "draft" and db.session.get(LedgerRow, row).version == 1

@@ -168,6 +168,10 @@ def operation(bp: Blueprint, rule: str, method: str, *, summary: str, tag: str, 
                 refuse_fields({key: ["unknown"] for key in request.args}, "query")
             if body is not None:
                 kwargs["body"] = _load(body, _json_body(), "body")
+            elif request.get_data() and request.get_json(silent=True) != {}:
+                sent = request.get_json(silent=True)  # this operation reads no body: any field is unknown
+                refuse_fields({key: ["unknown"] for key in sent} if isinstance(sent, dict) else {"body": ["invalid"]},
+                              "body")
             result = view(**kwargs)
             headers = {}
             if isinstance(result, tuple):
