@@ -228,7 +228,7 @@ def test_every_answer_has_an_etag_and_a_matching_if_none_match_gets_304(client, 
     assert answer.headers["ETag"] == '"1"'
     again = client.get(f"/api/v1/ledger-rows/{row}", headers=bearer(staff_token, **{"If-None-Match": '"1"'}))
     assert again.status_code == 304
-    for path in ("/api/v1/units", "/api/v1/plans", "/api/v1/me", "/api/v1/nothing-here-but-404"[:0] or "/api/v1/ledger-rows/999999"):
+    for path in ("/api/v1/units", "/api/v1/plans", "/api/v1/me", "/api/v1/ledger-rows/999999"):
         assert client.get(path, headers=bearer(staff_token)).headers.get("ETag")
 
 
