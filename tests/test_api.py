@@ -334,6 +334,10 @@ def test_activities_create_submit_review_as_the_role_may(app, client, org):
         actions = [e.action for e in db.session.execute(select(AuditEntry).where(
             AuditEntry.entity == "activity").order_by(AuditEntry.id)).scalars()]
         assert actions[:2] == ["create", "submit"] and "return" in actions
+        writes = [e.after for e in db.session.execute(select(AuditEntry).where(
+            AuditEntry.entity == "api_token", AuditEntry.action == "write").order_by(AuditEntry.id)).scalars()]
+        assert writes == ["POST /api/v1/activities", f"POST /api/v1/activities/{activity_id}/submit",
+                          f"POST /api/v1/activities/{activity_id}/review"]
 
 
 def test_activity_list_pages_newest_first(app, client, org):
@@ -375,7 +379,8 @@ def test_compliance_rows_are_the_cli_rows_for_any_period_range(app, client, org,
     monitor = make_token(app, org.users["monitor1"])
     mine = client.get(f"/api/v1/compliance?year={year}", headers=bearer(monitor)).get_json()["items"]
     assert {r["unit_id"] for r in mine} == {org.units["class1"]}
-    assert client.get("/api/v1/compliance?from=2020-01-01&to=2035-01-01", headers=bearer(secret)).status_code == 400
+    for odd in ("from=2020-01-01&to=2035-01-01", "from=9999-12-31", "to=0001-01-01", "from=2026-02-30", "year=99999"):
+        assert client.get(f"/api/v1/compliance?{odd}", headers=bearer(secret)).status_code == 400, odd
 
 
 def test_overview_figures_per_unit(app, client, org, ledger):

@@ -335,7 +335,7 @@ def compliance(args):
     start, end = args["date_from"], args["date_to"]
     if start or end:
         first, last = (start or end).year, (end or start).year
-        if last < first or last - first >= MAX_YEARS:
+        if last < first or last - first >= MAX_YEARS or not (2000 <= first and last <= 2100):
             raise ApiError(400, "invalid_value", "invalid_value", field="to", name="to")
         years = range(first, last + 1)
     else:
