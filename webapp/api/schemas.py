@@ -126,7 +126,8 @@ class ComplianceRowSchema(Schema):
     unit_id = fields.Integer(required=True)
     requirement = fields.String(required=True)
     kind = fields.String(required=True)
-    period = fields.String(required=True, metadata={"description": "2026-W05, 2026-03, 2026-Q1, 2026-春季学期, 2026"})
+    period = fields.String(required=True,
+                           metadata={"description": "2026-W05, 2026-03, 2026-Q1, 2026-春季学期, 2026"})
     start = fields.String(required=True, metadata={"format": "date"})
     end = fields.String(required=True, metadata={"format": "date"})
     required = fields.Integer(required=True)

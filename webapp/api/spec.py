@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import wraps
 from typing import Any, Callable
 
@@ -63,7 +63,6 @@ class Operation:
     paginated: bool
     errors: tuple[int, ...]
     description: str = ""
-    extra_headers: dict = field(default_factory=dict)
 
 
 OPERATIONS: list[Operation] = []
@@ -185,9 +184,10 @@ def operation(bp: Blueprint, rule: str, method: str, *, summary: str, tag: str, 
             return answer
 
         bp.add_url_rule(rule, view.__name__, wrapped, methods=[method])
-        OPERATIONS.append(Operation(rule=bp.url_prefix + rule, method=method.lower(), endpoint=f"{bp.name}.{view.__name__}",
-                                    summary=summary, tag=tag, query=query, body=body, response=dumped, status=status,
-                                    paginated=paginated, errors=errors, description=description))
+        OPERATIONS.append(Operation(rule=bp.url_prefix + rule, method=method.lower(),
+                                    endpoint=f"{bp.name}.{view.__name__}", summary=summary, tag=tag, query=query,
+                                    body=body, response=dumped, status=status, paginated=paginated, errors=errors,
+                                    description=description))
         return wrapped
     return decorator
 
