@@ -441,3 +441,11 @@ def test_unknown_body_fields_are_refused_everywhere(app, client, org, ledger, st
     assert not_json.status_code == 400 and CJK.search(error_of(not_json)["message"])
     with app.app_context():
         assert db.session.get(Activity, activity).status == "draft" and db.session.get(LedgerRow, row).version == 1
+
+
+def test_a_body_past_the_size_limit_is_a_json_413(app, client, org, ledger, staff_token, monkeypatch):
+    monkeypatch.setitem(app.config, "MAX_CONTENT_LENGTH", 1000)
+    row = rows_of(ledger, org.units["faculty1"])[0]
+    response = patch(client, row, staff_token, 1, progress="长" * 2000)
+    assert response.status_code == 413 and error_of(response)["code"] == "too_large"
+    assert stored_row(app, row).version == 1

@@ -86,11 +86,12 @@ def _require_roles(*roles: str) -> None:
         raise ApiError(403, "forbidden", "forbidden")
 
 
-def _token_write() -> None:
+def _token_write():
     """Writes made with a token are audited as such, in the same transaction as the change."""
     token = g.get("api_token")
     if token is not None:
-        tokens.record_write(token, current_user, request.method, request.path)
+        return tokens.record_write(token, current_user, request.method, request.path)
+    return None
 
 
 # ---- who am I -----------------------------------------------------------------------------------------

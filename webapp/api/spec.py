@@ -230,9 +230,11 @@ def build_spec(title: str, version: str, description: str) -> dict:
         responses[str(op.status)] = ok
         if op.method == "get":
             responses["304"] = {"description": "Not modified (If-None-Match)", "headers": {"ETag": etag}}
-        for code in sorted(set(ERROR_STATUSES) | set(op.errors)):
+        errors = set(ERROR_STATUSES) | set(op.errors) | ({413} if op.method != "get" else set())
+        for code in sorted(errors):
             described = ERROR_STATUSES.get(code) or {409: "The object's state does not allow this",
                                                      412: "Stale If-Match: the same field changed; the current row",
+                                                     413: "The request is too large",
                                                      422: "A value is invalid (message in Chinese, field named)",
                                                      428: "If-Match is required"}[code]
             answer = {"description": described, "headers": dict(error_headers),

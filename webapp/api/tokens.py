@@ -62,9 +62,9 @@ def revoke_token(user: User, token_id: int) -> ApiToken | None:
     return token
 
 
-def record_write(token: ApiToken, user: User, method: str, path: str) -> None:
+def record_write(token: ApiToken, user: User, method: str, path: str):
     """A write made with a token: added to the caller's transaction, next to the change's own audit entries."""
-    record(ENTITY, token.id, "write", unit_id=user.unit_id, user_id=user.id, after=f"{method} {path}")
+    return record(ENTITY, token.id, "write", unit_id=user.unit_id, user_id=user.id, after=f"{method} {path}")
 
 
 @dataclass(frozen=True)
