@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import select
@@ -14,7 +14,7 @@ from tests.api_helpers import bearer, expire_token, make_token
 from tests.ledger_factories import make_plan, post_row, rows_of
 from webapp.api import tokens
 from webapp.extensions import db
-from webapp.ledger.queries import local_today
+from webapp.clock import frozen_clock, local_today
 from webapp.models import Activity, ApiToken, AuditEntry, LedgerRow
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -162,19 +162,22 @@ def test_cookie_sessions_need_the_csrf_header_and_tokens_do_not(app, client, log
 def test_tokens_are_throttled_per_token_with_a_frozen_clock(app, org, monkeypatch):
     monkeypatch.setitem(app.config, "API_RATE_LIMIT", 3)
     monkeypatch.setitem(app.config, "API_RATE_WINDOW_SECONDS", 60)
-    clock = [1_800_000_010.0]
-    monkeypatch.setattr(tokens, "now_seconds", lambda: clock[0])
-    first, second = make_token(app, org.users["staff1"]), make_token(app, org.users["staff1"])
+    start = datetime(2027, 1, 15, 8, 0, 10, tzinfo=timezone.utc)  # 10 s into a minute: a window starts at :00
     client = app.test_client()
-    assert [client.get("/api/v1/me", headers=bearer(first)).status_code for _ in range(3)] == [200, 200, 200]
-    throttled = client.get("/api/v1/me", headers=bearer(first))
+
+    def me(secret, seconds_later=0):
+        with frozen_clock(start + timedelta(seconds=seconds_later)):
+            return client.get("/api/v1/me", headers=bearer(secret))
+
+    with frozen_clock(start):
+        first, second = make_token(app, org.users["staff1"]), make_token(app, org.users["staff1"])
+    assert [me(first).status_code for _ in range(3)] == [200, 200, 200]
+    throttled = me(first)
     assert throttled.status_code == 429 and throttled.headers["Retry-After"] == "50"
     assert error_of(throttled)["code"] == "throttled" and CJK.search(error_of(throttled)["message"])
-    assert client.get("/api/v1/me", headers=bearer(second)).status_code == 200  # per token
-    clock[0] += 49
-    assert client.get("/api/v1/me", headers=bearer(first)).headers["Retry-After"] == "1"
-    clock[0] += 1  # the next window
-    assert client.get("/api/v1/me", headers=bearer(first)).status_code == 200
+    assert me(second).status_code == 200  # per token
+    assert me(first, 49).headers["Retry-After"] == "1"
+    assert me(first, 50).status_code == 200  # the next window
     with app.app_context():  # the count lives in the database, where every worker sees it
         assert db.session.execute(select(ApiToken.window_count).where(
             ApiToken.token_hash == tokens.hash_secret(first))).scalar_one() == 1

@@ -1,13 +1,13 @@
 """personal access tokens for the JSON API
 
 Revision ID: 0010_api_tokens
-Revises: 0003_perf_indexes
+Revises: 0006_pending_uploads
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0010_api_tokens'
-down_revision = '0003_perf_indexes'
+down_revision = '0006_pending_uploads'
 branch_labels = None
 depends_on = None
 

@@ -14,6 +14,7 @@ from ..activities import compliance as comp
 from ..activities import queries as activity_queries
 from ..activities import services as activity_services
 from ..activities.forms import ActivityForm, ReturnForm, choices
+from ..clock import local_today
 from ..extensions import csrf, db
 from ..ledger import queries as ledger_queries
 from ..ledger.forms import LedgerRowForm
@@ -148,7 +149,7 @@ def ledger_rows(unit_id: int, args):
     chosen = next((p for p in plans if p.id == filters.plan), None) if filters.plan else (plans[0] if plans else None)
     if chosen is None:
         return Page([], None)
-    rows = ledger_queries.ledger_rows(unit.id, chosen.id, filters, ledger_queries.local_today())
+    rows = ledger_queries.ledger_rows(unit.id, chosen.id, filters, local_today())
     section_order = {section.id: section.position for section in ledger_queries.sections_of(chosen.id)}
     return paginate(rows, lambda row: (section_order[row.task.section_id], row.task.position, row.task.id), args)
 
@@ -187,7 +188,7 @@ def validated_row_changes(row: LedgerRow, body: dict) -> dict:
         raise ApiError(400, "bad_request", "bad_request")
     sent = MultiDict({name: "" if value is None else value for name, value in body.items()})
     form = LedgerRowForm(present=list(body), formdata=sent)
-    if not form.validate_for(row, row.task.plan.year, ledger_queries.local_today()):
+    if not form.validate_for(row, row.task.plan.year, local_today()):
         name, message = next(iter(form.field_errors.items()))
         raise FieldError(name, message)
     return form.changes
@@ -272,7 +273,7 @@ def create_activity(body):
                       "present": "" if body["present"] is None else str(body["present"]),
                       "expected": "" if body["expected"] is None else str(body["expected"]),
                       "summary": body["summary"]})
-    form = ActivityForm(formdata=sent, meta={"csrf": False}, today=comp.local_today(),
+    form = ActivityForm(formdata=sent, meta={"csrf": False}, today=local_today(),
                         kind_ids={kind.id for kind in kinds})
     form.kind.choices = choices((kind.id, kind.name) for kind in kinds)
     form.unit.choices = choices([(unit.id, unit.name)])
@@ -331,7 +332,7 @@ MAX_YEARS = 10
            description="Every unit × requirement × period of the published plans of `year` (or of the years the "
                        "from…to range spans, periods overlapping it), for the units in scope.")
 def compliance(args):
-    today = comp.local_today()
+    today = local_today()
     as_of = args["as_of"] or today
     start, end = args["date_from"], args["date_to"]
     if start or end:
@@ -369,7 +370,7 @@ def _figures(row) -> dict:
            tag="reports", query=schemas.OverviewQuery, response=schemas.OverviewSchema)
 def overview(args):
     _require_roles(ADMIN, SECRETARY, STAFF)
-    today = ledger_queries.local_today()
+    today = local_today()
     years = report_queries.plan_years()
     year = args["year"] or (today.year if today.year in years or not years else years[0])
     root = get_or_404(Unit, args["unit"]) if args["unit"] else current_user.unit

@@ -4,7 +4,6 @@ from __future__ import annotations
 import hashlib
 import math
 import secrets
-import time
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -12,6 +11,7 @@ from flask import current_app
 from sqlalchemy import case, select, update
 
 from ..audit import record
+from ..clock import now_utc
 from ..extensions import db
 from ..models import ApiToken, User
 from ..models.base import utcnow  # noqa: F401  (the account page shows times against it)
@@ -23,8 +23,8 @@ NAME_MAX = 100
 
 
 def now_seconds() -> float:
-    """The throttle's clock (tests freeze it by replacing this function)."""
-    return time.time()
+    """The throttle's clock: the app's one clock (tests freeze it with clock.frozen_clock)."""
+    return now_utc().timestamp()
 
 
 def hash_secret(secret: str) -> str:

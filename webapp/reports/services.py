@@ -22,7 +22,7 @@ from openpyxl import load_workbook
 from werkzeug.datastructures import MultiDict
 
 from ..models import LedgerRow
-from ..uploads import UploadError, detect_type
+from ..uploads import UploadError, detect_type, too_large_message
 from .excel import LEDGER_HEADERS, STATUS_TEXT, parse_date_text, status_text
 
 # Ledger header → row attribute, for the columns an import may change.
@@ -54,7 +54,7 @@ def read_upload(file_storage) -> list[SheetRow]:
     limit = current_app.config["MAX_UPLOAD_BYTES"]
     data = file_storage.stream.read(limit + 1)
     if len(data) > limit:
-        raise LedgerImportError(_("The file is larger than %(mb)s MB.", mb=round(limit / 1024 / 1024, 1)))
+        raise LedgerImportError(too_large_message())
     try:  # the uploads' own check: an Office zip by its parts, refusing zip bombs before anything inflates
         is_workbook = detect_type(data) == "xlsx"
     except UploadError as unsafe:
