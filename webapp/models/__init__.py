@@ -4,6 +4,8 @@ from .audit import AuditEntry
 from .files import StoredFile
 from .ledger import LEDGER_STATUSES, LedgerRow
 from .org import BRANCH_CATEGORIES, UNIT_KINDS, Unit
+from .prereview import (PREREVIEW_STATUSES, PrereviewFile, PrereviewItem, PrereviewKind,  # noqa: F401
+                        PrereviewStep)
 from .plan import CADENCES, LEVELS, PLAN_STATUSES, Plan, Requirement, Section, Task, TaskAssignment
 from .user import ROLES, LoginFailure, User
 from .token import ApiToken
@@ -13,4 +15,5 @@ __all__ = [
     "LedgerRow", "BRANCH_CATEGORIES", "UNIT_KINDS", "Unit", "CADENCES", "LEVELS", "PLAN_STATUSES",
     "Plan", "Requirement", "Section", "Task", "TaskAssignment", "ROLES", "LoginFailure", "User",
     "ApiToken",
+    "PREREVIEW_STATUSES", "PrereviewFile", "PrereviewItem", "PrereviewKind", "PrereviewStep",
 ]

@@ -27,7 +27,7 @@ from ..extensions import db
 from ..models import ActivityKind, LedgerRow, Plan, Requirement, Section, Task, TaskAssignment, Unit
 from ..models.base import utcnow
 from .queries import active_units_under, kinds_visible_from
-from .reader import read_plan
+from .reader import REPORT_KINDS, read_plan
 from .timelimits import parse_time_limit
 
 TASK_FIELDS = ("title", "body", "lead", "members", "deadline_text", "starts_on", "due_on", "ongoing",
@@ -352,11 +352,14 @@ def set_assignments(task: Task, unit_ids: set[int]) -> None:
 
 
 def _resolve_kinds(plan: Plan) -> None:
-    """Link every requirement to a kind visible from the plan's unit by name; the plan's unit owns the new ones."""
+    """Link every requirement to a kind visible from the plan's unit by name; the plan's unit owns the new ones.
+    Checks, assessments and reports (reader.REPORT_KINDS) are not activities: linked only to a kind that exists."""
     kinds = kinds_visible_from(plan.unit)
     for task in plan.tasks:
         for requirement in task.requirements:
             kind = kinds.get(requirement.kind)
+            if kind is None and requirement.kind in REPORT_KINDS:
+                continue
             if kind is None:
                 kind = ActivityKind(unit_id=plan.unit_id, name=requirement.kind, cadence=requirement.cadence,
                                     count=requirement.count, level=requirement.level, position=len(kinds))
