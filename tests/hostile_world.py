@@ -208,7 +208,7 @@ def college_fingerprint(general_id: int) -> str:
             owned = columns["plan_id"].in_(plan_ids)
         elif "task_id" in columns:
             owned = columns["task_id"].in_(task_ids)
-        elif "user_id" in columns:  # a user's own records (API tokens): the college of the user's unit
+        elif "user_id" in columns:  # a person's own records (reminder settings, API tokens)
             owned = columns["user_id"].in_(select(User.id).where(User.unit_id.in_(unit_ids))
                                            .execution_options(unscoped=True).scalar_subquery())
         else:

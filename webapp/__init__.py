@@ -94,9 +94,10 @@ def _register_blueprints(app: Flask) -> None:
     from .main.routes import bp as main_bp
     from .plans.routes import bp as plans_bp
     from .prereview.routes import bp as prereview_bp
+    from .reminders.routes import bp as reminders_bp
     from .reports.routes import bp as reports_bp
 
-    for bp in (auth_bp, main_bp, admin_bp, plans_bp, ledger_bp, activities_bp, reports_bp, errors_bp):
+    for bp in (auth_bp, main_bp, admin_bp, plans_bp, ledger_bp, activities_bp, reports_bp, reminders_bp, errors_bp):
         app.register_blueprint(bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(api_account_bp)

@@ -60,7 +60,8 @@ from flask_babel import lazy_gettext as _l  # noqa: E402  (labels belong with th
 
 ENTITY_LABELS = {"ledger_row": _l("Ledger"), "activity": _l("Activity"), "plan": _l("Work plan"),
                  "task": _l("Task"), "section": _l("Section"), "requirement": _l("Requirement"),
-                 "unit": _l("Unit"), "user": _l("User"), "activity_kind": _l("Activity kind")}
+                 "unit": _l("Unit"), "user": _l("User"), "activity_kind": _l("Activity kind"),
+                 "nudge": _l("Nudge")}
 ENTITY_LABELS["api_token"] = _l("API token")
 ACTION_LABELS = {"create": _l("created"), "update": _l("changed"), "delete": _l("deleted"),
                  "import": _l("imported"), "reimport": _l("re-imported"), "publish": _l("published"),
@@ -81,7 +82,9 @@ FIELD_LABELS = {"lead": _l("Lead"), "members": _l("Members"), "progress": _l("Pr
                 "summary": _l("Summary"), "review_comment": _l("Comment"), "name": _l("Name"),
                 "display_name": _l("Display name"), "role": _l("Role"), "unit_id": _l("Unit"),
                 "parent_id": _l("Parent unit"), "category": _l("Category"), "active": _l("Active"),
-                "locale": _l("Language"), "year": _l("Year"), "needs_review": _l("Needs checking")}
+                "locale": _l("Language"), "year": _l("Year"), "needs_review": _l("Needs checking"),
+                "robot": _l("Group robot"), "reminder_email": _l("E-mail for reminders"),
+                "reminder_digest": _l("Reminder digest"), "note": _l("Note")}
 # The same column name means different things on different records.
 ENTITY_FIELD_LABELS = {("ledger_row", "status"): _l("Completion status"), ("unit", "kind"): _l("Kind")}
 VALUE_LABELS = {

@@ -16,6 +16,8 @@ def register_cli(app: Flask) -> None:
     register_plans_cli(app)
     from .activities.cli import register_cli as register_activities_cli
     register_activities_cli(app)
+    from .reminders.cli import register_cli as register_reminders_cli
+    register_reminders_cli(app)
 
     @app.cli.command("seed-demo")
     def seed_demo_command():

@@ -48,4 +48,10 @@ def load_config(instance_path: str) -> dict:
         # The JSON API's throttle: requests per token per window (counted in the database).
         "API_RATE_LIMIT": int(env.get("TAIZHANG_API_RATE_LIMIT", 120)),
         "API_RATE_WINDOW_SECONDS": int(env.get("TAIZHANG_API_RATE_WINDOW_SECONDS", 60)),
+        # Reminders (`flask remind`): outgoing mail, links in digests, how early rows and obligations remind.
+        "SMTP_URL": env.get("SMTP_URL", ""),
+        "SMTP_FROM": env.get("SMTP_FROM", ""),
+        "BASE_URL": env.get("TAIZHANG_BASE_URL", ""),
+        "REMINDER_DUE_DAYS": int(env.get("TAIZHANG_REMINDER_DUE_DAYS", 7)),
+        "REMINDER_OBLIGATION_DAYS": int(env.get("TAIZHANG_REMINDER_OBLIGATION_DAYS", 5)),
     }

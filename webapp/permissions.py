@@ -16,8 +16,9 @@ from sqlalchemy.orm import Session, with_loader_criteria
 
 from .extensions import db, login_manager
 from .htmx import is_htmx
-from .models import (Activity, ActivityKind, AuditEntry, LedgerRow, Plan, PrereviewFile, PrereviewItem, PrereviewKind,
-                     PrereviewStep, StoredFile, Task, TaskAssignment, Unit, User)
+from .models import (Activity, ActivityKind, AuditEntry, LedgerRow, Nudge, Plan, PrereviewFile, PrereviewItem,
+                     PrereviewKind, PrereviewStep, Reminder, ReminderDelivery, StoredFile, Task, TaskAssignment, Unit,
+                     UnitRobot, User)
 
 ADMIN, SECRETARY, STAFF, MONITOR = "admin", "secretary", "staff", "monitor"
 
@@ -78,6 +79,11 @@ def _scope_criteria(path: str, ancestor_ids: tuple[int, ...]) -> tuple:
         with_loader_criteria(PrereviewFile, PrereviewFile.unit_id.in_(subtree), include_aliases=True),
         with_loader_criteria(
             Task, Task.plan_id.in_(db.select(Plan.id).where(visible_plan_units)), include_aliases=True),
+        # Reminders, digests, robots and nudges belong to the unit they are about.
+        with_loader_criteria(Reminder, Reminder.unit_id.in_(subtree), include_aliases=True),
+        with_loader_criteria(ReminderDelivery, ReminderDelivery.unit_id.in_(subtree), include_aliases=True),
+        with_loader_criteria(UnitRobot, UnitRobot.unit_id.in_(subtree), include_aliases=True),
+        with_loader_criteria(Nudge, Nudge.unit_id.in_(subtree), include_aliases=True),
     )
 
 
@@ -158,6 +164,15 @@ def review_queue_criteria(user):
     if user.role == STAFF:
         return (Activity.status == "submitted") & (Activity.unit_id != user.unit_id)
     return false()
+
+
+def can_nudge(user, unit: Unit) -> bool:
+    """催办: a secretary or staff member reminds a unit below their own."""
+    return user.role in (SECRETARY, STAFF) and in_scope(user, unit) and unit.id != user.unit_id
+
+
+def can_manage_robot(user, unit: Unit) -> bool:
+    return user.role == ADMIN and in_scope(user, unit)
 
 
 # ---- route guards ------------------------------------------------------------------------------

@@ -1,13 +1,13 @@
 """personal access tokens for the JSON API
 
 Revision ID: 0010_api_tokens
-Revises: 0008_prereview
+Revises: 0007_reminders
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0010_api_tokens'
-down_revision = '0008_prereview'
+down_revision = '0007_reminders'
 branch_labels = None
 depends_on = None
 

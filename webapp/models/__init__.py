@@ -7,6 +7,7 @@ from .org import BRANCH_CATEGORIES, UNIT_KINDS, Unit
 from .prereview import (PREREVIEW_STATUSES, PrereviewFile, PrereviewItem, PrereviewKind,  # noqa: F401
                         PrereviewStep)
 from .plan import CADENCES, LEVELS, PLAN_STATUSES, Plan, Requirement, Section, Task, TaskAssignment
+from .reminder import Nudge, Reminder, ReminderDelivery, ReminderSetting, UnitRobot
 from .user import ROLES, LoginFailure, User
 from .token import ApiToken
 
@@ -15,5 +16,6 @@ __all__ = [
     "LedgerRow", "BRANCH_CATEGORIES", "UNIT_KINDS", "Unit", "CADENCES", "LEVELS", "PLAN_STATUSES",
     "Plan", "Requirement", "Section", "Task", "TaskAssignment", "ROLES", "LoginFailure", "User",
     "ApiToken",
+    "Nudge", "Reminder", "ReminderDelivery", "ReminderSetting", "UnitRobot",
     "PREREVIEW_STATUSES", "PrereviewFile", "PrereviewItem", "PrereviewKind", "PrereviewStep",
 ]
