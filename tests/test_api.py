@@ -452,3 +452,44 @@ def test_a_body_past_the_size_limit_is_a_json_413(app, client, org, ledger, staf
     response = patch(client, row, staff_token, 1, progress="长" * 2000)
     assert response.status_code == 413 and error_of(response)["code"] == "too_large"
     assert stored_row(app, row).version == 1
+
+
+# ---- field-level merge (the inline editor's contract) --------------------------------------------------
+
+def test_a_stale_if_match_is_merged_when_other_fields_changed(app, client, login_as, csrf, org, ledger, staff_token):
+    row = rows_of(ledger, org.units["faculty1"])[0]
+    browser = login_as("admin", app.test_client())
+    assert post_row(browser, row, csrf(browser, path="/"), lead="网页负责人", version="1").status_code == 200
+    merged = patch(client, row, staff_token, 1, progress="接口推进")  # based on version 1, another field
+    assert merged.status_code == 200 and merged.headers["ETag"] == '"3"'
+    body = merged.get_json()
+    assert (body["lead"], body["progress"], body["version"]) == ("网页负责人", "接口推进", 3)
+    same = patch(client, row, staff_token, 1, lead="接口负责人")  # still version 1, now the same field
+    assert same.status_code == 412 and error_of(same)["field"] == "lead" and same.headers["ETag"] == '"3"'
+    assert same.get_json()["current"]["lead"] == "网页负责人" and same.get_json()["current"]["version"] == 3
+    stored = stored_row(app, row)
+    assert (stored.lead, stored.progress, stored.version) == ("网页负责人", "接口推进", 3)
+    with app.app_context():
+        changes = [(e.field, e.after) for e in db.session.execute(select(AuditEntry).where(
+            AuditEntry.entity == "ledger_row", AuditEntry.entity_id == row).order_by(AuditEntry.id)).scalars()]
+        assert changes == [("lead", "网页负责人"), ("progress", "接口推进")]
+
+
+def test_the_inline_editor_merges_over_an_api_write_of_another_field(app, client, login_as, csrf, org, ledger,
+                                                                     staff_token):
+    row = rows_of(ledger, org.units["faculty1"])[0]
+    assert patch(client, row, staff_token, 1, remarks="接口备注").status_code == 200
+    browser = login_as("admin", app.test_client())
+    assert post_row(browser, row, csrf(browser, path="/"), members="网页成员", version="1").status_code == 200
+    stored = stored_row(app, row)
+    assert (stored.remarks, stored.members, stored.version) == ("接口备注", "网页成员", 3)
+
+
+def test_token_entries_read_well_in_the_change_log(app, client, login_as, org, ledger, staff_token):
+    row = rows_of(ledger, org.units["faculty1"])[0]
+    assert patch(app.test_client(), row, staff_token, 1, progress="接口推进").status_code == 200
+    login_as("admin")
+    response = client.get("/ledger/changes")
+    assert response.status_code == 200
+    text = response.get_data(as_text=True)
+    assert "API 令牌" in text and "通过 API 修改" in text and "创建" in text

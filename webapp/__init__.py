@@ -35,7 +35,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     login_manager.init_app(app)
-    csrf.init_app(app)
     babel.init_app(app, locale_selector=_select_locale)
 
     from .params import BoundedIntConverter
@@ -45,6 +44,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .auth import load_user  # noqa: F401
     _register_blueprints(app)
     _register_request_hooks(app)
+    # After the scope hook: a refused token renders an error page for a logged-in user, which needs the scope.
+    csrf.init_app(app)
     from . import clock, delivery
     clock.register(app)
     delivery.init_app(app)

@@ -8,6 +8,7 @@ from datetime import date
 from flask import Blueprint, current_app, g, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from sqlalchemy import inspect as sa_inspect
 from werkzeug.datastructures import MultiDict
 
 from ..activities import compliance as comp
@@ -22,6 +23,7 @@ from ..ledger.services import StaleVersion, save_row
 from ..models import Activity, LedgerRow, Unit
 from ..permissions import (ADMIN, SECRETARY, STAFF, can_edit_activity, can_edit_ledger_row, can_log_activity,
                            can_review_activity, get_or_404)
+from ..plans.queries import published_plan_years
 from ..reports import queries as report_queries
 from . import queries, schemas, tokens
 from .errors import ApiError, FieldError, error_response, http_error
@@ -195,22 +197,30 @@ def validated_row_changes(row: LedgerRow, body: dict) -> dict:
 
 
 def save_ledger_changes(row: LedgerRow, changes: dict, version: int) -> None:
-    """The one place the API saves a ledger row: the site's compare-and-set service. A stale version changes
-    nothing and answers 412 with the row as it is now."""
-    _token_write()
+    """The one place the API saves a ledger row: the site's save service, called as the inline editor calls it.
+    A stale version is merged when someone else changed other fields since; when they changed one of these
+    fields, nothing is saved and the answer is 412 with the row as it is now."""
+    entry = _token_write()
     try:
-        save_row(row, changes, version, current_user.id)
-    except StaleVersion:
+        save_row(current_user, row.id, version, changes)
+    except StaleVersion as stale:
         db.session.rollback()
         current = _load_row(row.id)
-        raise ApiError(412, "stale", "stale", headers=_row_headers(current),
+        raise ApiError(412, "stale", "stale", field=stale.fields[0] if stale.fields else None,
+                       headers=_row_headers(current),
                        extra={"current": schemas.LedgerRowSchema().dump(current)}) from None
+    if entry is not None and not sa_inspect(entry).persistent:
+        # The service retried a save that lost a race, after a rollback: the token's audit entry goes again.
+        _token_write()
+        db.session.commit()
 
 
 @operation(bp, "/ledger-rows/<int:row_id>", "PATCH", summary="Change a ledger row (If-Match: its version)",
            tag="ledger", body=schemas.LedgerRowPatch, response=schemas.LedgerRowSchema, errors=(412, 422, 428),
            description="Only the fields sent are checked and changed, with the inline editor's validation and "
-                       "audit. A stale If-Match answers 412 with the current row and changes nothing.")
+                       "audit. A stale If-Match is merged when the fields changed since are other ones; when one "
+                       "of the sent fields changed since, the answer is 412 with the current row and nothing "
+                       "is saved.")
 def update_ledger_row(row_id: int, body):
     row = ledger_queries.ledger_row_to_save(row_id)
     if row is None:
@@ -263,7 +273,6 @@ FORM_FIELDS = {"unit": "unit_id", "kind": "kind_id"}
 @operation(bp, "/activities", "POST", summary="Log an activity (as the activity form does)", tag="activities",
            body=schemas.ActivityCreate, response=schemas.ActivitySchema, status=201, errors=(422,))
 def create_activity(body):
-    activity_services.ensure_kinds(current_user)
     unit = get_or_404(Unit, body["unit_id"] or current_user.unit_id)
     if not can_log_activity(current_user, unit):
         raise http_error(403)
@@ -371,7 +380,7 @@ def _figures(row) -> dict:
 def overview(args):
     _require_roles(ADMIN, SECRETARY, STAFF)
     today = local_today()
-    years = report_queries.plan_years()
+    years = published_plan_years()
     year = args["year"] or (today.year if today.year in years or not years else years[0])
     root = get_or_404(Unit, args["unit"]) if args["unit"] else current_user.unit
     window = report_queries.report_window(year, args["period"], today)

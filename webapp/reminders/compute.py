@@ -18,6 +18,7 @@ from flask import current_app, url_for
 from sqlalchemy import and_, func, select
 
 from ..extensions import db
+from ..permissions import system_job_options
 from ..models import Activity, LedgerRow, Nudge, Plan, Task, Unit, User
 
 WINDOW_DAYS = 60
@@ -59,12 +60,12 @@ class Directory:
     def __init__(self):
         self.units = {row.id: UnitInfo(*row) for row in db.session.execute(
             select(Unit.id, Unit.name, Unit.kind, Unit.parent_id, Unit.path, Unit.active)
-            .execution_options(unscoped=True))}
+            .execution_options(**system_job_options()))}
         self.people: dict[tuple[int, str], list[int]] = defaultdict(list)
         self.users: dict[int, tuple[str, int]] = {}  # id -> (username, unit id)
         rows = db.session.execute(
             select(User.id, User.username, User.role, User.unit_id).where(User.active.is_(True))
-            .order_by(User.id).execution_options(unscoped=True))
+            .order_by(User.id).execution_options(**system_job_options()))
         for user_id, username, role, unit_id in rows:
             unit = self.units.get(unit_id)
             if unit is None or not unit.active:
@@ -127,7 +128,7 @@ def _ledger_rows(as_of: date, due_days: int, directory: Directory) -> list[Candi
              .join(Task, LedgerRow.task_id == Task.id).join(Plan, Task.plan_id == Plan.id)
              .where(Plan.status == "published", LedgerRow.status != "done",
                     Task.due_on >= as_of - timedelta(days=WINDOW_DAYS), Task.due_on <= as_of + timedelta(days=due_days))
-             .execution_options(unscoped=True))
+             .execution_options(**system_job_options()))
     result = []
     for row_id, unit_id, due_on, number, title in db.session.execute(query):
         if not directory.active(unit_id):
@@ -193,7 +194,7 @@ def _approved_counts(obligations, ending: dict[str, list]) -> list[tuple[int, in
         query = (select(Activity.unit_id, func.count())
                  .where(Activity.kind_id == kind_id, Activity.status == "approved",
                         Activity.held_on >= period.start, Activity.held_on <= period.end)
-                 .group_by(Activity.unit_id).execution_options(unscoped=True))
+                 .group_by(Activity.unit_id).execution_options(**system_job_options()))
         rows += [(unit_id, kind_id, cadence, period.label, number) for unit_id, number in db.session.execute(query)]
     return rows
 
@@ -204,7 +205,7 @@ def _activities(as_of: date, directory: Directory) -> list[Candidate]:
     returned = and_(Activity.status == "returned", Activity.reviewed_at >= since)
     query = (select(Activity.id, Activity.unit_id, Activity.status, Activity.topic, Activity.version,
                     Activity.reviewed_at, Activity.created_by_id)
-             .where(submitted | returned).execution_options(unscoped=True))
+             .where(submitted | returned).execution_options(**system_job_options()))
     result = []
     for activity_id, unit_id, status, topic, version, reviewed_at, created_by_id in db.session.execute(query):
         if not directory.active(unit_id):
@@ -226,7 +227,7 @@ def _plans(as_of: date, days: int, directory: Directory) -> list[Candidate]:
     query = (select(Plan.id, Plan.title, LedgerRow.unit_id).distinct()
              .join(Task, Task.plan_id == Plan.id).join(LedgerRow, LedgerRow.task_id == Task.id)
              .where(Plan.status == "published", Plan.published_at >= since)
-             .execution_options(unscoped=True))
+             .execution_options(**system_job_options()))
     result = []
     for plan_id, title, unit_id in db.session.execute(query):
         if not directory.active(unit_id):
@@ -240,7 +241,7 @@ def _plans(as_of: date, days: int, directory: Directory) -> list[Candidate]:
 def _nudges(as_of: date, days: int, directory: Directory) -> list[Candidate]:
     since = datetime.combine(as_of - timedelta(days=days), datetime.min.time())
     query = (select(Nudge.id, Nudge.unit_id, Nudge.about, Nudge.note)
-             .where(Nudge.created_at >= since).execution_options(unscoped=True))
+             .where(Nudge.created_at >= since).execution_options(**system_job_options()))
     result = []
     for nudge in db.session.execute(query):
         if directory.active(nudge.unit_id):

@@ -26,6 +26,7 @@ from sqlalchemy import and_, delete, or_, select, update
 
 from ..audit import record
 from ..extensions import db
+from ..permissions import system_job_options
 from ..models import Nudge, Reminder, ReminderDelivery, ReminderSetting, Unit, UnitRobot, User
 from ..models.base import utcnow
 from . import channels
@@ -59,7 +60,7 @@ def _insert_ignore(model, rows: list[dict], keys: list[str]) -> None:
 
 def _existing_keys(since: datetime) -> set[tuple[str, str, str, int]]:
     query = select(Reminder.kind, Reminder.item, Reminder.period, Reminder.user_id).where(Reminder.created_at >= since)
-    return {tuple(row) for row in db.session.execute(query.execution_options(unscoped=True))}
+    return {tuple(row) for row in db.session.execute(query.execution_options(**system_job_options()))}
 
 
 def new_candidates(as_of: date, directory: Directory, now: datetime) -> list[Candidate]:
@@ -447,7 +448,7 @@ def send_nudges(user, units: list[Unit], about: str, note: str) -> list[Nudge]:
 def _workers_of(unit_ids: list[int]) -> dict[int, list[int]]:
     """Staff and monitors of each unit (its secretaries if it has neither), active people only."""
     rows = db.session.execute(select(User.id, User.unit_id, User.role).where(
-        User.unit_id.in_(unit_ids), User.active.is_(True)).execution_options(unscoped=True))
+        User.unit_id.in_(unit_ids), User.active.is_(True)).execution_options(**system_job_options()))
     by_unit: dict[int, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
     for user_id, unit_id, role in rows:
         by_unit[unit_id][role].append(user_id)
