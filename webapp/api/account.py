@@ -31,10 +31,20 @@ class TokenForm(FlaskForm):
         NumberRange(min=1, max=365, message=_l("Enter a number from 1 to 365."))])
 
 
+def token_block(form: TokenForm | None = None, secret: str | None = None) -> dict:
+    """What the tokens block (templates/api/_tokens.html) shows, on its own page or on the account page."""
+    return {"form": form or TokenForm(formdata=None), "tokens": tokens.tokens_of(current_user), "secret": secret,
+            "access_labels": ACCESS_LABELS, "now": tokens.utcnow(), "format_datetime": format_datetime}
+
+
+@bp.app_context_processor
+def _token_block():
+    # Any page (the account page) can include the block: it fetches its own state when included.
+    return {"api_token_block": token_block}
+
+
 def render_tokens(form: TokenForm, status: int = 200, secret: str | None = None):
-    return render_template("api/tokens.html", form=form, tokens=tokens.tokens_of(current_user), secret=secret,
-                           access_labels=ACCESS_LABELS, now=tokens.utcnow(),
-                           format_datetime=format_datetime), status
+    return render_template("api/tokens.html", api_tokens=token_block(form, secret)), status
 
 
 @bp.route("/account/tokens")
