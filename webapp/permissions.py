@@ -113,8 +113,7 @@ def _apply_scope(state):
 
 # ---- deliberate escapes from the scope ---------------------------------------------------------------
 # Each names why it may see past the user's subtree; nothing else says execution_options(unscoped=True)
-# (except the login code in webapp/auth and the token check in webapp/api/tokens.py, which run before there
-# is a user).
+# (except the login code in webapp/auth, which runs before there is a user).
 
 def _unscoped(statement):
     return statement.execution_options(unscoped=True)
@@ -136,6 +135,11 @@ def enclosing_units(unit: Unit) -> list[Unit]:
 def references_to_unit(count_statement) -> int:
     """Count rows that reference a unit, wherever they are: deleting or moving the unit must see them all."""
     return db.session.execute(_unscoped(count_statement)).scalar_one()
+
+
+def token_owner(user_id: int) -> User | None:
+    """The user an API token acts as: looked up before there is a user (and a scope), like a login."""
+    return db.session.execute(_unscoped(select(User).where(User.id == user_id))).scalar_one_or_none()
 
 
 def login_name_exists(username: str) -> bool:

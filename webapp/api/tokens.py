@@ -78,16 +78,16 @@ def authenticate(secret: str) -> TokenCheck:
     """The token and its user for a Bearer secret, or what is wrong with it."""
     if not secret.startswith(PREFIX) or len(secret) > 200:
         return TokenCheck(None, None, "invalid")
-    token = db.session.execute(select(ApiToken).where(ApiToken.token_hash == hash_secret(secret))
-                               .execution_options(unscoped=True)).scalar_one_or_none()
+    # Tokens are not unit-owned rows: no scope applies to them (and none is set yet).
+    token = db.session.execute(select(ApiToken).where(ApiToken.token_hash == hash_secret(secret))).scalar_one_or_none()
     if token is None:
         return TokenCheck(None, None, "invalid")
     if token.revoked_at is not None:
         return TokenCheck(token, None, "revoked")
     if token.expires_at <= utcnow():
         return TokenCheck(token, None, "expired")
-    user = db.session.execute(select(User).where(User.id == token.user_id)
-                              .execution_options(unscoped=True)).scalar_one_or_none()
+    from ..permissions import token_owner
+    user = token_owner(token.user_id)
     if user is None or not user.active:
         return TokenCheck(token, None, "inactive")
     return TokenCheck(token, user)
