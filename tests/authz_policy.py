@@ -10,6 +10,8 @@ A new route without an entry here fails tests/test_hostile_authz.py. For each en
 - `foreign`: the statuses allowed when the URL names the other college's objects (404 by default);
 - `again`: statuses allowed when the same POST is sent a second time (the first changed the object).
 - `last`: run after every other POST of the role (it removes or freezes its object); `ends_session`: at the very end.
+- `api`: the HTTP method of a JSON API route (`/api/v1/…`), with `body` building its JSON body; those routes run in
+  tests/test_api_authz.py (token roles, read-only tokens and cookie sessions), not in the cookie matrix.
 """
 from __future__ import annotations
 
@@ -45,6 +47,8 @@ class Decision:
     again: frozenset[int] = frozenset()
     last: bool = False
     ends_session: bool = False
+    api: str = ""
+    body: Form | None = None
 
 
 def _png(_ids, _other):
@@ -104,6 +108,11 @@ def _import_plan(ids, other):
     return {"plan": json.dumps(plan)}
 
 
+def _api_activity(ids, _other):
+    held_on = max(date(date.today().year, 1, 1), date.today() - timedelta(days=1))
+    return {"unit_id": ids["unit"], "kind_id": ids["kind"], "held_on": held_on.isoformat(), "topic": "主题班会",
+            "present": 10, "expected": 12}
+
 def _nudge(ids, _other):
     return {"units": [str(ids["unit"])], "about": "overdue", "note": "请尽快补齐"}
 
@@ -122,6 +131,31 @@ def _prereview_kind(_ids, _other):
 
 
 POLICY: dict[str, Decision] = {
+    # ---- the JSON API (tests/test_api_authz.py runs these with tokens of every role)
+    "api.activities": Decision(EVERYONE, query={"unit": "unit"}, foreign=frozenset({200}), api="GET"),
+    "api.activity": Decision(EVERYONE, {"activity_id": "activity"}, api="GET"),
+    "api.compliance": Decision(EVERYONE, query={"unit": "unit"}, api="GET"),
+    "api.create_activity": Decision(LOGGERS, api="POST", body=_api_activity, smuggle={"unit_id": "unit", "kind_id": "kind"}),
+    "api.ledger_row": Decision(EVERYONE, {"row_id": "row"}, api="GET"),
+    "api.ledger_rows": Decision(EVERYONE, {"unit_id": "unit"}, api="GET"),
+    "api.me": Decision(EVERYONE, api="GET"),
+    "api.openapi": Decision(EVERYONE, api="GET"),
+    "api.overview": Decision(READERS, query={"unit": "unit"}, api="GET"),
+    "api.plan": Decision(EVERYONE, {"plan_id": "published_plan"}, api="GET"),
+    "api.plans": Decision(EVERYONE, api="GET"),
+    "api.review_activity": Decision(REVIEWERS, {"activity_id": "submitted_activity"}, api="POST",
+                                    body=lambda i, o: {"decision": "return", "comment": "请补充"}),
+    "api.submit_activity": Decision(LOGGERS, {"activity_id": "activity"}, api="POST"),
+    "api.unit": Decision(EVERYONE, {"unit_id": "unit"}, api="GET"),
+    "api.units": Decision(EVERYONE, api="GET"),
+    "api.update_ledger_row": Decision(LOGGERS, {"row_id": "row"}, api="PATCH", body=lambda i, o: {"progress": "接口推进"}),
+    # ---- access tokens (account page) and the API's reference page: site pages, cookie login
+    "api_account.create_token": Decision(EVERYONE, form=lambda i, o: {"name": "党建平台", "access": "read_only",
+                                                                      "days": "30"}),
+    "api_account.docs": Decision(EVERYONE),
+    "api_account.revoke_token": Decision(EVERYONE, form=lambda i, o: {"token_id": str(i["token"])},
+                                         smuggle={"token_id": "token"}),
+    "api_account.token_list": Decision(EVERYONE),
     # ---- activities
     "activities.approve": Decision(REVIEWERS, {"activity_id": "activity"}),
     "activities.compliance_cell": Decision(EVERYONE, query={"unit": "unit", "requirement": "published_requirement",

@@ -20,6 +20,8 @@ from webapp.extensions import db
 from webapp.models import Unit, User
 from webapp.org import add_unit, add_user
 
+from .api_contract import api_answers_follow_the_document  # noqa: F401  (every API answer checked against its document)
+
 PASSWORD = "test-pass-2023"
 
 

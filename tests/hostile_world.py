@@ -13,16 +13,16 @@ import io
 import re
 import zipfile
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 
 from webapp.demo import ensure_activity_kinds
 from webapp.extensions import db
 from webapp.org import add_unit
-from webapp.models import (Activity, ActivityKind, AuditEntry, LedgerRow, Plan, PrereviewFile, PrereviewItem,
-                           PrereviewKind, PrereviewStep, Requirement, Section, StoredFile, Task, TaskAssignment, Unit,
-                           User)
+from webapp.models import (Activity, ActivityKind, ApiToken, AuditEntry, LedgerRow, Plan, PrereviewFile,
+                           PrereviewItem, PrereviewKind, PrereviewStep, Requirement, Section, StoredFile, Task,
+                           TaskAssignment, Unit, User)
 from webapp.prereview.services import ensure_kinds as ensure_prereview_kinds
 
 from .conftest import csrf_token_from
@@ -117,6 +117,11 @@ def _college(org, side: str) -> Side:
                                content_type="application/pdf", size=len(PDF), sha256="0" * 64,
                                data=PDF + text("file-data").encode())
     db.session.add_all([ledger_file, activity_file])
+    # An API token of the college's first user (the matrix tries to revoke the other college's).
+    api_token = ApiToken(user_id=org.users[user_keys[0]], name=text("token"), token_hash=hashlib.sha256(
+        text("token-secret").encode()).hexdigest(), prefix="tzk_test", can_write=True,
+        expires_at=datetime(year + 1, 12, 31))
+    db.session.add(api_token)
     db.session.flush()
     for entity, entity_id in (("ledger_row", rows[0].id), ("activity", activities[0].id), ("plan", published.id)):
         db.session.add(AuditEntry(entity=entity, entity_id=entity_id, action="update", unit_id=own,
@@ -130,7 +135,7 @@ def _college(org, side: str) -> Side:
         "plan": draft.id, "published_plan": published.id, "spare_draft": spare_draft.id, "task": draft_task.id, "section": draft_section.id,
         "requirement": draft_requirement.id, "published_requirement": requirement.id, "kind": kind.id,
         "user": org.users[user_keys[-1]], "parent": db.session.get(Unit, own).parent_id,
-        "period": f"{held_on.year}-{held_on.month:02d}",
+        "period": f"{held_on.year}-{held_on.month:02d}", "token": api_token.id,
     }
     return result
 
@@ -204,8 +209,9 @@ def college_fingerprint(general_id: int) -> str:
             owned = columns["plan_id"].in_(plan_ids)
         elif "task_id" in columns:
             owned = columns["task_id"].in_(task_ids)
-        elif "user_id" in columns:  # a person's own settings (reminder_setting)
-            owned = columns["user_id"].in_(select(User.id).where(User.unit_id.in_(unit_ids)))
+        elif "user_id" in columns:  # a person's own records (reminder settings, API tokens)
+            owned = columns["user_id"].in_(select(User.id).where(User.unit_id.in_(unit_ids))
+                                           .execution_options(unscoped=True).scalar_subquery())
         else:
             raise AssertionError(f"table {table.name} belongs to no college: decide in hostile_world.py")
         rows = db.session.execute(select(table).where(owned).order_by(*table.primary_key.columns)).all()

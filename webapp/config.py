@@ -45,6 +45,9 @@ def load_config(instance_path: str) -> dict:
         # Semesters as (start month, start day, end month, end day); autumn runs into the next year.
         "SEMESTERS": {"spring": (3, 1, 7, 31), "autumn": (9, 1, 1, 31)},
         "TRUST_PROXY": env.get("TAIZHANG_TRUST_PROXY") == "1",
+        # The JSON API's throttle: requests per token per window (counted in the database).
+        "API_RATE_LIMIT": int(env.get("TAIZHANG_API_RATE_LIMIT", 120)),
+        "API_RATE_WINDOW_SECONDS": int(env.get("TAIZHANG_API_RATE_WINDOW_SECONDS", 60)),
         # Reminders (`flask remind`): outgoing mail, links in digests, how early rows and obligations remind.
         "SMTP_URL": env.get("SMTP_URL", ""),
         "SMTP_FROM": env.get("SMTP_FROM", ""),

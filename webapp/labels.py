@@ -56,6 +56,9 @@ ACTION_LABELS = {"create": _l("created"), "update": _l("changed"), "delete": _l(
                  "approve": _l("approved"), "return": _l("returned"), "comment": _l("commented"),
                  "retire": _l("retired"), "restore": _l("restored"), "password_reset": _l("password reset"),
                  "withdraw": _l("withdrawn"), "archive": _l("archived"), "move": _l("moved")}
+# API tokens (webapp/api/tokens.py) write these.
+ENTITY_LABELS["api_token"] = _l("API token")
+ACTION_LABELS.update({"revoke": _l("revoked"), "write": _l("wrote through the API")})
 FIELD_LABELS = {"lead": _l("Lead"), "members": _l("Members"), "progress": _l("Progress"),
                 "completed_on": _l("Completion date"), "remarks": _l("Remarks"), "files": _l("Evidence"),
                 "file": _l("File"), "title": _l("Title"), "body": _l("Details"), "deadline_text": _l("Time limit"),

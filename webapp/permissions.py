@@ -43,6 +43,22 @@ def activate_scope(user) -> None:
     g.scope_options = _scope_criteria(g.scope_path, tuple(unit.ancestor_ids))
 
 
+def authenticate_bearer() -> None:
+    """An API request with `Authorization: Bearer <token>` acts as the token's user, with exactly that user's role
+    and scope: the cookie session is neither read nor written, and `activate_scope` then runs for that user as
+    for a login. A bad token leaves the request anonymous with the reason in `g.api_token_problem`."""
+    if request.blueprint != "api":
+        return  # tokens open the API only, never the site's pages
+    scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer":
+        return
+    from .api.tokens import authenticate
+    check = authenticate(secret.strip())
+    g.api_token = check.token if check.user is not None else None
+    g.api_token_problem = check.problem
+    g._login_user = check.user if check.user is not None else login_manager.anonymous_user()
+
+
 def scope_path() -> str | None:
     return g.get("scope_path") if has_request_context() else None
 
@@ -120,6 +136,11 @@ def enclosing_units(unit: Unit) -> list[Unit]:
 def references_to_unit(count_statement) -> int:
     """Count rows that reference a unit, wherever they are: deleting or moving the unit must see them all."""
     return db.session.execute(_unscoped(count_statement)).scalar_one()
+
+
+def token_owner(user_id: int) -> User | None:
+    """The user an API token acts as: looked up before there is a user (and a scope), like a login."""
+    return db.session.execute(_unscoped(select(User).where(User.id == user_id))).scalar_one_or_none()
 
 
 def login_name_exists(username: str) -> bool:

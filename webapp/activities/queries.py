@@ -69,8 +69,8 @@ def last_kind_id(user_id: int) -> int | None:
     return db.session.execute(query).scalar_one_or_none()
 
 
-def activity_page(filters: ActivityFilters, user, page: int = 1) -> tuple[list[Activity], int]:
-    """One page of activities matching the filters, newest first, and the total count."""
+def activity_criteria(filters: ActivityFilters, user) -> list:
+    """SQL criteria for the list's filters (the ORM scope adds the subtree); the JSON API uses them too."""
     criteria = []
     if filters.unit_id:
         criteria.append(Activity.unit_id == filters.unit_id)
@@ -83,6 +83,12 @@ def activity_page(filters: ActivityFilters, user, page: int = 1) -> tuple[list[A
         criteria.append(Activity.held_on.between(*month))
     if filters.to_review:
         criteria.append(review_queue_criteria(user))
+    return criteria
+
+
+def activity_page(filters: ActivityFilters, user, page: int = 1) -> tuple[list[Activity], int]:
+    """One page of activities matching the filters, newest first, and the total count."""
+    criteria = activity_criteria(filters, user)
     total = db.session.execute(select(func.count(Activity.id)).where(*criteria)).scalar_one()
     query = (select(Activity).where(*criteria)
              .options(joinedload(Activity.unit), joinedload(Activity.kind))
