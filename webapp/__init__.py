@@ -42,6 +42,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     from . import permissions  # noqa: F401  (registers the scope hook and the unauthorized handler)
     from .auth import load_user  # noqa: F401
+    from .auth.sessions import HostPrefixedSessionInterface
+    app.session_interface = HostPrefixedSessionInterface()
     _register_blueprints(app)
     _register_request_hooks(app)
 

@@ -5,10 +5,10 @@ from .files import StoredFile
 from .ledger import LEDGER_STATUSES, LedgerRow
 from .org import BRANCH_CATEGORIES, UNIT_KINDS, Unit
 from .plan import CADENCES, LEVELS, PLAN_STATUSES, Plan, Requirement, Section, Task, TaskAssignment
-from .user import ROLES, LoginFailure, User
+from .user import ROLES, LoginFailure, User, UserSession
 
 __all__ = [
     "ACTIVITY_STATUSES", "Activity", "ActivityKind", "AuditEntry", "StoredFile", "LEDGER_STATUSES",
     "LedgerRow", "BRANCH_CATEGORIES", "UNIT_KINDS", "Unit", "CADENCES", "LEVELS", "PLAN_STATUSES",
-    "Plan", "Requirement", "Section", "Task", "TaskAssignment", "ROLES", "LoginFailure", "User",
+    "Plan", "Requirement", "Section", "Task", "TaskAssignment", "ROLES", "LoginFailure", "User", "UserSession",
 ]
