@@ -6,7 +6,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any, Mapping
 
-from flask import Flask, abort, g, request
+from flask import Flask, request
 from flask_login import current_user
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -37,8 +37,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=_select_locale)
 
-    from .params import BoundedIntConverter
+    from .params import BoundedIntConverter, install_form_guards
     app.url_map.converters["int"] = BoundedIntConverter  # before any route is added
+    install_form_guards()  # file parts only for file fields, bounded numbers and dates, in every form
 
     from . import permissions  # noqa: F401  (registers the scope hook and the unauthorized handler)
     from .auth import load_user  # noqa: F401
@@ -92,19 +93,16 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
 
 def _register_request_hooks(app: Flask) -> None:
     from .htmx import add_vary_header
+    from .params import refuse_malformed_input
     from .permissions import activate_scope
+
+    # Before any view: invalid UTF-8 and control characters (NUL: PostgreSQL cannot even compare it) are a 400.
+    app.before_request(refuse_malformed_input)
 
     @app.before_request
     def _scope_for_user():
         if current_user.is_authenticated:
             activate_scope(current_user)
-
-    @app.before_request
-    def _refuse_nul_characters():
-        # No one types a NUL; PostgreSQL cannot store or even compare text holding one (a 500 otherwise).
-        sent = [value for source in (request.args, request.form) for _key, values in source.lists() for value in values]
-        if any("\x00" in value for value in sent):
-            abort(400)
 
     @app.after_request
     def _security_headers(response):

@@ -165,7 +165,9 @@ def get_or_404(model, object_id: int):
 
 @login_manager.unauthorized_handler
 def _unauthorized():
-    login_url = url_for("auth.login", next=request.full_path.rstrip("?"))
+    # Back to the page after logging in; an overlong query string is not worth carrying (nor quoting: CPU).
+    full_path = request.full_path.rstrip("?")
+    login_url = url_for("auth.login", next=full_path if len(full_path) <= 2000 else request.path)
     if is_htmx():
         response = make_response("", 401)
         response.headers["HX-Redirect"] = url_for("auth.login")
