@@ -27,7 +27,7 @@ def upgrade_from_empty(url, tmp_path):
 
 
 EXPECTED = {"unit", "user_account", "login_failure", "audit_entry", "plan", "plan_section", "plan_task",
-            "requirement", "task_assignment", "ledger_row", "stored_file", "activity_kind", "activity",
+            "requirement", "task_assignment", "ledger_row", "stored_file", "activity_kind", "activity", "user_session",
             "alembic_version"}
 
 

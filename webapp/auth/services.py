@@ -43,8 +43,9 @@ def reserve_attempt(username: str, address: str) -> bool:
     statement = insert(LoginFailure).from_select(
         ["username", "address", "at"],
         select(literal(username), literal(address), literal(now))
-        .where(recent < bindparam("limit", current_app.config["LOGIN_MAX_FAILURES"])))
-    inserted = db.session.execute(statement).rowcount == 1
+        .where(recent < bindparam("limit", current_app.config["LOGIN_MAX_FAILURES"]))).returning(LoginFailure.id)
+    # RETURNING, not rowcount: an ORM-enabled INSERT … SELECT reports no rowcount on psycopg.
+    inserted = db.session.execute(statement).scalar_one_or_none() is not None
     db.session.commit()
     return inserted
 
