@@ -96,8 +96,9 @@ def _register_request_hooks(app: Flask) -> None:
     from .params import refuse_malformed_input
     from .permissions import activate_scope
 
-    # Before any view: invalid UTF-8 and control characters (NUL: PostgreSQL cannot even compare it) are a 400.
-    app.before_request(refuse_malformed_input)
+    # First of all hooks (before CSRFProtect parses the form, so the raw body can be checked): invalid UTF-8 and
+    # control characters (NUL: PostgreSQL cannot even compare it) are a 400.
+    app.before_request_funcs.setdefault(None, []).insert(0, refuse_malformed_input)
 
     @app.before_request
     def _scope_for_user():
