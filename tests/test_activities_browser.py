@@ -1,5 +1,5 @@
 """On a phone: a monitor logs a theme class meeting with a photo, staff approve it, the grid turns met."""
-from webapp.activities.compliance import local_today
+from webapp.clock import local_today
 
 from .activities_factories import make_plan, png_bytes
 from .conftest import browser_login, open_page
@@ -42,6 +42,8 @@ def test_monitor_logs_on_a_phone_and_approval_meets_the_obligation(app, org, bro
         monitor.wait_for_url("**/activities/*")
         assert monitor.inner_text("#activity-status") == "待审核"
         assert monitor.locator("ul.attachments img").count() == 1
+        # (The page may be shown before the photo has arrived: wait for it to load, not for a time.)
+        monitor.wait_for_function("document.querySelector('ul.attachments img').complete")
         assert monitor.evaluate("document.querySelector('ul.attachments img').naturalWidth") == 8
         assert fits_the_screen(monitor)
         assert monitor.js_errors == []

@@ -5,7 +5,7 @@ import lxml.html
 import pytest
 from sqlalchemy import select
 
-from webapp.activities.compliance import local_today
+from webapp.clock import local_today
 from webapp.extensions import db
 from webapp.models import Activity, ActivityKind, AuditEntry, StoredFile, User
 

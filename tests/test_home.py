@@ -3,7 +3,7 @@ from datetime import date
 
 import lxml.html
 
-from webapp.activities.compliance import local_today
+from webapp.clock import local_today
 from webapp.extensions import db
 
 from . import activities_factories as act
@@ -64,6 +64,6 @@ def test_ledger_page_offers_export_to_readers_and_import_to_editors(app, client,
     with app.app_context():
         led.make_plan(org.units["general"], [org.units["faculty1"]])
     login_as("secretary")
-    assert ledger_actions(client, org.units["faculty1"]) == ["导出 Excel"]
+    assert ledger_actions(client, org.units["faculty1"]) == ["导出 Excel", "打印"]
     login_as("staff1")
-    assert ledger_actions(client, org.units["faculty1"]) == ["导出 Excel", "导入修改后的 Excel"]
+    assert ledger_actions(client, org.units["faculty1"]) == ["导出 Excel", "导入修改后的 Excel", "打印"]

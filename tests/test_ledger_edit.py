@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from tests.ledger_factories import HX, cell_text, editor_error, make_plan, parse, post_row, row_element, rows_of
 from webapp.extensions import db
-from webapp.ledger.queries import local_today
+from webapp.clock import local_today
 from webapp.models import AuditEntry, LedgerRow
 
 CJK = re.compile(r"[\u4e00-\u9fff]")

@@ -69,15 +69,27 @@ def test_garbage_exits_2_with_one_line(app, runner, org, tmp_path):
     _assert_refused(_run(runner, str(garbage), "--year", "2023"), app, before)
 
 
-def test_empty_and_taskless_input_exit_2(app, runner, org, tmp_path):
+def test_empty_and_markup_input_exit_2(app, runner, org, tmp_path):
     empty = tmp_path / "empty.txt"
     empty.write_text("")
-    prose = tmp_path / "prose.txt"
-    prose.write_text("计算机学院2023年工作方案\n\n今年要把工作做好。\n", encoding="utf-8")
+    markup = tmp_path / "image.svg"
+    markup.write_text('<svg xmlns="http://www.w3.org/2000/svg">\n<rect width="1"/>\n</svg>\n', encoding="utf-8")
     with app.app_context():
         before = row_counts()
     _assert_refused(_run(runner, str(empty), "--year", "2023", "--dry-run", "--json"), app, before)
-    assert "任务" in _assert_refused(_run(runner, str(prose), "--year", "2023"), app, before)
+    assert "任务" in _assert_refused(_run(runner, str(markup), "--year", "2023"), app, before)
+
+
+def test_readable_text_without_numbering_is_one_task(runner, org, tmp_path):
+    # Issue 12: readable prose is not refused; it is one task with a warning, split in the preview.
+    prose = tmp_path / "prose.txt"
+    prose.write_text("计算机学院2023年工作方案\n\n今年要把工作做好。\n", encoding="utf-8")
+    result = _run(runner, str(prose), "--year", "2023", "--dry-run", "--json")
+    assert result.exit_code == 0
+    document = json.loads(result.output)
+    (task,) = [t for s in document["sections"] for t in s["tasks"]]
+    assert task["body"] == "今年要把工作做好。"
+    assert any("全文作为一项任务" in w for w in document["warnings"])
 
 
 def test_missing_file_exits_2(app, runner, org, tmp_path):

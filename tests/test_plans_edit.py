@@ -1,4 +1,5 @@
 """Inline edits of a draft plan: task fields, requirements, section titles; 422 on invalid input."""
+import json
 from datetime import date
 
 import pytest
@@ -68,7 +69,9 @@ def test_each_task_field_is_saved_and_shown(app, org, htmx, draft, field, value,
         saved = db.session.get(Task, task.id)
         expected = date.fromisoformat(value) if field.endswith("_on") else (True if value == "y" else value)
         assert getattr(saved, field) == expected
-        entry = db.session.execute(select(AuditEntry).where(AuditEntry.entity == "task")).scalar_one()
+        # (A new time limit also re-reads the dates: those changes are entries of their own.)
+        entry = db.session.execute(select(AuditEntry).where(AuditEntry.entity == "task",
+                                                            AuditEntry.field == field)).scalar_one()
         assert (entry.entity_id, entry.field, entry.unit_id) == (task.id, field, org.units["general"])
 
 
@@ -80,7 +83,8 @@ def test_clearing_needs_review_removes_the_flag(app, org, htmx):
     form = _task_form(task)
     del form["needs_review"]  # the admin unticks "still needs checking"
     response = htmx("POST", f"/plans/{plan_id}/tasks/{task.id}", form)
-    assert "needs-review" not in html(response).get("class")
+    card = html(response).xpath("//article[contains(@class,'task')]")[0]  # (the warnings follow out of band)
+    assert "needs-review" not in card.get("class")
     with app.app_context():
         assert db.session.get(Task, task.id).needs_review is False
 
@@ -207,3 +211,43 @@ def test_a_published_plan_is_read_only(app, org, htmx):
         assert "已发布" in response.get_data(as_text=True)
     page = html(htmx("GET", f"/plans/{plan_id}"))
     assert page.xpath("//button[contains(@hx-get, '/edit') and not(contains(@hx-get, 'assignments'))]") == []
+
+
+def test_warnings_and_dates_follow_a_task_edit(app, org, htmx):
+    """"以下任务没有工作时限：任务8" goes once task 8 has a time limit, and its dates are read from it."""
+    with app.app_context():
+        plan_id = make_draft(org, SAMPLE.read_text(encoding="utf-8"), year=2023)
+    task = _task(app, plan_id, 8)
+    page = html(htmx("GET", f"/plans/{plan_id}"))
+    assert any("任务8" in w and "没有工作时限" in w for w in texts(page.xpath("//*[@id='plan-warnings']//li")))
+    response = htmx("POST", f"/plans/{plan_id}/tasks/{task.id}",
+                    _task_form(task, deadline_text="2023年3月启动，6月底前完成。"))
+    assert response.status_code == 200
+    answer = html(response)
+    # The card shows the dates read from the new time limit…
+    assert texts(by_class(answer, "task-start")) == ["2023-03-01"]
+    assert texts(by_class(answer, "task-due")) == ["2023-06-30"]
+    # …and the page's warnings come along out of band, without task 8.
+    oob = answer.xpath("//*[@id='plan-warnings'][@hx-swap-oob='true']")
+    assert oob and not any("没有工作时限" in w and "任务8" in w for w in texts(oob[0].xpath(".//li")))
+    page = html(htmx("GET", f"/plans/{plan_id}"))
+    assert not any("没有工作时限" in w and "任务8" in w for w in texts(page.xpath("//*[@id='plan-warnings']//li")))
+    with app.app_context():
+        saved = db.session.get(Task, task.id)
+        assert (saved.starts_on, saved.due_on) == (date(2023, 3, 1), date(2023, 6, 30))
+
+
+def test_dates_typed_with_the_time_limit_are_kept(app, org, htmx, draft):
+    task = _task(app, draft)
+    htmx("POST", f"/plans/{draft}/tasks/{task.id}",
+         _task_form(task, deadline_text="2025年5月底前完成", due_on="2025-04-30"))
+    with app.app_context():
+        assert db.session.get(Task, task.id).due_on == date(2025, 4, 30)
+
+
+def test_a_heading_too_long_to_keep_whole_is_said():
+    from webapp.plans.services import _warnings
+    parsed = {"title": "方" * 201, "warnings": ["读到的提示"],
+              "sections": [{"number": "一", "title": "长" * 301, "tasks": []}, {"number": "二", "title": "短", "tasks": []}]}
+    assert json.loads(_warnings(parsed)) == ["读到的提示", "方案标题超过 200 字，只保存了前 200 字，请核对",
+                                             "第一部分的标题超过 300 字，只保存了前 300 字，请核对"]

@@ -125,7 +125,12 @@ def test_sample_result_is_json_with_exact_keys(sample):
     assert set(task(sample, 2)) == {"number", "title", "body", "lead", "members", "deadline_text",
                                     "starts_on", "due_on", "ongoing", "requirements"}
     assert set(task(sample, 2)["requirements"][0]) == {"text", "kind", "cadence", "count", "weekday", "level"}
-    assert sample["warnings"] == ["以下任务没有工作时限：任务8"]
+    # Issue 12: cadences taken from the usual defaults (三会一课, 各班级利用主题班会) are named once,
+    # without a task label, so no task is flagged for them.
+    assert sample["warnings"] == [
+        "以下周期要求的频次文中未写明，已按惯例填写：支部党员大会每季度1次、支部委员会每月1次、党小组会每月1次、"
+        "党课每季度1次、主题班会每月1次、主题团日每月1次，请核对",
+        "以下任务没有工作时限：任务8"]
 
 
 def test_str_and_bom_input_read_like_bytes(sample):
@@ -388,9 +393,12 @@ def test_legacy_word_file_gets_a_specific_message():
         read_plan(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 512)
 
 
-def test_text_without_tasks():
-    with pytest.raises(ReadError, match="^未找到任何任务（应为“1.”“1、”“（1）”等编号的段落）$"):
-        read_plan("XX学院2023年工作方案\n一、指导思想\n坚持以人民为中心。\n")
+def test_text_without_tasks_is_one_task_with_a_warning():
+    # Issue 12: readable text is never refused; the admin splits it in the preview.
+    plan = read_plan("XX学院2023年工作方案\n一、指导思想\n坚持以人民为中心。\n")
+    (t,) = tasks_of(plan)
+    assert (t["title"], t["body"]) == ("XX学院2023年工作方案", "一、指导思想\n坚持以人民为中心。")
+    assert "任务1：未找到编号的任务，已将全文作为一项任务，请在预览中拆分" in plan["warnings"]
 
 
 def test_year_is_required_when_the_title_has_none():
@@ -552,3 +560,309 @@ def test_docx_section_row_split_over_number_and_title_cells():
     assert [(s["number"], s["title"]) for s in plan["sections"]] == [("一", "压实责任")]
     (t,) = tasks_of(plan)
     assert (t["number"], t["title"], t["due_on"]) == (1, "召开专题会议。每年两次召开党政联席会议。", "2023-06-30")
+
+
+# ------------------------------------------------------------ issue 12: other shapes
+
+@pytest.mark.parametrize("clause,lead,members", [
+    ("〔责任单位：宣传部〕", "宣传部", ""),
+    ("（责任科室：组织科、宣传科）", "组织科、宣传科", ""),
+    ("(牵头单位：学工部；配合单位：各学院)", "学工部", "各学院"),
+    ("（团委牵头，各党支部按职责分工负责）", "团委", "各党支部"),
+    ("（学生处牵头，教务处、后勤处配合）", "学生处", "教务处、后勤处"),
+    ("【牵头部门：党办；参与部门：各支部】", "党办", "各支部"),
+])
+def test_responsibility_clauses_at_the_end_of_a_task_or_on_their_own_line(clause, lead, members):
+    for text in (f"2023年工作方案\n1.开展学习。内容。{clause}\n",
+                 f"2023年工作方案\n1.开展学习。内容。\n{clause}\n"):
+        t = task(read_plan(text), 1)
+        assert (t["title"], t["body"], t["lead"], t["members"]) == ("开展学习。", "内容。", lead, members)
+
+
+def test_responsibility_clause_in_traditional_characters():
+    plan = read_plan("2023年學生工作計劃\n一、思想引領\n1.加強理論學習。（學生處牽頭，各書院配合）\n"
+                     "2.開展班會。（負責單位：學生處）\n")
+    assert (task(plan, 1)["lead"], task(plan, 1)["members"], task(plan, 2)["lead"]) == ("学生处", "各书院", "学生处")
+    assert plan["title"] == "2023年学生工作计划" and plan["sections"][0]["title"] == "思想引领"
+    assert "文档使用繁体字，已按简体读取并转换，请核对" in plan["warnings"]
+
+
+def test_brackets_that_are_not_clauses_stay_text():
+    t = task(read_plan("2023年工作方案\n1.修订制度。修订《章程（试行）》（2023年版）。\n"), 1)
+    assert t["body"] == "修订《章程（试行）》（2023年版）。" and t["lead"] == ""
+
+
+@pytest.mark.parametrize("label,key", [
+    ("责任单位", "lead"), ("牵头单位", "lead"), ("牵头部门", "lead"), ("责任部门", "lead"), ("责任人", "lead"),
+    ("分管领导", "lead"), ("参与部门", "members"), ("配合单位", "members"), ("完成时限", "deadline_text"),
+    ("时间节点", "deadline_text"), ("进度安排", "deadline_text")])
+def test_field_name_synonyms(label, key):
+    t = task(read_plan(f"2023年工作方案\n1.开展学习。\n{label}：甲乙\n"), 1)
+    assert t[key] == "甲乙"
+
+
+def test_clause_written_once_after_several_items_applies_to_each():
+    plan = read_plan("2023年工作方案\n一、阵地管理\n1.规范网站。\n2.规范公众号。\n（责任单位：宣传办）\n"
+                     "二、队伍建设\n3.培训辅导员。（责任单位：学工部）\n")
+    assert [t["lead"] for t in tasks_of(plan)] == ["宣传办", "宣传办", "学工部"]
+
+
+def test_task_level_is_where_the_fields_are_and_a_later_heading_is_not_swallowed():
+    text = ("2023年工作要点\n一、政治建设\n（一）加强学习。\n1.中心组学习。\n负责人：书记\n2.支部学习。\n负责人：委员\n"
+            "3.教工学习。\n负责人：院长\n（二）加强管理\n4.规范制度。\n负责人：办公室\n")
+    plan = read_plan(text)
+    assert [(s["number"], s["title"]) for s in plan["sections"]] == [("一", "加强学习。"), ("二", "加强管理")]
+    assert [t["number"] for t in tasks_of(plan)] == [1, 2, 3, 4]
+    assert "加强管理" not in task(plan, 3)["body"]
+    # The same numbering with the fields on the （一） items: those are the tasks, 1. 2. their sub-points.
+    plan = read_plan("2023年工作要点\n一、政治建设\n（一）加强学习。\n负责单位：组织部\n1.中心组学习。\n2.支部学习。\n"
+                     "（二）加强管理。（责任单位：办公室）\n1.规范制度。\n（三）加强监督。\n工作时限：年底前\n")
+    assert [(t["number"], t["title"]) for t in tasks_of(plan)] == [(1, "加强学习。"), (2, "加强管理。"), (3, "加强监督。")]
+    assert task(plan, 1)["body"] == "1.中心组学习。\n2.支部学习。" and task(plan, 1)["lead"] == "组织部"
+    assert task(plan, 2)["lead"] == "办公室" and task(plan, 3)["due_on"] == "2023-12-31"
+
+
+def test_items_written_inline_in_one_paragraph_are_split():
+    plan = read_plan("2023年工作计划\n主要工作：一、加强学习，3月底前完成。二、规范管理。三、做好宣传。\n")
+    assert [(t["number"], t["title"]) for t in tasks_of(plan)] == [
+        (1, "加强学习，3月底前完成。"), (2, "规范管理。"), (3, "做好宣传。")]
+    plan = read_plan("2023年工作计划\n1.加强学习。2.规范管理。3.做好宣传。\n")
+    assert [t["number"] for t in tasks_of(plan)] == [1, 2, 3]
+
+
+@pytest.mark.parametrize("heading,due", [
+    ("3月份：", "2023-03-31"), ("1月：", "2023-01-31"), ("第二季度：", "2023-06-30"), ("上半年：", "2023-06-30"),
+    ("每学期开学初：", None)])
+def test_period_headings_are_tasks_with_their_time_limit(heading, due):
+    plan = read_plan(f"2023年主题班会安排\n{heading}\n召开主题班会，开展安全教育。\n")
+    (t,) = tasks_of(plan)
+    assert (t["title"], t["deadline_text"], t["due_on"]) == ("召开主题班会，开展安全教育。", heading[:-1], due)
+
+
+def test_document_starting_mid_list_warns():
+    plan = read_plan("2023年工作方案\n5.做好宣传。\n工作时限：6月\n6.做好统计。\n工作时限：9月\n")
+    assert [t["number"] for t in tasks_of(plan)] == [5, 6]
+    assert "文档从第5项开始，前面的部分可能缺失，请核对" in plan["warnings"]
+
+
+def test_heading_without_numbered_items_is_kept_as_one_task():
+    plan = read_plan("2023年工作方案\n一、加强学习\n1.学习。\n工作时限：3月\n二、加强队伍建设\n每学期开展一次辅导员培训。\n"
+                     "三、保障措施\n各支部要高度重视。\n")
+    assert [(s["number"], [(t["title"], t["body"]) for t in s["tasks"]]) for s in plan["sections"]] == [
+        ("一", [("学习。", "")]), ("二", [("加强队伍建设", "每学期开展一次辅导员培训。")])]
+    assert any("二、加强队伍建设" in w and "没有编号的任务" in w for w in plan["warnings"])
+
+
+@pytest.mark.parametrize("prose,deadline,starts,due,ongoing", [
+    ("各支部于6月底前报送总结。", "6月底前", None, "2023-06-30", False),
+    ("10月底前完成换届。", "10月底前", None, "2023-10-31", False),
+    ("2024年3月底前完成。", "2024年3月底前", None, "2024-03-31", False),
+    ("第三季度末完成评估。", "第三季度末完成", None, "2023-09-30", False),
+    ("每年12月召开总结会。", "每年12月", None, "2023-12-31", True),
+    ("此项工作长期坚持。", "长期坚持", None, None, True),
+    ("6月—9月集中开展。", "6月—9月", "2023-06-01", "2023-09-30", False),
+    ("上半年完成。", "上半年完成", None, "2023-06-30", False),
+    ("开学初召开动员会。", "开学初", None, None, False),
+])
+def test_deadline_found_in_prose_with_a_warning(prose, deadline, starts, due, ongoing):
+    plan = read_plan(f"2023年工作方案\n1.开展工作。{prose}\n")
+    t = task(plan, 1)
+    assert (t["deadline_text"], t["starts_on"], t["due_on"], t["ongoing"]) == (deadline, starts, due, ongoing)
+    assert f"任务1：工作时限“{deadline}”取自正文，请人工核对" in plan["warnings"]
+
+
+@pytest.mark.parametrize("title", ["XX学院2023年党建工作要点", "2023年意识形态责任清单", "2023年任务分解表",
+                                   "2023年主题班会安排", "XX学院党支部三会一课制度2023年", "2023年XX条例",
+                                   "关于加强2023年支部建设的实施意见", "关于开展2023年学习的通知"])
+def test_more_title_kinds(title):
+    assert read_plan(f"{title}\n1.开展学习。\n")["title"] == title
+
+
+def test_first_prominent_title_wins_over_a_later_sub_heading():
+    plan = read_plan("XX学院2023年工作要点\n为做好工作，制定要点如下。\n2023年重点任务清单\n1.开展学习。\n")
+    assert plan["title"] == "XX学院2023年工作要点"
+
+
+def test_guessed_title_and_year_from_the_body_warn():
+    plan = read_plan("外国语学院支部工作\n1.开展学习。2024年3月底前完成。\n")
+    assert (plan["title"], plan["year"]) == ("外国语学院支部工作", 2024)
+    assert "标题中没有年份，已按正文中的2024年处理，请核对" in plan["warnings"]
+    assert any(w.startswith("未找到含“方案”“计划”“要点”等字样的标题，已把“外国语学院支部工作”当作标题") for w in plan["warnings"])
+
+
+def test_truncated_trailing_multibyte_character_is_read_with_a_warning():
+    data = "2023年工作方案\n1.开展学习。\n工作时限：年底前完成。".encode("utf-8")[:-2]
+    plan = read_plan(data)
+    assert task(plan, 1)["deadline_text"] == "年底前完成"
+    assert plan["warnings"][0] == "文件末尾有一个不完整的字符（可能是下载时被截断），已忽略该字符，请核对最后一段"
+    gb = "2023年工作方案\n1.开展学习。\n工作时限：年底前完成。".encode("gb18030")[:-1]
+    assert task(read_plan(gb), 1)["deadline_text"] == "年底前完成"
+
+
+def test_numbering_gap_and_unmapped_table_columns_warn():
+    def build(document):
+        document.add_paragraph("2023年工作任务分解表")
+        table = document.add_table(rows=3, cols=6)
+        rows = [["序号", "重点任务", "牵头单位", "责任单位", "完成时限", "分管领导"],
+                ["1", "开展学习。", "组织部", "各支部", "6月底前", "张书记"],
+                ["3", "规范管理。", "办公室", "", "年底前", "李院长"]]
+        for row, values in zip(table.rows, rows):
+            for cell, text in zip(row.cells, values):
+                cell.text = text
+
+    plan = read_plan(docx_bytes(build))
+    t1, t3 = tasks_of(plan)
+    assert (t1["lead"], t1["members"], t1["body"]) == ("组织部", "各支部", "分管领导：张书记")
+    assert (t3["lead"], t3["members"], t3["due_on"]) == ("办公室", "", "2023-12-31")
+    assert "表格的“分管领导”列不对应任何字段，其内容已并入任务的具体内容，请人工核对" in plan["warnings"]
+    assert "任务编号从1跳到3，请核对是否漏读或多读了任务" in plan["warnings"]
+
+
+def test_table_responsibility_column_alone_leads_and_merged_category_cells_are_sections():
+    def build(document):
+        document.add_paragraph("2024年精神文明建设责任清单")
+        table = document.add_table(rows=4, cols=4)
+        rows = [["类别", "工作任务", "责任单位", "时间安排"],
+                [None, "创建文明校园。", "宣传科\n团委", "12月"],
+                [None, "开展志愿服务。", "团委", "长期坚持"],
+                [None, "建设书香校园。", "教研室", "6月底前"]]
+        for row, values in zip(table.rows, rows):
+            for cell, text in zip(row.cells, values):
+                if text is not None:
+                    cell.text = text
+        table.cell(1, 0).merge(table.cell(2, 0)).text = "一、教育文化"
+        table.cell(3, 0).text = "二、读书活动"
+
+    plan = read_plan(docx_bytes(build))
+    assert [(s["number"], s["title"], [t["title"] for t in s["tasks"]]) for s in plan["sections"]] == [
+        ("一", "教育文化", ["创建文明校园。", "开展志愿服务。"]), ("二", "读书活动", ["建设书香校园。"])]
+    assert tasks_of(plan)[0]["lead"] == "宣传科、团委"
+    assert not [w for w in plan["warnings"] if "列不对应" in w]
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("每周开展一次谈心谈话", ("谈心谈话", "week", 1, None)),
+    ("每月召开一次支委会", ("支部委员会", "month", 1, None)),
+    ("每季度讲一次党课", ("党课", "quarter", 1, None)),
+    ("每半年召开一次组织生活会", ("组织生活会", "semester", 1, None)),
+    ("每学期开展一次谈心谈话", ("谈心谈话", "semester", 1, None)),
+    ("每年召开一次民主生活会", ("民主生活会", "year", 1, None)),
+    ("每两个月开展一次主题党日", ("主题党日", "year", 6, None)),
+    ("每三个月召开一次党员大会", ("支部党员大会", "quarter", 1, None)),
+    ("每六个月开展一次警示教育", ("警示教育会", "semester", 1, None)),
+    ("每月第一周召开党小组会", ("党小组会", "month", 1, None)),
+    ("每周三下午组织教职工政治学习", ("政治学习", "week", 1, 3)),
+    ("每月至少两次开展主题党日", ("主题党日", "month", 2, None)),
+    ("每月考核各支部主题党日开展情况", ("考核评议", "month", 1, None)),
+    ("每学期检查一次各支部三会一课记录", ("工作检查", "semester", 1, None)),
+    ("每三个月汇报一次", ("工作汇报", "quarter", 1, None)),
+    ("支部党员大会，一般每季度召开一次", ("支部党员大会", "quarter", 1, None)),
+])
+def test_cadences(text, expected):
+    found, _ = find_requirements(text)
+    assert [(r["kind"], r["cadence"], r["count"], r["weekday"]) for r in found] == [expected]
+
+
+def test_every_two_years_is_not_yearly():
+    found, warnings = find_requirements("每两年召开一次党员大会")
+    assert found == [] and "每两年" in warnings[0]
+
+
+def test_explicit_cadence_overrides_the_default_and_both_are_never_emitted():
+    found, _ = find_requirements("各支部落实“三会一课”制度，每季度召开一次支委会。")
+    got = {(r["kind"], r["cadence"]) for r in found}
+    assert ("支部委员会", "quarter") in got and ("支部委员会", "month") not in got
+    found, _ = find_requirements("每月召开一次主题班会。各班级利用主题班会开展教育。")
+    assert [(r["kind"], r["cadence"]) for r in found] == [("主题班会", "month")]
+
+
+def test_no_obligation_without_a_cadence_word():
+    assert find_requirements("召开支委会研究工作。开展谈心谈话。请各班级召开一次主题班会。") == ([], [])
+
+
+def test_default_cadences_are_named_in_one_warning_without_flagging_tasks():
+    plan = read_plan("2023年工作方案\n1.规范组织生活。各党支部落实“三会一课”制度。\n工作时限：全年\n")
+    (warning,) = [w for w in plan["warnings"] if "已按惯例" in w]
+    assert "支部委员会每月1次" in warning and "任务1" not in warning
+
+
+def test_per_line_work_does_not_depend_on_tasks_found_so_far():
+    """The parser keeps no list it rescans per line: a plan of many tasks reads every one,
+    and reading twice the tasks costs twice the line visits (counted, not timed)."""
+    import webapp.plans.reader as reader
+
+    calls = {"n": 0}
+    original = reader._Parser._line
+
+    def counting(self, text, shared=False):
+        calls["n"] += 1
+        return original(self, text, shared)
+
+    body = "".join(f"{i}.任务{i}。\n负责人：甲\n工作时限：6月\n" for i in range(1, 201))
+    reader._Parser._line = counting
+    try:
+        plan = read_plan("2023年工作方案\n一、工作\n" + body * 5)
+    finally:
+        reader._Parser._line = original
+    assert len(tasks_of(plan)) == 1000 and calls["n"] == 1 + 3000
+
+
+def test_numbered_month_items_and_a_duty_in_a_requirements_section():
+    plan = read_plan("2025年主题团日活动计划\n一、活动安排\n1.3月：学雷锋志愿服务。\n2.5月：青年节主题教育。\n"
+                     "二、工作要求\n每学期末向院团委报送一次活动总结。\n三、保障措施\n各团支部要高度重视。\n")
+    assert [(t["title"], t["deadline_text"], t["due_on"]) for t in tasks_of(plan)][:2] == [
+        ("学雷锋志愿服务。", "3月", "2025-03-31"), ("青年节主题教育。", "5月", "2025-05-31")]
+    assert [s["title"] for s in plan["sections"]] == ["活动安排", "工作要求"]
+    assert read_plan("2023年工作方案\n1.经费保障。\n2.5万元经费到位。\n")["sections"][0]["tasks"][0]["body"] == \
+        "2.5万元经费到位。"
+
+
+def test_report_to_a_meeting_is_a_report_not_the_meeting():
+    found, _ = find_requirements("党支部每年年底向支部大会报告一次党费收缴情况")
+    assert [(r["kind"], r["cadence"]) for r in found] == [("工作汇报", "year")]
+    found, _ = find_requirements("每季度一次支委会、一次支部大会")
+    assert {r["kind"] for r in found} == {"支部委员会", "支部党员大会"}
+
+
+def test_table_with_theme_and_month_columns():
+    def build(document):
+        document.add_paragraph("XX班2025—2026学年第一学期主题班会安排")
+        table = document.add_table(rows=3, cols=3)
+        for row, values in zip(table.rows, [["月份", "班会主题", "负责人"], ["9月", "入学教育", "班主任"],
+                                            ["10月", "爱国主义教育", "班长"]]):
+            for cell, text in zip(row.cells, values):
+                cell.text = text
+
+    plan = read_plan(docx_bytes(build))
+    assert [(t["title"], t["lead"], t["due_on"]) for t in tasks_of(plan)] == [
+        ("入学教育", "班主任", "2025-09-30"), ("爱国主义教育", "班长", "2025-10-31")]
+
+
+def test_responsible_units_beside_a_lead_unit_are_members():
+    t = task(read_plan("2025年工作方案\n1.推进标准化建设。（牵头单位：组织部；责任单位：各党支部）\n"), 1)
+    assert (t["lead"], t["members"]) == ("组织部", "各党支部")
+    t = task(read_plan("2025年工作方案\n1.加强武装。责任领导：李书记 责任部门：党政办\n"), 1)
+    assert (t["lead"], t["members"]) == ("李书记；党政办", "")
+
+
+def test_stage_headings_carry_their_date_range():
+    plan = read_plan("2025年学风建设月活动实施方案\n第一阶段（3月1日—3月10日）：动员部署。\n"
+                     "第二阶段（3月11日—3月31日）：集中实施。\n")
+    assert [(t["title"], t["starts_on"], t["due_on"]) for t in tasks_of(plan)] == [
+        ("动员部署。", "2025-03-01", "2025-03-10"), ("集中实施。", "2025-03-11", "2025-03-31")]
+
+
+def test_task_n_numbering_and_items_listed_inside_an_article():
+    plan = read_plan("2026年工作台账计划\n任务一：组织学习。责任人：支部书记，时限：全年。\n任务二：做好推优。时限：6月。\n")
+    assert [(t["number"], t["title"], t["lead"], t["due_on"]) for t in tasks_of(plan)] == [
+        (1, "组织学习。", "支部书记", "2026-12-31"), (2, "做好推优。", "", "2026-06-30")]
+    plan = read_plan("工作细则（2026年）\n第一条 本细则适用于各党支部。\n第二条 党支部按以下要求开展组织生活：\n"
+                     "（一）支部委员会会议每月召开一次；\n（二）党课每季度至少一次。\n第三条 本细则自印发之日起施行。\n")
+    assert [t["number"] for t in tasks_of(plan)] == [1, 2, 3]
+    assert {(r["kind"], r["cadence"]) for r in task(plan, 2)["requirements"]} == {
+        ("支部委员会", "month"), ("党课", "quarter")}
+
+
+def test_short_clause_labels_and_key_work_column():
+    t = task(read_plan("2026年培训计划\n一、能力培训。每季度组织一次专题讲座。（牵头：组织部；参与：各单位）\n"), 1)
+    assert (t["title"], t["lead"], t["members"]) == ("能力培训。", "组织部", "各单位")

@@ -28,6 +28,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.config.update(config)
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(ROOT / "translations"))
     _queue_sqlite_writers(app)
+    _no_silent_cuts()
     if app.config.get("TRUST_PROXY"):
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)
 
@@ -47,6 +48,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.session_interface = HostPrefixedSessionInterface()
     _register_blueprints(app)
     _register_request_hooks(app)
+    from . import clock, delivery
+    clock.register(app)
+    delivery.init_app(app)
 
     from .cli import register_cli
     register_cli(app)
@@ -61,6 +65,16 @@ def _queue_sqlite_writers(app: Flask) -> None:
     options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
     options["connect_args"] = {"factory": QueuedWriteConnection, **options.get("connect_args", {})}
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+
+
+def _no_silent_cuts() -> None:
+    """WTForms writes a Length validator's max as maxlength, and browsers then cut pasted text without a word.
+    Inputs carry no maxlength; the server answers text over the limit with a message beside the field."""
+    from wtforms.widgets import core
+    for widget in vars(core).values():
+        attrs = getattr(widget, "validation_attrs", None)
+        if isinstance(widget, type) and isinstance(attrs, list) and "maxlength" in attrs:
+            widget.validation_attrs = [name for name in attrs if name != "maxlength"]
 
 
 def _select_locale() -> str:

@@ -59,6 +59,17 @@ class CheckedFile:
     sha256: str
 
 
+def limit_mb(limit_bytes: int | None = None) -> str:
+    """The upload limit as people write it: "10", "2.5" (MB)."""
+    limit = current_app.config["MAX_UPLOAD_BYTES"] if limit_bytes is None else limit_bytes
+    return f"{limit / 1024 / 1024:.1f}".removesuffix(".0")
+
+
+def too_large_message() -> str:
+    """"文件超过 10 MB 上限": the same words wherever a file is refused for its size."""
+    return _("The file is over the %(mb)s MB limit.", mb=limit_mb())
+
+
 def check_upload(file_storage) -> CheckedFile:
     """Read and check one uploaded file (werkzeug FileStorage); raise UploadError when refused."""
     if file_storage is None or not (file_storage.filename or "").strip():
@@ -66,7 +77,7 @@ def check_upload(file_storage) -> CheckedFile:
     limit = current_app.config["MAX_UPLOAD_BYTES"]
     data = file_storage.stream.read(limit + 1)
     if len(data) > limit:
-        raise UploadError(_("The file is larger than %(mb)s MB.", mb=round(limit / 1024 / 1024, 1)))
+        raise UploadError(too_large_message())
     if not data:
         raise UploadError(_("The file is empty."))
     kind = detect_type(data)

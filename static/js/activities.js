@@ -4,8 +4,11 @@
 
   function updateCounter(field) {
     var counter = document.getElementById(field.getAttribute("data-counter"));
-    var limit = field.getAttribute("maxlength");
-    if (counter && limit) { counter.textContent = field.value.length + " / " + limit; }
+    var limit = Number(field.getAttribute("data-max-chars"));
+    if (counter && limit) {
+      counter.textContent = field.value.length + " / " + limit;
+      counter.classList.toggle("over", field.value.length > limit);
+    }
   }
 
   function showPreview(input) {

@@ -161,9 +161,25 @@
   }
   document.addEventListener("htmx:responseError", showFailure);
   document.addEventListener("htmx:sendError", showFailure);
-  document.addEventListener("htmx:beforeRequest", function () {
+  document.addEventListener("htmx:beforeRequest", function (e) {
     var status = document.getElementById("ledger-status");
     if (status) { status.textContent = ""; }
+    // An upload: the cell's old error goes; a file over the limit is refused here, with the limit said.
+    var form = e.detail.elt && e.detail.elt.closest && e.detail.elt.closest("form.upload-form");
+    if (!form) { return; }
+    var old = form.querySelector(".field-error");
+    if (old) { old.remove(); }
+    var input = form.querySelector("input[type=file][data-max-bytes]");
+    var limit = input ? Number(input.getAttribute("data-max-bytes")) : 0;
+    var tooBig = input && Array.prototype.some.call(input.files || [], function (f) { return f.size > limit; });
+    if (tooBig) {
+      e.preventDefault();
+      var error = document.createElement("span");
+      error.className = "field-error";
+      error.setAttribute("role", "alert");
+      error.textContent = input.getAttribute("data-too-large");
+      form.querySelector("progress").insertAdjacentElement("afterend", error);
+    }
   });
 
   // Upload progress in the evidence cell's <progress>.

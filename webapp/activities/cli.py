@@ -16,7 +16,8 @@ def register_cli(app: Flask) -> None:
     @click.option("--json", "as_json", is_flag=True, help="Print a JSON list of cells.")
     def compliance_command(year: int, as_of: datetime | None, as_json: bool):
         """Every unit × requirement × period of the year's published plans: required, done and state."""
-        from .compliance import compliance, local_today
+        from ..clock import local_today
+        from .compliance import compliance
         day: date = as_of.date() if as_of else local_today()
         cells = compliance(year, day)
         if as_json:

@@ -291,13 +291,6 @@ def _approved_counts(obligations: list[Obligation], periods_by_cadence: dict[str
 
 # ---- shaping cells for pages -----------------------------------------------------------------------
 
-def local_today() -> date:
-    """Today where the users are (the server may run on UTC)."""
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
-    return datetime.now(ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])).date()
-
-
 @dataclass
 class GridRow:
     unit_id: int
@@ -356,8 +349,3 @@ def unit_obligations(obligations: list[Obligation], cells: list[ComplianceCell],
         result.append(UnitObligation(obligation, current, [cell for cell in own if cell.state == "missing"]))
     return sorted(result, key=lambda item: not item.owed)
 
-
-def short_period(label: str) -> str:
-    """Column head: the label without its year ("W05", "03", "Q1", "春季学期"), or the year itself."""
-    head, _, tail = label.partition("-")
-    return tail or head

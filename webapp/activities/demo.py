@@ -14,7 +14,7 @@ from sqlalchemy import insert, select
 
 from ..extensions import db
 from ..models import Activity, ActivityKind, Plan, User
-from .compliance import local_today
+from ..clock import local_today
 
 SEED = 20230301
 

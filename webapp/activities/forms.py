@@ -10,6 +10,7 @@ from wtforms import (DateField, SelectChoice, HiddenField, IntegerField, SelectF
                      TextAreaField)
 from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
+from ..clock import parse_typed_date
 from ..models import CADENCES, LEVELS
 from ..uploads import CheckedFile, UploadError, check_upload, clean_filename, extension_of
 from .services import ActivityData
@@ -44,10 +45,13 @@ class LocalDateField(DateField):
     """A date field whose format error is our own translated message."""
 
     def process_formdata(self, valuelist):
-        try:
-            super().process_formdata(valuelist)
-        except ValueError:
-            raise ValueError(_l("Enter a date such as 2026-03-05."))
+        # The typed text stays in raw_data (shown again); the message says why it is not a date.
+        if not valuelist or not valuelist[0].strip():
+            self.data = None
+            return
+        self.data, problem = parse_typed_date(valuelist[0])
+        if problem:
+            raise ValueError(problem)
 
 
 class CountField(IntegerField):

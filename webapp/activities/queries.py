@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from ..extensions import db
-from ..models import Activity, ActivityKind, AuditEntry, Plan, Requirement, Task, Unit
+from ..models import Activity, ActivityKind, AuditEntry, Plan, Requirement, StoredFile, Task, Unit
 from ..permissions import review_queue_criteria
 
 PAGE_SIZE = 50
@@ -144,3 +144,13 @@ def requirement_with_year(requirement_id: int) -> tuple[Requirement, int] | None
 def published_plan_years() -> list[int]:
     query = select(Plan.year).where(Plan.status == "published").distinct().order_by(Plan.year.desc())
     return list(db.session.execute(query).scalars())
+
+
+def pending_files(user, draft: str) -> list[StoredFile]:
+    """This user's files waiting under `draft` (within the scope, like every select)."""
+    if not draft:
+        return []
+    return list(db.session.execute(
+        select(StoredFile).where(StoredFile.pending_draft == draft, StoredFile.uploaded_by_id == user.id,
+                                 StoredFile.activity_id.is_(None), StoredFile.ledger_row_id.is_(None))
+        .order_by(StoredFile.id)).scalars())

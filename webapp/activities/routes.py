@@ -1,12 +1,15 @@
 """Activities: logging (from a phone), review, kinds, and compliance per unit and period."""
 from __future__ import annotations
 
+import re
+import secrets
 from math import ceil
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from ..clock import local_today, short_period_label
 from ..htmx import is_htmx, render_page_or_partial
 from ..models import ACTIVITY_STATUSES, CADENCES, Activity, ActivityKind, StoredFile, Unit
 from ..params import positive_int
@@ -27,7 +30,7 @@ def _labels():
     return {"status_label": lambda s: STATUS_LABELS.get(s, s), "state_label": lambda s: STATE_LABELS.get(s, s),
             "cadence_label": lambda c: CADENCE_LABELS.get(c, c), "level_label": lambda lv: LEVEL_LABELS.get(lv, lv),
             "action_label": lambda a: ACTION_LABELS.get(a, a), "field_label": lambda f: FIELD_LABELS.get(f, f),
-            "short_period": comp.short_period, "can_review_any": current_user.is_authenticated
+            "short_period": short_period_label, "can_review_any": current_user.is_authenticated
             and current_user.role in (ADMIN, STAFF), "may_manage_kind": lambda kind: can_manage_kind(current_user, kind)}
 
 
@@ -46,11 +49,25 @@ def index():
     context = {
         "filters": filters, "activities": activities, "total": total, "page_number": page,
         "pages": max(ceil(total / queries.PAGE_SIZE), 1), "statuses": ACTIVITY_STATUSES,
-        "kinds": queries.all_kinds(), "units": queries.active_units(),
+        "kinds": _filter_kinds(), "units": queries.active_units(),
         "review_count": queries.review_queue_size(current_user),
         "may_log": current_user.role in (ADMIN, STAFF, MONITOR),
     }
     return render_page_or_partial("activities/index.html", "activities/_list.html", **context)
+
+
+def _filter_kinds() -> list[ActivityKind]:
+    """The kind filter's options: a monitor sees only the kinds the class is asked for this year."""
+    kinds = queries.all_kinds()
+    if current_user.role != MONITOR:
+        return kinds
+    today = local_today()
+    obligations = comp.obligations_of_year(today.year)
+    asked_ids = {cell.requirement_id for cell in comp.compliance(today.year, today, unit_ids=[current_user.unit_id])}
+    asked = {o.kind_id for o in obligations if o.id in asked_ids}
+    if not asked:  # no published plan yet: the kinds meant for classes
+        return [kind for kind in kinds if kind.level == "class" and kind.active]
+    return [kind for kind in kinds if kind.id in asked]
 
 
 # ---- logging and editing --------------------------------------------------------------------------
@@ -70,18 +87,42 @@ def _unit_to_log_for() -> Unit:
 
 
 def _activity_form(kinds: list[ActivityKind], units: list[Unit], **kwargs) -> ActivityForm:
-    form = ActivityForm(today=comp.local_today(), kind_ids={kind.id for kind in kinds}, **kwargs)
+    form = ActivityForm(today=local_today(), kind_ids={kind.id for kind in kinds}, **kwargs)
     form.kind.choices = choices((kind.id, kind.name) for kind in kinds)
     form.unit.choices = choices((unit.id, unit.name) for unit in units)
     return form
 
 
 def _render_form(form: ActivityForm, status: int, activity: Activity | None = None, unit: Unit | None = None,
-                 units: list[Unit] | None = None):
-    # Browsers cannot refill a file input, so say plainly that chosen files must be chosen again.
-    files_lost = request.method == "POST" and any(f.filename for f in request.files.getlist("files"))
+                 units: list[Unit] | None = None, draft: str = "", pending=()):
     return render_template("activities/form.html", form=form, activity=activity, unit=unit, units=units or [],
-                           files_lost=files_lost), status
+                           draft=draft or secrets.token_urlsafe(18), pending=pending), status
+
+
+# Browsers cannot refill a file input: files chosen on a form that comes back with an error are kept on the
+# server under the form's draft key (a hidden field) and shown as already attached.
+DRAFT_KEY = re.compile(r"[A-Za-z0-9_-]{16,64}")
+
+
+def _draft_and_pending() -> tuple[str, list[StoredFile]]:
+    """The form's draft key and the files kept under it (minus those the user ticked off); purges stale ones."""
+    key = request.form.get("draft", "")
+    if not DRAFT_KEY.fullmatch(key):
+        return secrets.token_urlsafe(18), []
+    services.purge_stale_pending()
+    pending = queries.pending_files(current_user, key)
+    removed = {value for value in request.form.getlist("remove_pending") if value.isdecimal()}
+    dropped = [stored for stored in pending if str(stored.id) in removed]
+    if dropped:
+        services.drop_pending(dropped)
+    return key, [stored for stored in pending if stored not in dropped]
+
+
+def _keep_chosen_files(form: ActivityForm, unit: Unit, draft: str) -> list[StoredFile]:
+    """After a validation error: the files that passed their checks wait on the server for the next try."""
+    if form.checked_files:
+        services.keep_pending(current_user, unit, draft, form.checked_files)
+    return queries.pending_files(current_user, draft)
 
 
 def _wants_submit() -> bool:
@@ -98,15 +139,17 @@ def new():
     form = _activity_form(kinds, units)
     if request.method == "GET":
         form.unit.data = unit.id
-        form.held_on.data = comp.local_today()
+        form.held_on.data = local_today()
         remembered = queries.last_kind_id(current_user.id)
         form.kind.data = remembered if remembered else (kinds[0].id if kinds else None)
+        return _render_form(form, 200, unit=unit, units=units)
+    draft, pending = _draft_and_pending()
     if form.validate_on_submit():
         activity = services.create_activity(current_user, unit, form.activity_data(), form.checked_files,
-                                            submit=_wants_submit())
+                                            submit=_wants_submit(), pending=pending)
         flash(_status_message(activity), "success")
         return redirect(url_for(".detail", activity_id=activity.id))
-    return _render_form(form, 422 if request.method == "POST" else 200, unit=unit, units=units)
+    return _render_form(form, 422, unit=unit, units=units, draft=draft, pending=_keep_chosen_files(form, unit, draft))
 
 
 @bp.route("/activities/<int:activity_id>/edit", methods=["GET", "POST"])
@@ -124,19 +167,25 @@ def edit(activity_id: int):
               "unit": activity.unit_id}
     form = _activity_form(kinds, [activity.unit], data=values)
     form.remove_files.choices = choices((stored.id, stored.filename) for stored in activity.files)
+    if request.method == "GET":
+        return _render_form(form, 200, activity=activity, unit=activity.unit)
+    draft, pending = _draft_and_pending()
     if form.validate_on_submit():
         try:
             services.update_activity(current_user, activity, _int(form.version.data), form.activity_data(),
-                                     form.checked_files, form.remove_files.data or [], submit=_wants_submit())
+                                     form.checked_files, form.remove_files.data or [], submit=_wants_submit(),
+                                     pending=pending)
         except services.StaleVersion:
             form.form_errors.append(_("Someone else saved this activity after you opened it. "
                                       "Reload the page to see their changes."))
-            return _render_form(form, 409, activity=activity, unit=activity.unit)
+            return _render_form(form, 409, activity=activity, unit=activity.unit, draft=draft,
+                                pending=_keep_chosen_files(form, activity.unit, draft))
         except services.WrongState:
             abort(409)
         flash(_status_message(activity), "success")
         return redirect(url_for(".detail", activity_id=activity.id))
-    return _render_form(form, 422 if request.method == "POST" else 200, activity=activity, unit=activity.unit)
+    return _render_form(form, 422, activity=activity, unit=activity.unit, draft=draft,
+                        pending=_keep_chosen_files(form, activity.unit, draft))
 
 
 def _int(value) -> int:
@@ -308,7 +357,7 @@ def _kind_row(kind: ActivityKind):
 @bp.route("/activities/compliance")
 @roles_required(ADMIN, SECRETARY, STAFF)
 def compliance_grid():
-    today = comp.local_today()
+    today = local_today()
     year = request.args.get("year", today.year, type=positive_int)
     obligations = comp.obligations_of_year(year)
     chosen = _chosen_obligations(obligations)
@@ -336,7 +385,7 @@ def compliance_cell():
     if found is None:
         abort(404)
     requirement, year = found
-    today = comp.local_today()
+    today = local_today()
     cells = comp.compliance(year, today, unit_ids=[unit.id], requirement_ids=[requirement.id])
     cell = next((c for c in cells if c.period == request.args.get("period")), None)
     if cell is None:
@@ -352,7 +401,7 @@ def compliance_cell():
 @roles_required()
 def unit_obligations(unit_id: int):
     unit = get_or_404(Unit, unit_id)
-    today = comp.local_today()
+    today = local_today()
     obligations = comp.obligations_of_year(today.year)
     cells = comp.compliance(today.year, today, unit_ids=[unit.id])
     return render_template("activities/obligations.html", unit=unit, today=today,

@@ -7,9 +7,10 @@ approved at once (permissions.submission_is_approval); a monitor's submission wa
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Iterable
 
+from sqlalchemy import delete
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..audit import apply_changes, record, record_changes
@@ -86,11 +87,13 @@ def set_kind_active(user, kind: ActivityKind, active: bool) -> None:
 
 # ---- activities -----------------------------------------------------------------------------------
 
-def create_activity(user, unit: Unit, data: ActivityData, files: Iterable[CheckedFile], submit: bool) -> Activity:
+def create_activity(user, unit: Unit, data: ActivityData, files: Iterable[CheckedFile], submit: bool,
+                    pending: Iterable[StoredFile] = ()) -> Activity:
     activity = Activity(unit_id=unit.id, created_by_id=user.id, status="draft", **data.as_dict())
     db.session.add(activity)
     db.session.flush()
     record(ENTITY, activity.id, "create", unit_id=unit.id, after=data.as_dict())
+    _adopt(activity, pending)
     _attach(user, activity, files)
     if submit:
         _submit(user, activity)
@@ -99,12 +102,13 @@ def create_activity(user, unit: Unit, data: ActivityData, files: Iterable[Checke
 
 
 def update_activity(user, activity: Activity, version: int, data: ActivityData, files: Iterable[CheckedFile],
-                    remove_file_ids: Iterable[int], submit: bool) -> None:
+                    remove_file_ids: Iterable[int], submit: bool, pending: Iterable[StoredFile] = ()) -> None:
     if version != activity.version:
         raise StaleVersion()
     changes = apply_changes(activity, data.as_dict())
     record_changes(ENTITY, activity.id, activity.unit_id, changes)
     _detach(activity, set(remove_file_ids))
+    _adopt(activity, pending)
     _attach(user, activity, files)
     activity.version += 1
     if submit:
@@ -175,6 +179,44 @@ def _attach(user, activity: Activity, files: Iterable[CheckedFile]) -> None:
                             data=checked.data, uploaded_by_id=user.id)
         db.session.add(stored)
         record(ENTITY, activity.id, "attach", unit_id=activity.unit_id, field="file", after=checked.filename)
+
+
+# ---- pending uploads: photos kept across a form that came back with an error ---------------------
+
+PENDING_LIFETIME = timedelta(days=1)
+
+
+def keep_pending(user, unit: Unit, draft: str, files: Iterable[CheckedFile]) -> None:
+    """Store files chosen on a form that failed validation under its draft key, so they need not be chosen
+    again. Not audited: they are nobody's record until the activity is saved (then `_adopt` records them)."""
+    for checked in files:
+        db.session.add(StoredFile(unit_id=unit.id, filename=checked.filename, content_type=checked.content_type,
+                                  size=checked.size, sha256=checked.sha256, data=checked.data,
+                                  uploaded_by_id=user.id, pending_draft=draft))
+    db.session.commit()
+
+
+def drop_pending(files: Iterable[StoredFile]) -> None:
+    for stored in files:
+        db.session.delete(stored)
+    db.session.commit()
+
+
+def purge_stale_pending(now: datetime | None = None) -> int:
+    """Remove pending files older than a day (forms abandoned after an error). Returns how many."""
+    cutoff = (now or utcnow()) - PENDING_LIFETIME
+    result = db.session.execute(delete(StoredFile).where(StoredFile.pending_draft.is_not(None),
+                                                         StoredFile.uploaded_at < cutoff)
+                                .execution_options(synchronize_session=False))
+    db.session.commit()
+    return result.rowcount or 0
+
+
+def _adopt(activity: Activity, pending: Iterable[StoredFile]) -> None:
+    """Pending files become the activity's, audited like a fresh attachment."""
+    for stored in pending:  # the user's own uploads, in scope; the unit may have been changed on the form
+        stored.activity_id, stored.unit_id, stored.pending_draft = activity.id, activity.unit_id, None
+        record(ENTITY, activity.id, "attach", unit_id=activity.unit_id, field="file", after=stored.filename)
 
 
 def _detach(activity: Activity, file_ids: set[int]) -> None:

@@ -38,6 +38,13 @@ def csrf_error(error):
 @bp.app_errorhandler(413)
 @bp.app_errorhandler(429)
 def http_error(error):
+    if error.code == 413:  # the body was over MAX_CONTENT_LENGTH: say the limit, in the upload's own place
+        from ..ledger.files import upload_too_large
+        answer = upload_too_large()
+        if answer is not None:
+            return answer
+        from ..uploads import too_large_message
+        return render_error(413, too_large_message())
     return render_error(error.code, getattr(error, "description_override", None))
 
 

@@ -6,6 +6,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
+from ..clock import local_today
 from ..extensions import db
 from ..models import LedgerRow, Task, User
 from .services import save_row
@@ -21,7 +22,7 @@ PROGRESS_NOTES = [
 
 def seed_ledger_progress(units, echo) -> None:
     """Give the demo ledgers believable progress: about half the rows started, a third of those done."""
-    today = date.today()
+    today = local_today()
     rng = random.Random(2023)
     editors = {user.unit_id: user for user in db.session.execute(
         select(User).where(User.role.in_(("staff", "monitor")))).scalars()}

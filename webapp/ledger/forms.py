@@ -9,6 +9,7 @@ from flask_wtf import FlaskForm
 from wtforms import IntegerField, StringField
 from wtforms.validators import AnyOf, InputRequired, Length
 
+from ..clock import parse_typed_date
 from ..models import LEDGER_STATUSES, LedgerRow
 
 EDITABLE_FIELDS = ("lead", "members", "progress", "status", "completed_on", "remarks")
@@ -66,10 +67,9 @@ class LedgerRowForm(FlaskForm):
         text = self.completed_on.data
         if not text:
             return None
-        try:
-            value = date.fromisoformat(text)
-        except ValueError:
-            self.field_errors["completed_on"] = str(_l("Enter a valid date (year-month-day)."))
+        value, problem = parse_typed_date(text)
+        if problem:
+            self.field_errors["completed_on"] = problem
             return None
         if value > today:
             self.field_errors["completed_on"] = str(_l("The completion date cannot be in the future."))

@@ -2,29 +2,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, timedelta
 
-from flask import current_app
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload, selectinload, undefer
 
+from ..clock import local_midnight_utc
 from ..extensions import db
 from ..models import LEDGER_STATUSES, AuditEntry, LedgerRow, Plan, Section, StoredFile, Task, Unit, User
 from ..params import bounded_date, optional_positive_int
 
 CHANGES_PER_PAGE = 50
-
-
-def local_today() -> date:
-    """Today where the college is (deadlines are local dates)."""
-    return datetime.now(ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])).date()
-
-
-def local_midnight_utc(day: date) -> datetime:
-    """Naive UTC of the local midnight starting `day` (audit times are stored naive in UTC)."""
-    zone = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
-    return datetime.combine(day, time(), zone).astimezone(ZoneInfo("UTC")).replace(tzinfo=None)
 
 
 def _int_arg(args, name: str) -> int | None:

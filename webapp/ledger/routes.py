@@ -1,17 +1,18 @@
 """A unit's ledger, inline editing of its rows, a row's history and the change log."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
-from flask_babel import format_datetime, lazy_gettext as _l
+from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from ..clock import local_today, localtime
 from ..htmx import is_htmx, render_page_or_partial
 from ..models import LedgerRow, Unit
 from ..params import positive_int
 from ..permissions import (ADMIN, SECRETARY, can_edit_ledger_row, can_edit_unit_ledger, get_or_404,
                            roles_required)
 from .. import audit
-from ..uploads import ACCEPT_ATTRIBUTE
+from ..uploads import ACCEPT_ATTRIBUTE, limit_mb
 from . import queries
 from .forms import LedgerRowForm
 from .services import StaleVersion, save_row
@@ -29,20 +30,20 @@ FIELD_LABELS = {"lead": _l("Lead"), "members": _l("Members"), "progress": _l("Pr
 
 @bp.context_processor
 def ledger_helpers():
-    today = queries.local_today()
+    today = local_today()
     return {
         "today": today,
         "can_edit_row": lambda row: can_edit_ledger_row(current_user, row),
         "is_overdue": lambda row: bool(row.task.due_on and row.task.due_on < today and row.status != "done"),
         "status_label": lambda status: STATUS_LABELS.get(status, status or ""),
         "field_label": lambda field: FIELD_LABELS.get(field, field or ""),
-        "local_time": lambda moment, pattern="yyyy-MM-dd HH:mm": format_datetime(moment, pattern) if moment else "",
+        "local_time": localtime,
         "status_labels": STATUS_LABELS,
         "editor_fields": EDITOR_FIELDS,
         "upload_accept": ACCEPT_ATTRIBUTE,
         "entity_label": lambda entity: audit.ENTITY_LABELS.get(entity, entity),
         "audit_action": audit.action_label, "audit_field": audit.field_label, "audit_value": audit.value_text,
-        "upload_limit_mb": round(current_app.config["MAX_UPLOAD_BYTES"] / 1024 / 1024, 1),
+        "upload_limit_mb": limit_mb(),
     }
 
 
@@ -63,13 +64,23 @@ def unit_ledger(unit_id: int):
     filters = queries.LedgerFilters.from_args(request.args)
     plans = queries.published_plans_for(unit.id)
     plan = next((p for p in plans if p.id == filters.plan), plans[0] if plans else None)
-    rows = queries.ledger_rows(unit.id, plan.id, filters, queries.local_today()) if plan else []
+    rows = queries.ledger_rows(unit.id, plan.id, filters, local_today()) if plan else []
     sections = queries.sections_of(plan.id) if plan else []
     return render_page_or_partial(
         "ledger/unit_ledger.html", "ledger/_results.html", unit=unit, plan=plan, plans=plans, filters=filters,
         groups=queries.group_by_section(rows, sections), row_count=len(rows), sections=sections,
         units=queries.units_with_rows(),
-        may_edit=can_edit_unit_ledger(current_user, unit))
+        may_edit=can_edit_unit_ledger(current_user, unit),
+        # ?print=1: the printable view (full 具体内容, no selector or filters, a 打印 button).
+        print_view=request.args.get("print") == "1",
+        print_url=url_for("ledger.unit_ledger", unit_id=unit.id, **{**_kept_args(), "print": "1"}),
+        screen_url=url_for("ledger.unit_ledger", unit_id=unit.id, **_kept_args()))
+
+
+def _kept_args() -> dict[str, str]:
+    """The page's query string (its filters) without the print switch (nor names url_for itself uses)."""
+    return {key: value for key, value in request.args.items()
+            if key not in ("print", "unit_id") and not key.startswith("_")}
 
 
 # ---- one row -------------------------------------------------------------------------------------
@@ -128,7 +139,7 @@ def update_row(row_id: int):
     if not form.version.validate(form):
         abort(400)
     editing = editor_for(form.present)
-    if not form.validate_for(row, row.task.plan.year, queries.local_today()):
+    if not form.validate_for(row, row.task.plan.year, local_today()):
         return render_row(row, 422, editing=editing, errors=form.field_errors, values=form.submitted_values())
     try:
         save_row(row, form.changes, form.version.data, current_user.id)

@@ -2,7 +2,9 @@
 from flask import Blueprint, render_template, request, url_for
 from flask_babel import get_locale, lazy_gettext as _l
 from flask_login import current_user, login_required
+from markupsafe import Markup, escape
 
+from ..clock import local_today
 from ..permissions import ADMIN, MONITOR, SECRETARY, STAFF
 
 bp = Blueprint("main", __name__)
@@ -22,6 +24,7 @@ NAV = [
     ("plans.index", _l("Work plans"), {ADMIN}, False),
     ("admin.units", _l("Units"), {ADMIN}, False),
     ("admin.users", _l("Users"), {ADMIN}, False),
+    ("activities.compliance_grid", _l("Compliance"), {ADMIN, SECRETARY, STAFF}, False),
     ("ledger.changes", _l("Change log"), {ADMIN, SECRETARY}, False),
 ]
 
@@ -43,7 +46,18 @@ def layout_helpers():
         "role_label": lambda role: ROLE_LABELS.get(role, role),
         "unit_kind_label": lambda kind: UNIT_KIND_LABELS.get(kind, kind),
         "category_label": lambda category: CATEGORY_LABELS.get(category, ""),
+        "page_title": page_title,
     }
+
+
+def page_title(title: str) -> Markup:
+    """The page's title, then the site name, each part once: "单位 · 台账", not "单位 · 台账 · 台账"."""
+    parts: list[Markup] = []
+    for part in [*Markup(title).split(" · "), escape(str(_l("Taizhang")))]:
+        part = Markup(part.strip())
+        if part and part not in parts:
+            parts.append(part)
+    return Markup(" · ").join(parts)
 
 
 @bp.route("/")
@@ -58,12 +72,17 @@ def _home_context() -> dict:
         return {}
     from ..activities import compliance, queries
     from ..activities.forms import CADENCE_LABELS, STATE_LABELS
-    today = compliance.local_today()
+    today = local_today()
     items = compliance.unit_obligations(compliance.obligations_of_year(today.year),
                                         compliance.compliance(today.year, today, unit_ids=[current_user.unit_id]),
                                         today)
+    returned = []
+    if current_user.role == MONITOR:
+        returned, _total = queries.activity_page(
+            queries.ActivityFilters(unit_id=current_user.unit_id, status="returned"), current_user)
     return {
         "unit": current_user.unit, "items": [item for item in items if item.owed], "today": today,
+        "returned": returned,
         "review_count": queries.review_queue_size(current_user) if current_user.role == STAFF else 0,
         "state_label": lambda state: STATE_LABELS.get(state, state),
         "cadence_label": lambda cadence: CADENCE_LABELS.get(cadence, cadence),

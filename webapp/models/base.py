@@ -1,7 +1,8 @@
 """Shared column helpers."""
-from datetime import datetime, timezone
+from datetime import datetime
 
 
 def utcnow() -> datetime:
-    # Stored naive in UTC so SQLite and PostgreSQL compare the same way.
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    # Stored naive in UTC so SQLite and PostgreSQL compare the same way; read through the one clock.
+    from ..clock import utcnow_naive
+    return utcnow_naive()

@@ -25,6 +25,9 @@ class StoredFile(db.Model):
     data: Mapped[bytes] = deferred(mapped_column(LargeBinary))
     uploaded_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("user_account.id"))
     uploaded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # A photo chosen on an activity form that came back with an error: kept under the form's draft key until
+    # the activity is saved (then it belongs to the activity) or for a day (then it is removed).
+    pending_draft: Mapped[Optional[str]] = mapped_column(String(64), index=True)
 
     ledger_row = relationship("LedgerRow", back_populates="files")
     activity = relationship("Activity", back_populates="files")

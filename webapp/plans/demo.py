@@ -1,9 +1,9 @@
 """Demo plan: this year's plan read from `demo_plan.txt` and published, so a fresh site has live ledgers."""
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 
+from ..clock import local_today
 from . import services
 
 DEMO_PLAN = Path(__file__).with_name("demo_plan.txt")
@@ -15,7 +15,7 @@ def demo_plan_text(year: int) -> str:
 
 def seed_plan(units, echo):
     """Import the demo plan for the current year through the reader and publish it."""
-    year = date.today().year
+    year = local_today().year
     document = services.read_document(demo_plan_text(year), filename=DEMO_PLAN.name, year=year)
     plan = services.create_draft(document, units["general"])
     rows = services.publish(plan)

@@ -13,7 +13,9 @@ from wtforms import (BooleanField, DateField, IntegerField, SelectField, SelectM
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
+from ..clock import local_today
 from ..models import CADENCES, LEVELS
+from ..uploads import too_large_message
 
 CADENCE_LABELS = {"week": _l("Weekly"), "month": _l("Monthly"), "quarter": _l("Quarterly"),
                   "semester": _l("Each semester"), "year": _l("Yearly")}
@@ -30,7 +32,7 @@ FIRST_YEAR, LAST_YEAR = 2000, 2100
 
 
 def _this_year() -> int:
-    return date.today().year
+    return local_today().year
 
 
 def _optional_int(value):
@@ -62,7 +64,7 @@ class DocumentForm(FlaskForm):
         self.content = upload.read(limit + 1)
         self.filename = upload.filename
         if len(self.content) > limit:
-            self.document.errors.append(_("The file is larger than %(mb)s MB.", mb=round(limit / 1024 / 1024, 1)))
+            self.document.errors.append(too_large_message())
             return False
         return True
 
@@ -73,12 +75,17 @@ class ImportForm(DocumentForm):
         NumberRange(FIRST_YEAR, LAST_YEAR, message=_l("Enter a year between 2000 and 2100."))])
 
 
+def _at_most(limit: int) -> Length:
+    """Text over the limit is refused with a message, never cut."""
+    return Length(max=limit, message=_l("At most %(max)d characters.", max=limit))
+
+
 class TaskForm(FlaskForm):
-    title = TextAreaField(_l("Task"), validators=[DataRequired(message=_l("Enter the task.")), Length(max=2000)])
-    body = TextAreaField(_l("Details"), validators=[Length(max=20000)])
-    lead = StringField(_l("Lead"), validators=[Length(max=500)])
-    members = StringField(_l("Members"), validators=[Length(max=1000)])
-    deadline_text = TextAreaField(_l("Time limit"), validators=[Length(max=1000)])
+    title = TextAreaField(_l("Task"), validators=[DataRequired(message=_l("Enter the task.")), _at_most(2000)])
+    body = TextAreaField(_l("Details"), validators=[_at_most(20000)])
+    lead = StringField(_l("Lead"), validators=[_at_most(500)])
+    members = StringField(_l("Members"), validators=[_at_most(1000)])
+    deadline_text = TextAreaField(_l("Time limit"), validators=[_at_most(1000)])
     starts_on = DateField(_l("Start"), validators=[Optional()])
     due_on = DateField(_l("Due"), validators=[Optional()])
     ongoing = BooleanField(_l("Ongoing all year"))
@@ -111,7 +118,7 @@ class TaskForm(FlaskForm):
 
 class RequirementForm(FlaskForm):
     kind = StringField(_l("Activity kind"), validators=[
-        DataRequired(message=_l("Enter the activity kind.")), Length(max=60)])
+        DataRequired(message=_l("Enter the activity kind.")), _at_most(60)])
     cadence = SelectField(_l("Period"), choices=[SelectChoice(c, CADENCE_LABELS[c]) for c in CADENCES])
     count = IntegerField(_l("Times per period"), default=1, validators=[
         InputRequired(message=_l("Enter a number from 1 to 400.")),
@@ -129,7 +136,7 @@ class RequirementForm(FlaskForm):
 
 class SectionForm(FlaskForm):
     title = StringField(_l("Section title"), validators=[
-        DataRequired(message=_l("Enter the section title.")), Length(max=300)])
+        DataRequired(message=_l("Enter the section title.")), _at_most(300)])
 
 
 class AssignmentForm(FlaskForm):

@@ -111,7 +111,10 @@ def update_task(plan_id: int, task_id: int):
     if not form.validate():
         return render_template("plans/_task_edit.html", plan=plan, task=task, form=form), 422
     services.update_task(task, form.values())
-    return _task_card(plan, task)
+    body, status, headers = _task_card(plan, task)
+    # The page's warnings are outside the card: they follow the edit out of band.
+    warnings = render_template("plans/_warnings.html", warnings=json.loads(plan.warnings or "[]"), oob=True)
+    return body + warnings, status, headers
 
 
 # ---- requirements ------------------------------------------------------------------------------

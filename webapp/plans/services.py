@@ -27,7 +27,8 @@ from ..extensions import db
 from ..models import ActivityKind, LedgerRow, Plan, Requirement, Section, Task, TaskAssignment, Unit
 from ..models.base import utcnow
 from .queries import active_units_under, kinds_visible_from
-from .reader import read_plan
+from .reader import REPORT_KINDS, read_plan
+from .timelimits import parse_time_limit
 
 TASK_FIELDS = ("title", "body", "lead", "members", "deadline_text", "starts_on", "due_on", "ongoing",
                "needs_review")
@@ -163,12 +164,23 @@ def _plan_title(parsed: dict) -> str:
     return (parsed["title"] or _("Work plan %(year)s", year=parsed["year"]))[:200]
 
 
+def _warnings(parsed: dict) -> str:
+    """The reader's warnings, plus one for every heading too long to keep whole (never a silent cut)."""
+    warnings = list(parsed["warnings"])
+    if len(parsed["title"] or "") > 200:
+        warnings.append("方案标题超过 200 字，只保存了前 200 字，请核对")
+    for section in parsed["sections"]:
+        if len(section["title"]) > 300:
+            warnings.append(f"第{section['number']}部分的标题超过 300 字，只保存了前 300 字，请核对")
+    return json.dumps(warnings, ensure_ascii=False)
+
+
 def create_draft(document: Document, unit: Unit) -> Plan:
     """A new draft plan owned by `unit` from a read document."""
     parsed = document.parsed
     plan = Plan(unit_id=unit.id, unit=unit, year=parsed["year"], title=_plan_title(parsed), status="draft",
                 source_filename=document.filename[:255] or None, source_text=document.source_text,
-                warnings=json.dumps(parsed["warnings"], ensure_ascii=False))
+                warnings=_warnings(parsed))
     db.session.add(plan)
     db.session.flush()
     task_count = _fill_plan(plan, parsed)
@@ -188,7 +200,7 @@ def replace_content(plan: Plan, document: Document) -> None:
     db.session.flush()
     parsed = document.parsed
     plan.title = _plan_title(parsed)
-    plan.warnings = json.dumps(parsed["warnings"], ensure_ascii=False)
+    plan.warnings = _warnings(parsed)
     plan.source_filename = document.filename[:255] or None
     plan.source_text = document.source_text
     task_count = _fill_plan(plan, parsed)
@@ -227,9 +239,47 @@ def _require_draft(plan: Plan) -> None:
 
 
 def update_task(task: Task, values: dict[str, Any]) -> None:
+    """Save a task's fields. A changed time limit re-reads its dates (unless the dates were changed in the same
+    edit) and the plan's warnings about time limits are worked out again."""
     _require_draft(task.plan)
+    values = dict(values)
+    limit = None
+    if "deadline_text" in values and values["deadline_text"] != (task.deadline_text or ""):
+        limit = parse_time_limit(values["deadline_text"], task.plan.year)
+        dates_kept = all(values.get(name, getattr(task, name)) == getattr(task, name)
+                         for name in ("starts_on", "due_on", "ongoing"))
+        if dates_kept:
+            values.update(starts_on=limit.starts_on, due_on=limit.due_on, ongoing=limit.ongoing)
     record_changes("task", task.id, task.plan.unit_id, apply_changes(task, values, TASK_FIELDS))
+    task.plan.warnings = json.dumps(refreshed_warnings(task.plan, task, limit), ensure_ascii=False)
     db.session.commit()
+
+
+NO_TIME_LIMIT = "以下任务没有工作时限："
+
+
+def _task_labels(plan: Plan) -> dict[int, str]:
+    """The reader's names for tasks in warnings: 任务8, or 二、任务8 when numbers repeat across sections."""
+    numbers = [task.number for section in plan.sections for task in section.tasks]
+    duplicates = {n for n in numbers if numbers.count(n) > 1}
+    return {task.id: f"{section.number}、任务{task.number}" if task.number in duplicates and section.number
+            else f"任务{task.number}" for section in plan.sections for task in section.tasks}
+
+
+def refreshed_warnings(plan: Plan, edited: Task, limit) -> list[str]:
+    """The plan's warnings after `edited` changed: its old time-limit warnings replaced by `limit`'s (if its
+    time limit was re-read), and the list of tasks without a time limit worked out from the tasks as they are."""
+    labels = _task_labels(plan)
+    label = labels.get(edited.id, f"任务{edited.number}")
+    warnings = [w for w in json.loads(plan.warnings or "[]") if not w.startswith(NO_TIME_LIMIT)]
+    if limit is not None:
+        warnings = [w for w in warnings if not w.startswith(f"{label}：工作时限")]
+        warnings += [f"{label}：{w}" for w in limit.warnings]
+    missing = [labels[task.id] for section in plan.sections for task in section.tasks
+               if not (task.deadline_text or "").strip()]
+    if missing:
+        warnings.append(f"{NO_TIME_LIMIT}{'、'.join(missing)}")
+    return warnings
 
 
 def update_section(section: Section, title: str) -> None:
@@ -302,11 +352,14 @@ def set_assignments(task: Task, unit_ids: set[int]) -> None:
 
 
 def _resolve_kinds(plan: Plan) -> None:
-    """Link every requirement to a kind visible from the plan's unit by name; the plan's unit owns the new ones."""
+    """Link every requirement to a kind visible from the plan's unit by name; the plan's unit owns the new ones.
+    Checks, assessments and reports (reader.REPORT_KINDS) are not activities: linked only to a kind that exists."""
     kinds = kinds_visible_from(plan.unit)
     for task in plan.tasks:
         for requirement in task.requirements:
             kind = kinds.get(requirement.kind)
+            if kind is None and requirement.kind in REPORT_KINDS:
+                continue
             if kind is None:
                 kind = ActivityKind(unit_id=plan.unit_id, name=requirement.kind, cadence=requirement.cadence,
                                     count=requirement.count, level=requirement.level, position=len(kinds))

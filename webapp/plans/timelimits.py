@@ -169,3 +169,38 @@ def parse_time_limit(text: str, plan_year: int) -> TimeLimit:
     if result.starts_on and result.due_on and result.starts_on > result.due_on:
         result.warnings.append(f"工作时限“{text}”的开始日期晚于完成日期，请人工核对")
     return result
+
+
+# Deadlines written in a task's prose when no field gives one: a date with a due
+# word (于6月底前报送, 10月底前完成), a range (6月—9月), a quarter or half year, a
+# yearly date (每年12月), a continuing duty (长期坚持) or a school-term point (开学初).
+_M = r"(?:\d{1,2}|十[一二]?|[一二三四五六七八九])"
+_PROSE_RE = re.compile(
+    r"(?P<date>(?:每年|(?:19|20)\d{2}\s*年\s*)?"
+    r"(?:" + _M + r"\s*月(?:\s*" + _M + r"\s*[日号])?(?:上旬|中旬|下旬|初|中|底|末|份)?"
+    r"(?:\s*[—－\-~～至到]+\s*" + _M + r"\s*月(?:\s*" + _M + r"\s*[日号])?(?:上旬|中旬|下旬|初|底|末|份)?)?"
+    r"|第[一二三四1-4]\s*季度末?|[上下]半年|年底|年末))"
+    r"(?P<cue>\s*(?:以前|之前|前|完成|报送|提交|结束|截止|止))?"
+    r"|(?P<ongoing>长期坚持|长期开展|常态化开展|常态化推进|贯穿全年|全年坚持)"
+    r"|(?P<term>(?:每学期)?(?:开学初|开学前|学期初|学期末|期末前))"
+)
+
+
+def deadline_in_prose(text: str, limit: int = 1) -> str:
+    """The first deadline phrases written in `text` ("于6月底前报送" -> "6月底前"), joined by "；".
+    One by default: the first deadline in a task's prose is the one its units owe."""
+    found: list[str] = []
+    for m in _PROSE_RE.finditer(text or ""):
+        if m["date"]:
+            date_text = m["date"]
+            strong = (m["cue"] or date_text.startswith("每年") or re.search(r"[—－\-~～至到]|季度|半年|年底|年末", date_text))
+            if not strong:
+                continue
+            phrase = date_text + (m["cue"] or "").strip()
+        else:
+            phrase = m.group(0)
+        if phrase not in found:
+            found.append(phrase)
+        if len(found) >= limit:
+            break
+    return "；".join(found)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..clock import percent
 from .queries import UnitFigures
 
 LABEL_WIDTH = 170
@@ -58,7 +59,7 @@ def _level(rate: float | None) -> str:
 def completion_bars(rows: list[UnitFigures]) -> tuple[Chart, list[Bar]]:
     """One horizontal bar per unit, its length the share of assigned tasks that are done."""
     bars = [Bar(label=row.unit.name, y=TOP + index * ROW_HEIGHT, width=round((row.tasks.rate or 0) * BAR_AREA, 1),
-                percent=None if row.tasks.rate is None else round(row.tasks.rate * 100), level=_level(row.tasks.rate))
+                percent=percent(row.tasks.rate), level=_level(row.tasks.rate))
             for index, row in enumerate(rows)]
     return Chart(width=LABEL_WIDTH + BAR_AREA + 50, height=TOP + len(rows) * ROW_HEIGHT + 4), bars
 

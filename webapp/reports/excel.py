@@ -3,7 +3,9 @@ official printed form, and re-import reads the same words back."""
 from __future__ import annotations
 
 import io
+import math
 import re
+import unicodedata
 from datetime import date
 from typing import Iterable, Sequence
 
@@ -12,6 +14,7 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from ..clock import localtime, percent_text, period_label
 from ..models import Activity, LedgerRow, Plan, Unit
 from .queries import ComplianceLine, UnitFigures
 
@@ -52,7 +55,50 @@ def status_text(row: LedgerRow) -> str:
     return text
 
 
+# Row heights: Calc and WPS do not grow rows to their wrapped text on load, so every exported row gets the
+# height its longest wrapped cell needs. Widths count in '0'-widths of the default font; a CJK character
+# takes two.
+LINE_HEIGHT_PT = 15.0
+ROW_PADDING_PT = 4.0
+CELL_PADDING_CHARS = 1.5
+
+
+def text_width(text: str) -> int:
+    """Display width in '0'-widths: wide (CJK, full-width) characters count double."""
+    return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
+
+
+def wrapped_lines(text: str, width: float) -> int:
+    """How many lines `text` takes wrapped into a column `width` characters wide."""
+    usable = max(1.0, width - CELL_PADDING_CHARS)
+    return sum(max(1, math.ceil(text_width(line) / usable)) for line in text.split("\n"))
+
+
+def fit_row_heights(sheet: Worksheet) -> None:
+    """Set each row's height from its longest wrapped cell (merged cells count their merged width)."""
+    widths = {letter: dimension.width for letter, dimension in sheet.column_dimensions.items()}
+    merged = {}
+    for cell_range in sheet.merged_cells.ranges:
+        span = sum(widths.get(get_column_letter(col), 8.43) for col in range(cell_range.min_col, cell_range.max_col + 1))
+        merged[(cell_range.min_row, cell_range.min_col)] = span
+    for row in sheet.iter_rows():
+        lines, size = 1, 11.0
+        for cell in row:
+            if cell.value is None or isinstance(cell.value, (int, float)) and not isinstance(cell.value, bool):
+                continue
+            value = cell.value.isoformat() if isinstance(cell.value, date) else str(cell.value)
+            width = merged.get((cell.row, cell.column), widths.get(cell.column_letter, 8.43))
+            font_size = float(cell.font.sz or 11) if cell.font else 11.0
+            # Larger type: fewer characters fit, each line is taller.
+            needed = wrapped_lines(value, width * 11.0 / font_size)
+            if needed * font_size > lines * size:
+                lines, size = needed, font_size
+        sheet.row_dimensions[row[0].row].height = round(lines * LINE_HEIGHT_PT * size / 11.0 + ROW_PADDING_PT, 1)
+
+
 def workbook_bytes(workbook: Workbook) -> bytes:
+    for sheet in workbook.worksheets:
+        fit_row_heights(sheet)
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
@@ -84,7 +130,6 @@ def _title_and_header(sheet: Worksheet, title: str, columns: Sequence[tuple[str,
     sheet.merge_cells(f"A1:{last}1")
     sheet["A1"].font = Font(bold=True, size=14)
     sheet["A1"].alignment = CENTER
-    sheet.row_dimensions[1].height = 30
     sheet.append([header for header, _ in columns])
     for index, (_, width) in enumerate(columns, start=1):
         cell = sheet.cell(row=2, column=index)
@@ -144,7 +189,7 @@ SUMMARY_COLUMNS = [("单位", 26), ("任务数", 8), ("已完成", 8), ("进行�
 
 
 def _percent(value: float | None) -> str:
-    return "" if value is None else f"{round(value * 100)}%"
+    return percent_text(value, empty="")
 
 
 def summary_values(row: UnitFigures) -> list:
@@ -152,7 +197,7 @@ def summary_values(row: UnitFigures) -> list:
     return [row.unit.name, tasks.assigned, tasks.done, tasks.in_progress, tasks.not_started, tasks.overdue,
             _percent(tasks.rate), f"{duties.period_met}/{duties.period_required}",
             f"{duties.ytd_met}/{duties.ytd_required}",
-            row.last_update.strftime("%Y-%m-%d %H:%M") if row.last_update else ""]
+            localtime(row.last_update)]
 
 
 def subtree_workbook(plan: Plan, root: Unit, summaries: list[UnitFigures],
@@ -213,7 +258,7 @@ def compliance_workbook(title: str, lines: list[ComplianceLine], cells: list) ->
     detail = workbook.create_sheet("明细")
     _title_and_header(detail, title, DETAIL_COLUMNS)
     for cell in cells:
-        _body_row(detail, [cell.unit_name, cell.requirement, cell.kind, cell.period, cell.start, cell.end,
+        _body_row(detail, [cell.unit_name, cell.requirement, cell.kind, period_label(cell.period, english=False), cell.start, cell.end,
                            cell.required, cell.done, COMPLIANCE_STATE_TEXT.get(cell.state, cell.state)])
         detail.cell(row=detail.max_row, column=9).fill = STATE_FILLS.get(cell.state, PatternFill())
     return workbook_bytes(workbook)

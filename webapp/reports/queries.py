@@ -12,6 +12,7 @@ from typing import Callable, Iterable
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
+from ..clock import local_today
 from ..extensions import db
 from ..models import Activity, LedgerRow, Plan, Task, Unit
 
@@ -36,7 +37,7 @@ class ReportWindow:
 
 
 def report_window(year: int, period: str = "", today: date | None = None) -> ReportWindow:
-    today = today or date.today()
+    today = today or local_today()
     first_month, last_month = 1, 12
     if period in QUARTERS:
         first_month, last_month = QUARTERS[period]

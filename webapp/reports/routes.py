@@ -7,7 +7,7 @@ from flask import Blueprint, abort, make_response, render_template, request
 from flask_login import current_user
 
 from ..htmx import render_page_or_partial
-from ..ledger.queries import local_today
+from ..clock import local_today
 from ..models import Unit
 from ..params import optional_positive_int
 from ..permissions import ADMIN, SECRETARY, STAFF, can_edit_ledger_row, get_or_404, roles_required

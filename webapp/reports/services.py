@@ -22,7 +22,7 @@ from openpyxl import load_workbook
 from werkzeug.datastructures import MultiDict
 
 from ..models import LedgerRow
-from ..uploads import UploadError, check_office_parts, detect_type, is_encrypted_office
+from ..uploads import UploadError, check_office_parts, detect_type, is_encrypted_office, too_large_message
 from .excel import LEDGER_HEADERS, STATUS_TEXT, parse_date_text, status_text
 
 # Ledger header → row attribute, for the columns an import may change.
@@ -54,7 +54,7 @@ def read_upload(file_storage) -> list[SheetRow]:
     limit = current_app.config["MAX_UPLOAD_BYTES"]
     data = file_storage.stream.read(limit + 1)
     if len(data) > limit:
-        raise LedgerImportError(_("The file is larger than %(mb)s MB.", mb=round(limit / 1024 / 1024, 1)))
+        raise LedgerImportError(too_large_message())
     if is_encrypted_office(data):
         raise LedgerImportError(_("The workbook is password-protected. Remove the password in Excel and upload it again."))
     try:  # the uploads' own check: an Office zip by its parts, refusing zip bombs before anything inflates
