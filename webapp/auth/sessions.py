@@ -92,11 +92,6 @@ def end_other_sessions(user: User) -> int:
     return result.rowcount
 
 
-def end_all_sessions(user: User) -> None:
-    """Every session of `user` ends (deactivation, password reset)."""
-    db.session.execute(delete(UserSession).where(UserSession.user_id == user.id))
-
-
 def live_sessions(user: User) -> list[UserSession]:
     now = utcnow()
     return list(db.session.execute(
