@@ -156,5 +156,6 @@ def test_no_input_makes_a_server_error(app, org, role):
                     continue
                 if response.status_code >= 500:
                     failures.append(f"{method} {url} ({endpoint}) {label}: {response.status_code}")
+    print(f"route fuzz as {role}: {sent} requests, {len(rules)} routes")
     assert sent > 100
     assert not failures, f"{len(failures)} of {sent} requests as {role} answered 5xx:\n" + "\n".join(failures)
