@@ -104,6 +104,17 @@ def _import_plan(ids, other):
     return {"plan": json.dumps(plan)}
 
 
+def _prereview_item(ids, _other):
+    return {"unit": ids["unit"], "kind": ids["prereview_kind"], "title": "人工智能伦理讲座",
+            "held_on": (date.today() + timedelta(days=30)).isoformat(), "place": "报告厅", "speaker": "张三（某大学教授）",
+            "summary": "摘要", "version": "1", "action": "draft", "files": (io.BytesIO(PNG), "海报.png")}
+
+
+def _prereview_kind(_ids, _other):
+    return {"name": "读书会", "category": "event", "lead_days": "7", "active": "y",
+            "stage_name": ["初审", "复审"], "stage_role": ["staff", "secretary"], "stage_level": ["branch", "general"]}
+
+
 POLICY: dict[str, Decision] = {
     # ---- activities
     "activities.approve": Decision(REVIEWERS, {"activity_id": "activity"}),
@@ -187,6 +198,25 @@ POLICY: dict[str, Decision] = {
     "plans.update_section": Decision(ONLY_ADMIN, {"plan_id": "plan", "section_id": "section"},
                                      form=lambda i, o: {"title": "新标题"}),
     "plans.update_task": Decision(ONLY_ADMIN, {"plan_id": "plan", "task_id": "task"}, form=_task),
+    # ---- pre-review ("prereview_submitted" is at 初审, which the class's branch staff decide)
+    "prereview.create_kind": Decision(ONLY_ADMIN, form=_prereview_kind),
+    "prereview.decide": Decision(frozenset({STAFF}), {"item_id": "prereview_submitted"},
+                                 form=lambda i, o: {"decision": "pass", "comment": "同意", "version": "1"}),
+    "prereview.detail": Decision(EVERYONE, {"item_id": "prereview_item"}),
+    "prereview.edit": Decision(LOGGERS, {"item_id": "prereview_item"}, form=_prereview_item,
+                               smuggle={"remove_files": "prereview_file", "kind": "prereview_kind"}),
+    "prereview.edit_kind": Decision(ONLY_ADMIN, {"kind_id": "prereview_kind"}, form=_prereview_kind),
+    "prereview.file": Decision(EVERYONE, {"file_id": "prereview_file"}),
+    "prereview.index": Decision(EVERYONE, query={"unit": "unit"}, foreign=frozenset({200})),
+    "prereview.kinds": Decision(ONLY_ADMIN),
+    "prereview.new": Decision(LOGGERS, query={"unit": "unit"}, form=_prereview_item,
+                              smuggle={"unit": "unit", "kind": "prereview_kind"}),
+    "prereview.outcome": Decision(LOGGERS, {"item_id": "prereview_approved"},
+                                  form=lambda i, o: {"outcome": "held", "outcome_on": date.today().isoformat(),
+                                                     "version": "1"}),
+    "prereview.register_xlsx": Decision(EVERYONE, {"unit_id": "unit"}),
+    "prereview.submit": Decision(LOGGERS, {"item_id": "prereview_item"}, form=lambda i, o: {"version": "1"}),
+    "prereview.unit_register": Decision(EVERYONE, {"unit_id": "unit"}),
     # ---- reports
     "reports.activities_xlsx": Decision(EVERYONE, query={"unit": "unit"}),
     "reports.compliance_xlsx": Decision(EVERYONE),

@@ -21,8 +21,10 @@ from webapp.auth.sessions import SESSION_KEY, start_session
 from webapp.demo import ensure_activity_kinds
 from webapp.extensions import db
 from webapp.org import add_unit
-from webapp.models import (Activity, ActivityKind, AuditEntry, LedgerRow, Plan, Requirement, Section, StoredFile,
-                           Task, TaskAssignment, Unit, User)
+from webapp.models import (Activity, ActivityKind, AuditEntry, LedgerRow, Plan, PrereviewFile, PrereviewItem,
+                           PrereviewKind, PrereviewStep, Requirement, Section, StoredFile, Task, TaskAssignment, Unit,
+                           User)
+from webapp.prereview.services import ensure_kinds as ensure_prereview_kinds
 
 from .conftest import csrf_token_from
 
@@ -120,7 +122,9 @@ def _college(org, side: str) -> Side:
         db.session.add(AuditEntry(entity=entity, entity_id=entity_id, action="update", unit_id=own,
                                   field="progress" if entity == "ledger_row" else "topic",
                                   before=text("audit-before"), after=text("audit-after")))
+    prereview = _prereview(org, side, general, own, text)
     result.ids = {
+        **prereview,
         "unit": own, "general": general, "row": rows[0].id, "ledger_file": ledger_file.id,
         "activity_file": activity_file.id, "activity": activities[0].id, "submitted_activity": activities[1].id,
         "plan": draft.id, "published_plan": published.id, "task": draft_task.id, "section": draft_section.id,
@@ -129,6 +133,32 @@ def _college(org, side: str) -> Side:
         "period": f"{held_on.year}-{held_on.month:02d}",
     }
     return result
+
+
+def _prereview(org, side: str, general: int, own: int, text) -> dict[str, int]:
+    """A draft (with material), an item under review at 初审 (the branch's staff decide) and an approved one."""
+    ensure_prereview_kinds(db.session.get(Unit, general))
+    kind = db.session.execute(select(PrereviewKind).where(PrereviewKind.unit_id == general,
+                                                          PrereviewKind.name == "讲座")).scalar_one()
+    submitter = org.users["monitor1" if side == "our" else "foreign_admin"]
+    held_on = date.today() + timedelta(days=30)
+    items = {status: PrereviewItem(unit_id=own, kind_id=kind.id, title=text(f"prereview-{status}"), held_on=held_on,
+                                   place=text("prereview-place"), speaker=text("prereview-speaker"),
+                                   summary=text("prereview-summary"), status=status, stage=0,
+                                   round=0 if status == "draft" else 1, created_by_id=submitter,
+                                   submitted_by_id=None if status == "draft" else submitter)
+             for status in ("draft", "submitted", "approved")}
+    db.session.add_all(items.values())
+    db.session.flush()
+    db.session.add(PrereviewStep(item_id=items["submitted"].id, unit_id=own, round=1, stage=0, stage_name="初审",
+                                 action="submit", comment=text("prereview-step"), user_id=submitter))
+    material = PrereviewFile(unit_id=own, item_id=items["draft"].id, filename=f"{text('prereview-file')}.pdf",
+                             content_type="application/pdf", size=len(PDF), sha256="0" * 64,
+                             data=PDF + text("file-data").encode())
+    db.session.add(material)
+    db.session.flush()
+    return {"prereview_item": items["draft"].id, "prereview_submitted": items["submitted"].id,
+            "prereview_approved": items["approved"].id, "prereview_file": material.id, "prereview_kind": kind.id}
 
 
 @dataclass

@@ -27,8 +27,8 @@ def upgrade_from_empty(url, tmp_path):
 
 
 EXPECTED = {"unit", "user_account", "login_failure", "audit_entry", "plan", "plan_section", "plan_task",
-            "requirement", "task_assignment", "ledger_row", "stored_file", "activity_kind", "activity", "user_session",
-            "alembic_version"}
+            "requirement", "task_assignment", "ledger_row", "stored_file", "activity_kind", "activity",
+            "alembic_version", "prereview_kind", "prereview_item", "prereview_step", "prereview_file", "user_session"}
 
 
 def test_upgrade_from_empty_on_sqlite(tmp_path):

@@ -94,10 +94,12 @@ def _register_blueprints(app: Flask) -> None:
     from .ledger.routes import bp as ledger_bp
     from .main.routes import bp as main_bp
     from .plans.routes import bp as plans_bp
+    from .prereview.routes import bp as prereview_bp
     from .reports.routes import bp as reports_bp
 
     for bp in (auth_bp, main_bp, admin_bp, plans_bp, ledger_bp, activities_bp, reports_bp, errors_bp):
         app.register_blueprint(bp)
+    app.register_blueprint(prereview_bp)
 
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "

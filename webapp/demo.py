@@ -84,7 +84,8 @@ def _extra_seeders():
     from .activities.demo import seed_activities
     from .ledger.demo import seed_ledger_progress
     from .plans.demo import seed_plan
-    return [seed_plan, seed_ledger_progress, seed_activities]
+    from .prereview.demo import seed_prereview
+    return [seed_plan, seed_ledger_progress, seed_activities, seed_prereview]
 
 
 def print_demo_logins(echo=print) -> None:

@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session, with_loader_criteria
 
 from .extensions import db, login_manager
 from .htmx import is_htmx
-from .models import (Activity, ActivityKind, AuditEntry, LedgerRow, Plan, StoredFile, Task, TaskAssignment, Unit,
-                     User)
+from .models import (Activity, ActivityKind, AuditEntry, LedgerRow, Plan, PrereviewFile, PrereviewItem, PrereviewKind,
+                     PrereviewStep, StoredFile, Task, TaskAssignment, Unit, User)
 
 ADMIN, SECRETARY, STAFF, MONITOR = "admin", "secretary", "staff", "monitor"
 
@@ -46,6 +46,7 @@ def _scope_criteria(path: str, ancestor_ids: tuple[int, ...]) -> tuple:
     visible_plan_units = or_(Plan.unit_id.in_(list(ancestor_ids)), Plan.unit_id.in_(subtree))
     # Likewise the kinds an enclosing unit defines (the standard ones) are used in this subtree.
     visible_kind_units = or_(ActivityKind.unit_id.in_(list(ancestor_ids)), ActivityKind.unit_id.in_(subtree))
+    visible_prereview_kinds = or_(PrereviewKind.unit_id.in_(list(ancestor_ids)), PrereviewKind.unit_id.in_(subtree))
     return (
         with_loader_criteria(Unit, Unit.path.startswith(path, autoescape=True), include_aliases=True),
         with_loader_criteria(User, User.unit_id.in_(subtree), include_aliases=True),
@@ -56,6 +57,10 @@ def _scope_criteria(path: str, ancestor_ids: tuple[int, ...]) -> tuple:
         with_loader_criteria(AuditEntry, AuditEntry.unit_id.in_(subtree), include_aliases=True),
         with_loader_criteria(Plan, visible_plan_units, include_aliases=True),
         with_loader_criteria(ActivityKind, visible_kind_units, include_aliases=True),
+        with_loader_criteria(PrereviewKind, visible_prereview_kinds, include_aliases=True),
+        with_loader_criteria(PrereviewItem, PrereviewItem.unit_id.in_(subtree), include_aliases=True),
+        with_loader_criteria(PrereviewStep, PrereviewStep.unit_id.in_(subtree), include_aliases=True),
+        with_loader_criteria(PrereviewFile, PrereviewFile.unit_id.in_(subtree), include_aliases=True),
         with_loader_criteria(
             Task, Task.plan_id.in_(db.select(Plan.id).where(visible_plan_units)), include_aliases=True),
     )
@@ -186,3 +191,63 @@ def _unauthorized():
 def can_remove_file(user, stored_file: StoredFile) -> bool:
     """Evidence on a ledger row goes with the right to edit the row (activities decide their own)."""
     return stored_file.ledger_row is not None and can_edit_ledger_row(user, stored_file.ledger_row)
+
+
+# ---- pre-review (预审查) -------------------------------------------------------------------------
+
+def can_register_prereview(user, unit: Unit) -> bool:
+    """Whoever may log activities for a unit registers its lectures, forums and publications."""
+    return can_log_activity(user, unit)
+
+
+def can_edit_prereview(user, item: PrereviewItem) -> bool:
+    """A draft or a returned item is edited by its unit's organisers; what is under review is frozen."""
+    return item.status in ("draft", "returned") and can_register_prereview(user, item.unit)
+
+
+def can_record_prereview_outcome(user, item: PrereviewItem) -> bool:
+    """After approval the organiser records that the event was held or cancelled, or the post published."""
+    return item.status == "approved" and can_register_prereview(user, item.unit)
+
+
+def can_manage_prereview_kind(user, kind: PrereviewKind) -> bool:
+    return user.role == ADMIN and in_scope(user, kind.unit)
+
+
+def prereview_deciding_unit_id(unit_path: str, level: str, kinds_by_id: dict[int, str]) -> int:
+    """The unit whose `role` decides a stage of an item organised at `unit_path`.
+
+    own: the organising unit; top: the root of its tree; branch / general: the nearest unit of that kind
+    at or above the organiser (an organiser above that level decides itself).
+    """
+    path_ids = [int(part) for part in unit_path.strip("/").split("/") if part]
+    if level == "top":
+        return path_ids[0]
+    if level in ("branch", "general"):
+        for unit_id in reversed(path_ids):
+            if kinds_by_id.get(unit_id) == level:
+                return unit_id
+    return path_ids[-1]
+
+
+def unit_kinds_on_paths(paths) -> dict[int, str]:
+    """{unit id: kind} of every unit on the given paths, enclosing units included (ids and kinds only)."""
+    ids = {int(part) for path in paths for part in path.strip("/").split("/") if part}
+    if not ids:
+        return {}
+    query = db.select(Unit.id, Unit.kind).where(Unit.id.in_(ids)).execution_options(unscoped=True)
+    return dict(db.session.execute(query).all())
+
+
+def can_decide_prereview(user, item: PrereviewItem, kinds_by_id: dict[int, str] | None = None) -> bool:
+    """The role the item's current stage names, at the unit that stage names; never the submitter."""
+    stage = item.current_stage
+    if stage is None or not in_scope(user, item.unit):
+        return False
+    if user.id in (item.submitted_by_id, item.created_by_id):
+        return False  # nobody reviews their own submission
+    if user.role != stage.get("role"):
+        return False
+    if kinds_by_id is None:
+        kinds_by_id = unit_kinds_on_paths([item.unit.path])
+    return user.unit_id == prereview_deciding_unit_id(item.unit.path, stage.get("level", "own"), kinds_by_id)

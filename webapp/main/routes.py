@@ -21,6 +21,7 @@ NAV = [
     ("reports.dashboard", _l("Overview"), {ADMIN, SECRETARY, STAFF}, False),
     ("ledger.unit_ledger", _l("Ledger"), {SECRETARY, STAFF, MONITOR}, True),
     ("activities.index", _l("Activities"), None, False),
+    ("prereview.index", _l("Pre-review"), None, False),
     ("plans.index", _l("Work plans"), {ADMIN}, False),
     ("admin.units", _l("Units"), {ADMIN}, False),
     ("admin.users", _l("Users"), {ADMIN}, False),

@@ -4,6 +4,8 @@ from .audit import AuditEntry
 from .files import StoredFile
 from .ledger import LEDGER_STATUSES, LedgerRow
 from .org import BRANCH_CATEGORIES, UNIT_KINDS, Unit
+from .prereview import (PREREVIEW_STATUSES, PrereviewFile, PrereviewItem, PrereviewKind,  # noqa: F401
+                        PrereviewStep)
 from .plan import CADENCES, LEVELS, PLAN_STATUSES, Plan, Requirement, Section, Task, TaskAssignment
 from .user import ROLES, LoginFailure, User, UserSession
 
@@ -11,4 +13,5 @@ __all__ = [
     "ACTIVITY_STATUSES", "Activity", "ActivityKind", "AuditEntry", "StoredFile", "LEDGER_STATUSES",
     "LedgerRow", "BRANCH_CATEGORIES", "UNIT_KINDS", "Unit", "CADENCES", "LEVELS", "PLAN_STATUSES",
     "Plan", "Requirement", "Section", "Task", "TaskAssignment", "ROLES", "LoginFailure", "User", "UserSession",
+    "PREREVIEW_STATUSES", "PrereviewFile", "PrereviewItem", "PrereviewKind", "PrereviewStep",
 ]

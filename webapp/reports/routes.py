@@ -11,6 +11,7 @@ from ..clock import local_today
 from ..models import Unit
 from ..params import optional_positive_int
 from ..permissions import ADMIN, SECRETARY, STAFF, can_edit_ledger_row, get_or_404, roles_required
+from ..prereview import queries as prereview_queries
 from . import charts, excel, queries, services
 from .forms import ImportConfirmForm, LedgerUploadForm, OverviewFilterForm
 
@@ -47,7 +48,8 @@ def dashboard():
     return render_page_or_partial(
         "reports/overview.html", "reports/_overview.html", form=form, overview=result, rows=rows,
         window=window, bar_chart=bar_chart, bars=bars, heat_chart=heat_chart, month_x=month_x, heat_rows=heat_rows,
-        cell_size=charts.CELL_SIZE, trail=queries.visible_ancestors(root))
+        cell_size=charts.CELL_SIZE, trail=queries.visible_ancestors(root),
+        prereview_rows=prereview_queries.dashboard_rows(result, rows))
 
 
 # ---- exports --------------------------------------------------------------------------------------
