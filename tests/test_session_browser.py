@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from playwright.sync_api import expect
 
-from webapp.activities.compliance import local_today
+from webapp.clock import local_today
 from webapp.auth import sessions
 from webapp.extensions import db
 from webapp.models import Activity, LedgerRow
