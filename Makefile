@@ -6,7 +6,7 @@ PORT ?= 8000
 WORKERS ?= 2
 export FLASK_APP := wsgi
 
-.PHONY: setup run serve test test-fast translations extract-messages clean
+.PHONY: setup run serve test translations extract-messages clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)

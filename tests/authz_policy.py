@@ -104,6 +104,12 @@ def _import_plan(ids, other):
     return {"plan": json.dumps(plan)}
 
 
+def _nudge(ids, _other):
+    return {"units": [str(ids["unit"])], "about": "overdue", "note": "请尽快补齐"}
+
+
+def _robot(ids, _other):
+    return {"unit_id": str(ids["unit"]), "url": "https://robot.example.edu.cn/send?key=1", "format": "wecom"}
 def _prereview_item(ids, _other):
     return {"unit": ids["unit"], "kind": ids["prereview_kind"], "title": "人工智能伦理讲座",
             "held_on": (date.today() + timedelta(days=30)).isoformat(), "place": "报告厅", "speaker": "张三（某大学教授）",
@@ -187,6 +193,10 @@ POLICY: dict[str, Decision] = {
     "plans.index": Decision(ONLY_ADMIN),
     "plans.new_requirement": Decision(ONLY_ADMIN, {"plan_id": "plan", "task_id": "task"}),
     "plans.publish": Decision(ONLY_ADMIN, {"plan_id": "plan"}, last=True),
+    "plans.delete": Decision(ONLY_ADMIN, {"plan_id": "spare_draft"}, again=frozenset({404}), last=True),
+    "plans.withdraw": Decision(ONLY_ADMIN, {"plan_id": "published_plan"}, last=True),
+    "plans.restore": Decision(ONLY_ADMIN, {"plan_id": "published_plan"}),
+    "plans.revise": Decision(ONLY_ADMIN, {"plan_id": "published_plan"}),
     "plans.reimport": Decision(ONLY_ADMIN, {"plan_id": "plan"}, form=lambda i, o: {"text": PLAN_TEXT}),
     "plans.show": Decision(ONLY_ADMIN, {"plan_id": "plan"}),
     "plans.show_requirement": Decision(ONLY_ADMIN, {"plan_id": "plan", "requirement_id": "requirement"}),
@@ -198,6 +208,16 @@ POLICY: dict[str, Decision] = {
     "plans.update_section": Decision(ONLY_ADMIN, {"plan_id": "plan", "section_id": "section"},
                                      form=lambda i, o: {"title": "新标题"}),
     "plans.update_task": Decision(ONLY_ADMIN, {"plan_id": "plan", "task_id": "task"}, form=_task),
+    # ---- reminders (a person's own reminders and settings; robots: admins; nudges: secretaries and staff)
+    "reminders.admin": Decision(ONLY_ADMIN),
+    "reminders.bell": Decision(EVERYONE),
+    "reminders.delete_robot": Decision(ONLY_ADMIN, {"unit_id": "unit"}),
+    "reminders.index": Decision(EVERYONE),
+    "reminders.mark_read": Decision(EVERYONE, form=lambda i, o: {"all": "1"}),
+    "reminders.nudge": Decision(frozenset({SECRETARY, STAFF}), form=_nudge, smuggle={"units": "unit"}),
+    "reminders.nudges": Decision(READERS, query={"unit": "unit"}),
+    "reminders.save_robot": Decision(ONLY_ADMIN, form=_robot, smuggle={"unit_id": "unit"}),
+    "reminders.settings": Decision(EVERYONE, form=lambda i, o: {"email": "someone@example.edu.cn", "digest": "daily"}),
     # ---- pre-review ("prereview_submitted" is at 初审, which the class's branch staff decide)
     "prereview.create_kind": Decision(ONLY_ADMIN, form=_prereview_kind),
     "prereview.decide": Decision(frozenset({STAFF}), {"item_id": "prereview_submitted"},

@@ -98,6 +98,7 @@ def _college(org, side: str) -> Side:
 
     published, _section, published_task, requirement = plan("published")
     draft, draft_section, draft_task, draft_requirement = plan("draft")
+    spare_draft = plan("draft")[0]  # one to delete
     db.session.flush()
     rows = [LedgerRow(task_id=published_task.id, unit_id=unit_id, lead=text("row-lead"), members=text("row-members"),
                       progress=text("row-progress"), remarks=text("row-remarks"), status="in_progress")
@@ -127,7 +128,7 @@ def _college(org, side: str) -> Side:
         **prereview,
         "unit": own, "general": general, "row": rows[0].id, "ledger_file": ledger_file.id,
         "activity_file": activity_file.id, "activity": activities[0].id, "submitted_activity": activities[1].id,
-        "plan": draft.id, "published_plan": published.id, "task": draft_task.id, "section": draft_section.id,
+        "plan": draft.id, "published_plan": published.id, "spare_draft": spare_draft.id, "task": draft_task.id, "section": draft_section.id,
         "requirement": draft_requirement.id, "published_requirement": requirement.id, "kind": kind.id,
         "user": org.users[user_keys[-1]], "parent": db.session.get(Unit, own).parent_id,
         "period": f"{held_on.year}-{held_on.month:02d}",
@@ -204,6 +205,8 @@ def college_fingerprint(general_id: int) -> str:
             owned = columns["plan_id"].in_(plan_ids)
         elif "task_id" in columns:
             owned = columns["task_id"].in_(task_ids)
+        elif "user_id" in columns:  # a person's own settings (reminder_setting)
+            owned = columns["user_id"].in_(select(User.id).where(User.unit_id.in_(unit_ids)))
         else:
             raise AssertionError(f"table {table.name} belongs to no college: decide in hostile_world.py")
         rows = db.session.execute(select(table).where(owned).order_by(*table.primary_key.columns)).all()

@@ -155,20 +155,26 @@ def test_college_admin_adds_and_manages_kinds_of_their_own(app, client, org, log
     assert not set(kind_rows(client.get("/activities/kinds"))) & {kind.id, below_id, *university.values()}
 
 
-def test_fresh_site_seeds_the_standard_kinds_for_the_root_of_the_tree(app, client, org, login_as):
+def test_publishing_in_a_fresh_tree_seeds_the_standard_kinds_for_its_root_never_a_get(app, client, org, login_as):
+    from webapp.models import AuditEntry
     with app.app_context():
         root = add_unit("某大学党委", "university")
         college = add_unit("数学学院党总支", "general", root)
         org.users["college_admin"] = add_user("mathadmin", "数学学院办公室", "admin", college, "a-long-password-2023").id
         db.session.commit()
-        root_id = root.id
+        root_id, college_id = root.id, college.id
     login_as("college_admin")
     assert client.get("/activities/kinds").status_code == 200
-    login_as("foreign_admin")
-    assert client.get("/activities/kinds").status_code == 200
+    assert client.get("/activities/new").status_code == 200
     with app.app_context():
-        assert len(kinds_of(root_id)) == len(kinds_of(org.units["foreign"])) == 12
-        assert kinds_of(org.units["general"]) == {}
+        assert kinds_of(root_id) == {}  # a GET writes nothing
+        draft = plan_services.create_draft(plan_services.read_document(SMALL_PLAN, "plan.txt"),
+                                           db.session.get(Unit, college_id))
+        plan_services.publish(db.session.get(Plan, draft.id))
+        assert len(kinds_of(root_id)) == 12 and kinds_of(org.units["general"]) == {}
+        created = db.session.execute(select(AuditEntry).where(AuditEntry.entity == "activity_kind",
+                                                              AuditEntry.unit_id == root_id)).scalars().all()
+        assert len(created) == 12 and {entry.action for entry in created} == {"create"}
 
 
 # ---- plans link requirements to visible kinds only ------------------------------------------------------

@@ -4,7 +4,7 @@ from datetime import date
 import pytest
 
 from webapp.activities.compliance import compliance
-from webapp.activities.periods import DEFAULT_SEMESTERS, DayCounts, Period, periods, state_for
+from webapp.activities.periods import DEFAULT_SEMESTERS, Period, periods, state_for
 
 from .activities_factories import make_activity, make_plan
 
@@ -76,14 +76,6 @@ def test_unknown_cadence_is_an_error():
 def test_state_by_as_of(as_of, done, expected):
     february = Period("2026-02", date(2026, 2, 1), date(2026, 2, 28))
     assert state_for(february, 1, done, as_of) == expected
-
-
-def test_day_counts_between_inclusive_bounds():
-    counts = DayCounts({date(2026, 1, 5): 2, date(2026, 1, 11): 1, date(2026, 1, 12): 4})
-    assert counts.between(date(2026, 1, 5), date(2026, 1, 11)) == 3
-    assert counts.between(date(2026, 1, 6), date(2026, 1, 10)) == 0
-    assert counts.between(date(2026, 1, 12), date(2026, 1, 31)) == 4
-    assert DayCounts({}).between(date(2026, 1, 1), date(2026, 12, 31)) == 0
 
 
 # ---- compliance with a frozen clock -----------------------------------------------------------------

@@ -133,8 +133,8 @@ def test_form_defaults_today_and_remembers_the_last_kind(app, client, org, login
 
 def test_retired_kinds_are_not_offered(app, client, org, login_as):
     login_as("monitor1")
-    client.get("/activities/new")  # seeds the kinds lazily
     with app.app_context():
+        kind_id("主题班会")  # the standard kinds, as the tree's creation seeds them
         db.session.execute(select(ActivityKind).where(ActivityKind.name == "主题团日")).scalar_one().active = False
         db.session.commit()
     names = [o.text_content() for o in html_of(client.get("/activities/new")).xpath("//select[@name='kind']/option")]
@@ -272,8 +272,12 @@ def test_script_renamed_jpg_is_refused(app, client, org, login_as, csrf):
 
 # ---- kinds --------------------------------------------------------------------------------------
 
-def test_kinds_are_seeded_lazily_and_admin_edits_inline(app, client, org, login_as, csrf):
+def test_no_get_seeds_kinds_and_admin_edits_inline(app, client, org, login_as, csrf):
     login_as("admin")
+    assert not html_of(client.get("/activities/kinds")).xpath("//*[@id='kind-rows']/tr")  # a GET writes nothing
+    with app.app_context():
+        assert not db.session.execute(select(ActivityKind)).first()
+        kind_id("主题班会")  # the standard kinds, as the tree's creation seeds them
     page = html_of(client.get("/activities/kinds"))
     assert len(page.xpath("//*[@id='kind-rows']/tr")) == 12
     with app.app_context():

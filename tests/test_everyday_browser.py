@@ -3,8 +3,9 @@ served compressed with versioned static files, and the activity form keeping cho
 import pytest
 from playwright.sync_api import expect
 
-from tests.activities_factories import png_bytes
+from tests.activities_factories import ensure_standard_kinds, png_bytes
 from tests.ledger_factories import make_plan, rows_of
+from webapp.extensions import db
 
 from .conftest import browser_login
 
@@ -68,7 +69,10 @@ def test_pages_and_static_files_arrive_compressed_and_versioned(live_server, pag
     assert page.evaluate("getComputedStyle(document.body).margin") is not None
 
 
-def test_photos_stay_chosen_after_an_error(live_server, page, org):
+def test_photos_stay_chosen_after_an_error(app, live_server, page, org):
+    with app.app_context():
+        ensure_standard_kinds()  # as creating the tree does (no GET seeds them)
+        db.session.commit()
     browser_login(page, live_server, "monitor1")
     page.goto(f"{live_server}/activities/new")
     page.fill("input[name=topic]", "")

@@ -4,7 +4,6 @@ from datetime import date
 import lxml.html
 
 from webapp.clock import local_today
-from webapp.extensions import db
 
 from . import activities_factories as act
 from . import ledger_factories as led

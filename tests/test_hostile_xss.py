@@ -19,8 +19,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from webapp.extensions import db
-from webapp.models import (Activity, ActivityKind, AuditEntry, LedgerRow, Plan, Requirement, Section, Task, Unit,
-                           User)
+from webapp.models import Activity, ActivityKind, AuditEntry, LedgerRow, Plan, Unit, User
 
 from .conftest import browser_login
 from .hostile_world import PDF, build_world, csrf_for, log_in

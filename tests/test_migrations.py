@@ -2,7 +2,7 @@
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import inspect, text
 
 from webapp import create_app
 from webapp.extensions import db
@@ -28,7 +28,8 @@ def upgrade_from_empty(url, tmp_path):
 
 EXPECTED = {"unit", "user_account", "login_failure", "audit_entry", "plan", "plan_section", "plan_task",
             "requirement", "task_assignment", "ledger_row", "stored_file", "activity_kind", "activity",
-            "alembic_version", "prereview_kind", "prereview_item", "prereview_step", "prereview_file", "user_session"}
+            "alembic_version", "reminder", "reminder_delivery", "reminder_setting", "unit_robot", "nudge",
+            "prereview_kind", "prereview_item", "prereview_step", "prereview_file", "user_session"}
 
 
 def test_upgrade_from_empty_on_sqlite(tmp_path):

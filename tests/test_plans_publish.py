@@ -49,10 +49,10 @@ def test_publish_assigns_units_by_level_and_creates_ledger_rows(app, client, org
             assert assigned_unit_ids(task.id) == ledger_unit_ids(task.id)
         row = db.session.execute(select(LedgerRow).where(LedgerRow.task_id == study.id)).scalars().first()
         assert (row.lead, row.members, row.version, row.status) == ("王书记", "党总支委员", 1, "not_started")
-        # Unknown kinds become ActivityKinds and every requirement is linked to one.
+        # The tree had no kinds: publishing seeds the standard ones (these three among them) and links to them.
         assert {r.activity_kind.name for r in study.requirements} == {"政治学习", "主题班会"}
-        assert {r.activity_kind.unit_id for r in study.requirements} == {org.units["general"]}  # the plan's unit
-        assert db.session.execute(select(func.count(ActivityKind.id))).scalar_one() == 3
+        assert {r.activity_kind.unit_id for r in study.requirements} == {org.units["general"]}  # the tree's top
+        assert db.session.execute(select(func.count(ActivityKind.id))).scalar_one() == 12
         publish = db.session.execute(select(AuditEntry).where(AuditEntry.entity == "plan",
                                                               AuditEntry.action == "publish")).scalar_one()
         assert publish.entity_id == draft and publish.user_id == org.users["admin"]

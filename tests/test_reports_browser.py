@@ -1,4 +1,6 @@
 """The overview in a real browser: filters and sorting swap the table in place under the CSP, and the URL follows."""
+from playwright.sync_api import expect
+
 from tests.conftest import browser_login
 from tests.reports_factories import YEAR, build_college
 from webapp.extensions import db
@@ -20,7 +22,7 @@ def test_filters_and_sorting_refresh_in_place(app, org, live_server, page):
 
     page.select_option("select[name=period]", "q1")
     page.wait_for_url("**period=q1**")
-    page.wait_for_function("document.querySelector('select[name=period]').value === 'q1'")
+    expect(page.locator("select[name=period]")).to_have_value("q1")
     page.locator("table.overview-table tbody tr", has_text="教工第一党支部").locator(
         "td[data-col=assigned]", has_text="2").wait_for()
 

@@ -107,7 +107,8 @@ def test_round_trip_shows_the_diff_then_applies_with_audit(app, client, login_as
         }
 
 
-def test_row_edited_between_upload_and_apply_is_a_conflict(app, client, login_as, csrf, org, ledger):
+def test_row_edited_between_upload_and_apply_is_a_conflict_and_nothing_is_applied(
+        app, client, login_as, csrf, org, ledger):
     unit = org.units["faculty1"]
     contested, other = ledger.rows[(1, unit)], ledger.rows[(4, unit)]
     login_as("staff1")
@@ -118,11 +119,50 @@ def test_row_edited_between_upload_and_apply_is_a_conflict(app, client, login_as
                            .values(remarks="同事刚写的", version=LedgerRow.version + 1))
         db.session.commit()
     result = confirm(client, unit, html).get_data(as_text=True)
-    assert outcomes(result) == {contested: "conflict", other: "applied"}
+    assert outcomes(result) == {contested: "conflict", other: "held"}
+    assert "没有保存" in lxml.html.fromstring(result).xpath("string(//p[@role='alert'])")
     assert row(app, contested).remarks == "同事刚写的"
-    assert row(app, other).lead == "新负责人"
+    assert row(app, other).lead == "李老师" and row(app, other).version == 1
     with app.app_context():
-        assert not db.session.execute(db.select(AuditEntry).where(AuditEntry.entity_id == contested)).first()
+        assert not db.session.execute(db.select(AuditEntry).where(AuditEntry.entity == "ledger_row")).first()
+
+
+def test_an_import_failing_on_its_last_row_leaves_nothing_applied(app, client, login_as, csrf, org, ledger):
+    """Rows 1-3 would apply; row 4 was changed in the same field meanwhile: the whole import is refused."""
+    from webapp.ledger.services import save_row
+    unit = org.units["faculty1"]
+    login_as("staff1")
+    data = edit(exported(client, unit), {(1, "J"): "备注一", (2, "J"): "备注二", (3, "E"): "全体党员",
+                                         (4, "D"): "导入的负责人"})
+    html = upload(client, csrf, unit, data).get_data(as_text=True)
+    last = ledger.rows[(4, unit)]
+    with app.app_context():
+        save_row(org.users["staff1"], last, 1, {"lead": "同事填的负责人"})
+    result = confirm(client, unit, html).get_data(as_text=True)
+    states = outcomes(result)
+    assert states[last] == "conflict" and set(states.values()) == {"conflict", "held"} and len(states) == 4
+    doc = lxml.html.fromstring(result)
+    assert "负责人" in doc.xpath(f"string(//tr[@data-row-id='{last}']//span[@class='field-error'])")
+    for number in (1, 2, 3):
+        saved = row(app, ledger.rows[(number, unit)])
+        assert (saved.remarks, saved.members, saved.version) == ("", "", 1)
+    assert row(app, last).lead == "同事填的负责人"
+    with app.app_context():
+        entries = db.session.execute(db.select(AuditEntry).where(AuditEntry.entity == "ledger_row")).scalars().all()
+        assert [(e.entity_id, e.field, e.after) for e in entries] == [(last, "lead", "同事填的负责人")]
+
+
+def test_an_import_merges_with_another_field_saved_meanwhile(app, client, login_as, csrf, org, ledger):
+    from webapp.ledger.services import save_row
+    unit = org.units["faculty1"]
+    target = ledger.rows[(1, unit)]
+    login_as("staff1")
+    html = upload(client, csrf, unit, edit(exported(client, unit), {(1, "J"): "导入的备注"})).get_data(as_text=True)
+    with app.app_context():
+        save_row(org.users["staff1"], target, 1, {"progress": "同事写的进展"})
+    assert outcomes(confirm(client, unit, html).get_data(as_text=True)) == {target: "applied"}
+    saved = row(app, target)
+    assert (saved.progress, saved.remarks, saved.version) == ("同事写的进展", "导入的备注", 3)
 
 
 def test_unknown_status_is_shown_and_not_applied(app, client, login_as, csrf, org, ledger):

@@ -98,3 +98,26 @@ def test_scope_values_are_bound_per_user_not_cached(app, org):
             db.session.remove()
     assert seen == {"staff2": ["本院方案"], "foreign_staff": ["外院方案"], "monitor1": ["本院方案"],
                     "foreign_admin": ["外院方案"], "secretary": ["本院方案"]}
+
+
+def test_a_logged_in_request_without_its_scope_is_refused(app, org):
+    """Fails closed: a logged-in user's select before activate_scope() is an error, not an unscoped query."""
+    import pytest
+    from webapp.permissions import ScopeNotSet
+    with app.test_request_context("/"):
+        user = db.session.get(User, org.users["staff2"])
+        g._login_user = user
+        with pytest.raises(ScopeNotSet):
+            db.session.execute(select(Unit)).scalars().all()
+        activate_scope(user)
+        assert db.session.execute(select(Unit)).scalars().all()
+        db.session.remove()
+
+
+def test_deliberate_escapes_are_named_helpers():
+    """Nothing outside permissions.py (and the login code, which runs before there is a user) escapes the scope."""
+    from pathlib import Path
+    root = Path(__file__).resolve().parent.parent / "webapp"
+    escapes = sorted(str(path.relative_to(root)) for path in root.rglob("*.py")
+                     if "unscoped=True" in path.read_text(encoding="utf-8"))
+    assert escapes == ["auth/__init__.py", "auth/services.py", "permissions.py"]

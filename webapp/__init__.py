@@ -35,7 +35,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     login_manager.init_app(app)
-    csrf.init_app(app)
     babel.init_app(app, locale_selector=_select_locale)
 
     from .params import BoundedIntConverter, install_form_guards
@@ -48,6 +47,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.session_interface = HostPrefixedSessionInterface()
     _register_blueprints(app)
     _register_request_hooks(app)
+    # After the scope hook: a refused token renders an error page for a logged-in user, which needs the scope.
+    csrf.init_app(app)
     from . import clock, delivery
     clock.register(app)
     delivery.init_app(app)
@@ -95,9 +96,10 @@ def _register_blueprints(app: Flask) -> None:
     from .main.routes import bp as main_bp
     from .plans.routes import bp as plans_bp
     from .prereview.routes import bp as prereview_bp
+    from .reminders.routes import bp as reminders_bp
     from .reports.routes import bp as reports_bp
 
-    for bp in (auth_bp, main_bp, admin_bp, plans_bp, ledger_bp, activities_bp, reports_bp, errors_bp):
+    for bp in (auth_bp, main_bp, admin_bp, plans_bp, ledger_bp, activities_bp, reports_bp, reminders_bp, errors_bp):
         app.register_blueprint(bp)
     app.register_blueprint(prereview_bp)
 

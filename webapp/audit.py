@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, Iterable
 
+from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy import select
 
 from .extensions import db
 from .models import AuditEntry
@@ -56,44 +59,13 @@ def record_changes(entity: str, entity_id: int, unit_id: int | None, changes: di
 
 # ---- reading the log back: labels for what the change log shows -----------------------------------
 
-from flask_babel import lazy_gettext as _l  # noqa: E402  (labels belong with the log they describe)
+from flask_babel import lazy_gettext as _l  # noqa: E402
 
-ENTITY_LABELS = {"ledger_row": _l("Ledger"), "activity": _l("Activity"), "plan": _l("Work plan"),
-                 "task": _l("Task"), "section": _l("Section"), "requirement": _l("Requirement"),
-                 "unit": _l("Unit"), "user": _l("User"), "activity_kind": _l("Activity kind")}
-ACTION_LABELS = {"create": _l("created"), "update": _l("changed"), "delete": _l("deleted"),
-                 "import": _l("imported"), "reimport": _l("re-imported"), "publish": _l("published"),
-                 "copy": _l("copied to a new year"), "assign": _l("assignment changed"),
-                 "add_file": _l("added a file"), "remove_file": _l("removed a file"),
-                 "attach": _l("attached a file"), "detach": _l("removed a file"), "submit": _l("submitted"),
-                 "approve": _l("approved"), "return": _l("returned"), "comment": _l("commented"),
-                 "retire": _l("retired"), "restore": _l("restored"), "password_reset": _l("password reset")}
-FIELD_LABELS = {"lead": _l("Lead"), "members": _l("Members"), "progress": _l("Progress"),
-                "completed_on": _l("Completion date"), "remarks": _l("Remarks"), "files": _l("Evidence"),
-                "file": _l("File"), "title": _l("Title"), "body": _l("Details"), "deadline_text": _l("Time limit"),
-                "starts_on": _l("Start date"), "due_on": _l("Due date"), "ongoing": _l("Ongoing"),
-                "assignments": _l("Assigned units"), "kind": _l("Activity kind"), "kind_id": _l("Activity kind"),
-                "cadence": _l("Cadence"), "count": _l("Times per period"), "weekday": _l("Weekday"),
-                "level": _l("Owed by"), "text": _l("Excerpt"), "held_on": _l("Date"), "topic": _l("Topic"),
-                "place": _l("Place"), "host": _l("Host"), "present": _l("Present"), "expected": _l("Expected"),
-                "summary": _l("Summary"), "review_comment": _l("Comment"), "name": _l("Name"),
-                "display_name": _l("Display name"), "role": _l("Role"), "unit_id": _l("Unit"),
-                "parent_id": _l("Parent unit"), "category": _l("Category"), "active": _l("Active"),
-                "locale": _l("Language"), "year": _l("Year"), "needs_review": _l("Needs checking")}
-# The same column name means different things on different records.
-ENTITY_FIELD_LABELS = {("ledger_row", "status"): _l("Completion status"), ("unit", "kind"): _l("Kind")}
-VALUE_LABELS = {
-    ("ledger_row", "status"): {"not_started": _l("Not started"), "in_progress": _l("In progress"),
-                               "done": _l("Done")},
-    ("activity", "status"): {"draft": _l("Draft"), "submitted": _l("Awaiting review"), "approved": _l("Approved"),
-                             "returned": _l("Returned")},
-    ("plan", "status"): {"draft": _l("Draft"), "published": _l("Published")},
-    ("unit", "kind"): {"university": _l("Party committee"), "general": _l("General branch"),
-                       "branch": _l("Branch"), "class": _l("Class")},
-    ("unit", "category"): {"faculty": _l("Faculty"), "student": _l("Student")},
-    ("user", "role"): {"admin": _l("Administrator"), "secretary": _l("Secretary"), "staff": _l("Branch staff"),
-                       "monitor": _l("Class monitor")},
-}
+from .labels import (ACTION_LABELS, ENTITY_FIELD_LABELS, ENTITY_LABELS, FIELD_LABELS,  # noqa: E402,F401
+                     VALUE_LABELS)
+
+
+_INTERNAL_ID = re.compile(r"\s*\(#\d+\)")
 
 
 def action_label(entry: AuditEntry) -> str:
@@ -102,19 +74,22 @@ def action_label(entry: AuditEntry) -> str:
 
 def _field_label(entity: str, field: str) -> str:
     label = ENTITY_FIELD_LABELS.get((entity, field)) or FIELD_LABELS.get(field)
-    return str(label) if label else (str(_l("Status")) if field == "status" else field)
+    return str(label) if label else field
 
 
 def _value_label(entity: str, field: str, value) -> str:
-    return str(VALUE_LABELS.get((entity, field), {}).get(value, value))
+    if isinstance(value, bool):
+        return str(_l("Yes") if value else _l("No"))
+    return _INTERNAL_ID.sub("", str(VALUE_LABELS.get((entity, field), {}).get(value, value)))
 
 
 def field_label(entry: AuditEntry) -> str:
     return _field_label(entry.entity, entry.field) if entry.field else ""
 
 
-def value_text(entry: AuditEntry, text: str | None) -> str:
-    """A stored before/after value as people read it: status words, and JSON snapshots as 'field: value'."""
+def value_text(entry: AuditEntry, text: str | None, names: dict[tuple[str, int], str] | None = None) -> str:
+    """A stored before/after value as people read it: status words, and JSON snapshots as 'field: value', with
+    ids of tasks, plans, units and people replaced by what they are called (from `names`)."""
     if not text:
         return ""
     if text.startswith("{") and text.endswith("}"):
@@ -122,6 +97,104 @@ def value_text(entry: AuditEntry, text: str | None) -> str:
             snapshot = json.loads(text)
         except ValueError:
             return text
-        return "；".join(f"{_field_label(entry.entity, key)}：{_value_label(entry.entity, key, value)}"
+        return "；".join(f"{_field_label(entry.entity, key)}：{_snapshot_value(entry.entity, key, value, names)}"
                         for key, value in snapshot.items() if value not in (None, ""))
-    return _value_label(entry.entity, entry.field, text) if entry.field else text
+    if entry.field in _ID_KEYS and text.isdecimal():  # a changed reference (an activity's kind): its name
+        return (names or {}).get((_ID_KEYS[entry.field], int(text))) or "—"
+    return _value_label(entry.entity, entry.field, text) if entry.field else _INTERNAL_ID.sub("", text)
+
+
+# Snapshot keys that hold the id of another record, and which kind of record.
+_ID_KEYS = {"task": "task", "plan": "plan", "from_plan": "plan", "unit_id": "unit", "parent_id": "unit",
+            "kind_id": "activity_kind"}
+
+
+def _snapshot_value(entity: str, key: str, value, names) -> str:
+    if key in _ID_KEYS and isinstance(value, int):
+        return (names or {}).get((_ID_KEYS[key], value)) or "—"
+    return _value_label(entity, key, value)
+
+
+class AuditReader:
+    """Names for what a page of audit entries is about, looked up in one query per kind of record:
+    the row's task (number and title), plan and unit; the activity's topic; the plan's title; the person."""
+
+    def __init__(self, entries: list[AuditEntry]):
+        from .models import Activity, ActivityKind, LedgerRow, Plan, Requirement, Task, Unit
+        from .permissions import actor_names
+        wanted: dict[str, set[int]] = {}
+        for entry in entries:
+            if entry.entity_id is not None:
+                wanted.setdefault(entry.entity, set()).add(entry.entity_id)
+            if entry.field in _ID_KEYS:
+                for text in (entry.before, entry.after):
+                    if text and text.isdecimal():
+                        wanted.setdefault(_ID_KEYS[entry.field], set()).add(int(text))
+            for text in (entry.before, entry.after):
+                if text and text.startswith("{"):
+                    try:
+                        snapshot = json.loads(text)
+                    except ValueError:
+                        continue
+                    if isinstance(snapshot, dict):
+                        for key, value in snapshot.items():
+                            if key in _ID_KEYS and isinstance(value, int):
+                                wanted.setdefault(_ID_KEYS[key], set()).add(value)
+        self.names: dict[tuple[str, int], str] = {}
+        self.people = actor_names(entry.user_id for entry in entries)
+
+        def load(entity, statement, name):
+            if wanted.get(entity):
+                for row in db.session.execute(statement(wanted[entity])):
+                    self.names[(entity, row[0])] = name(*row[1:])
+
+        task_name = self.task_name
+        load("ledger_row", lambda ids: select(LedgerRow.id, Task.number, Task.title, Plan.title, Unit.name)
+             .join(Task, Task.id == LedgerRow.task_id).join(Plan, Plan.id == Task.plan_id)
+             .join(Unit, Unit.id == LedgerRow.unit_id).where(LedgerRow.id.in_(ids)),
+             lambda number, title, plan, unit: f"{task_name(number, title)}（{plan} · {unit}）")
+        load("task", lambda ids: select(Task.id, Task.number, Task.title, Plan.title)
+             .join(Plan, Plan.id == Task.plan_id).where(Task.id.in_(ids)),
+             lambda number, title, plan: f"{task_name(number, title)}（{plan}）")
+        load("plan", lambda ids: select(Plan.id, Plan.title).where(Plan.id.in_(ids)), lambda title: f"《{title}》")
+        load("requirement", lambda ids: select(Requirement.id, Requirement.kind).where(Requirement.id.in_(ids)),
+             lambda kind: kind)
+        load("activity", lambda ids: select(Activity.id, Activity.topic, Activity.held_on).where(Activity.id.in_(ids)),
+             lambda topic, held_on: f"{topic}（{held_on.isoformat()}）")
+        load("activity_kind", lambda ids: select(ActivityKind.id, ActivityKind.name).where(ActivityKind.id.in_(ids)),
+             lambda name: name)
+        load("unit", lambda ids: select(Unit.id, Unit.name).where(Unit.id.in_(ids)), lambda name: name)
+        for user_id, name in actor_names(wanted.get("user", ())).items():
+            self.names[("user", user_id)] = name
+
+    @staticmethod
+    def task_name(number: int, title: str) -> str:
+        title = " ".join((title or "").split())
+        return f"{_('Task')}{number} {title[:30]}{'…' if len(title) > 30 else ''}"
+
+    def target(self, entry: AuditEntry) -> str:
+        """What the entry changed, as people name it ("任务3 开展政治学习（2025年党建工作方案 · 教工第一党支部）")."""
+        label = str(ENTITY_LABELS.get(entry.entity, entry.entity))
+        name = self.names.get((entry.entity, entry.entity_id)) if entry.entity_id is not None else None
+        return f"{label} {name}" if name else label
+
+    def who(self, entry: AuditEntry) -> str:
+        return self.people.get(entry.user_id) or str(_l("System"))
+
+    def value(self, entry: AuditEntry, text: str | None) -> str:
+        return value_text(entry, text, self.names)
+
+
+def actor_name(user_id: int | None, loaded=None) -> str:
+    """The display name of whoever acted; `loaded` is the relationship as the scoped session loaded it (None when
+    the person belongs to a unit above the viewer), so the lookup runs only for those, once per person and request."""
+    if loaded is not None:
+        return loaded.display_name
+    if user_id is None:
+        return ""
+    from flask import g
+    from .permissions import actor_names
+    known = g.setdefault("actor_names", {})
+    if user_id not in known:
+        known.update(actor_names([user_id]))
+    return known.get(user_id, "")

@@ -16,6 +16,8 @@ def register_cli(app: Flask) -> None:
     register_plans_cli(app)
     from .activities.cli import register_cli as register_activities_cli
     register_activities_cli(app)
+    from .reminders.cli import register_cli as register_reminders_cli
+    register_reminders_cli(app)
 
     @app.cli.command("seed-demo")
     def seed_demo_command():
@@ -38,7 +40,9 @@ def register_cli(app: Flask) -> None:
         if db.session.execute(select(User).where(User.username == username)).scalar_one_or_none():
             raise click.ClickException(f"用户名 {username} 已存在")
         if new_unit:
+            from .activities.services import seed_standard_kinds
             unit = add_unit(new_unit, "general")
+            seed_standard_kinds(unit)  # a new tree starts with the standard activity kinds
         else:
             unit = db.session.execute(select(Unit).where(Unit.name == unit_name)).scalar_one_or_none()
             if unit is None:

@@ -48,4 +48,10 @@ def load_config(instance_path: str) -> dict:
         # Semesters as (start month, start day, end month, end day); autumn runs into the next year.
         "SEMESTERS": {"spring": (3, 1, 7, 31), "autumn": (9, 1, 1, 31)},
         "TRUST_PROXY": env.get("TAIZHANG_TRUST_PROXY") == "1",
+        # Reminders (`flask remind`): outgoing mail, links in digests, how early rows and obligations remind.
+        "SMTP_URL": env.get("SMTP_URL", ""),
+        "SMTP_FROM": env.get("SMTP_FROM", ""),
+        "BASE_URL": env.get("TAIZHANG_BASE_URL", ""),
+        "REMINDER_DUE_DAYS": int(env.get("TAIZHANG_REMINDER_DUE_DAYS", 7)),
+        "REMINDER_OBLIGATION_DAYS": int(env.get("TAIZHANG_REMINDER_OBLIGATION_DAYS", 5)),
     }

@@ -37,14 +37,16 @@ DEFAULT_KINDS = [
 ]
 
 
-def ensure_activity_kinds(owner: Unit) -> None:
-    """Give a top unit the standard kinds (its whole tree sees them) unless it already has kinds of its own."""
+def ensure_activity_kinds(owner: Unit) -> list[ActivityKind]:
+    """Give a top unit the standard kinds (its whole tree sees them) unless it already has kinds of its own;
+    returns the kinds it added."""
     if db.session.execute(select(ActivityKind.id).where(ActivityKind.unit_id == owner.id).limit(1)).first():
-        return
-    for position, (name, cadence, count, level) in enumerate(DEFAULT_KINDS):
-        db.session.add(ActivityKind(unit_id=owner.id, name=name, cadence=cadence, count=count, level=level,
-                                    position=position))
+        return []
+    kinds = [ActivityKind(unit_id=owner.id, name=name, cadence=cadence, count=count, level=level, position=position)
+             for position, (name, cadence, count, level) in enumerate(DEFAULT_KINDS)]
+    db.session.add_all(kinds)
     db.session.flush()
+    return kinds
 
 
 def build_org() -> dict[str, Unit]:

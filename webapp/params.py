@@ -1,11 +1,13 @@
-"""Input parsing: ids, numbers and dates from URLs and query strings (anything implausible is absent), and the
-guards every request and every form passes (malformed text is a 400, a field gets only what its type allows).
+"""Input parsing: ids, page numbers, months and dates from URLs and query strings (anything implausible is
+absent), and the guards every request and every form passes (malformed text is a 400, a field gets only what
+its type allows).
 
 Databases store ids as 32-bit integers (PostgreSQL) and SQLite refuses a Python int past 2**63, so an
 unbounded number from a URL would end in a 500 instead of "not found".
 """
 from __future__ import annotations
 
+import calendar
 import re
 from datetime import date
 from urllib.parse import unquote_to_bytes
@@ -43,6 +45,18 @@ class BoundedIntConverter(IntegerConverter):
     def __init__(self, map, *args, **kwargs) -> None:
         kwargs.setdefault("max", MAX_ID)
         super().__init__(map, *args, **kwargs)
+
+
+def month_range(text: str | None) -> tuple[date, date] | None:
+    """'2026-03' (as the month filters send it) → (first day, last day); None for anything else."""
+    match = re.fullmatch(r"(\d{4})-(\d{1,2})", text or "")
+    if not match:
+        return None
+    year, month = int(match.group(1)), int(match.group(2))
+    try:
+        return date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
+    except (ValueError, calendar.IllegalMonthError):
+        return None
 
 
 # ---- dates ------------------------------------------------------------------------------------------

@@ -2,8 +2,9 @@
 
 Scope is enforced by the ORM, not by each query: while a logged-in user's request runs, every
 SELECT of a unit-owned model gets "unit_id IN (this user's subtree)" added (see `_apply_scope`).
-A query that forgets the filter is still scoped; a query that must see everything says so with
-`execution_options(unscoped=True)`. Objects outside the scope therefore look missing (404).
+A query that forgets the filter is still scoped; a query that must see everything goes through one of
+the named escapes below ("deliberate escapes from the scope"). Objects outside the scope look missing (404).
+The scope fails closed: a logged-in request whose scope was never set is an error, not an unscoped query.
 """
 from __future__ import annotations
 
@@ -12,26 +13,35 @@ from urllib.parse import urlsplit
 
 from flask import abort, g, has_request_context, make_response, redirect, request, url_for
 from flask_login import current_user
-from sqlalchemy import event, false, or_
+from sqlalchemy import event, false, func, or_, select
 from sqlalchemy.orm import Session, with_loader_criteria
 
 from .extensions import db, login_manager
 from .htmx import is_htmx
-from .models import (Activity, ActivityKind, AuditEntry, LedgerRow, Plan, PrereviewFile, PrereviewItem, PrereviewKind,
-                     PrereviewStep, StoredFile, Task, TaskAssignment, Unit, User)
+from .models import (Activity, ActivityKind, AuditEntry, LedgerRow, Nudge, Plan, PrereviewFile, PrereviewItem,
+                     PrereviewKind, PrereviewStep, Reminder, ReminderDelivery, StoredFile, Task, TaskAssignment, Unit,
+                     UnitRobot, User)
 
 ADMIN, SECRETARY, STAFF, MONITOR = "admin", "secretary", "staff", "monitor"
 
 
 # ---- scope -------------------------------------------------------------------------------------
 
+class ScopeNotSet(RuntimeError):
+    """A logged-in request selected unit-owned rows before its scope was set: refused, never unscoped."""
+
+
 def activate_scope(user) -> None:
     """Called once per request after login is resolved: from here on every select is scoped."""
-    g.scope_path = user.unit.path
-    g.scope_ancestor_ids = user.unit.ancestor_ids
+    g.activating_scope = True  # reading the user's own unit is what sets the scope: allowed before it
+    try:
+        unit = user.unit
+    finally:
+        g.activating_scope = False
+    g.scope_path = unit.path
     # Built once per subtree and reused: constructing the criteria on every SELECT cost a fifth of an edit's
     # CPU, and reusing the same option objects lets SQLAlchemy memoise their cache keys across requests.
-    g.scope_options = _scope_criteria(g.scope_path, tuple(g.scope_ancestor_ids))
+    g.scope_options = _scope_criteria(g.scope_path, tuple(unit.ancestor_ids))
 
 
 def scope_path() -> str | None:
@@ -63,6 +73,11 @@ def _scope_criteria(path: str, ancestor_ids: tuple[int, ...]) -> tuple:
         with_loader_criteria(PrereviewFile, PrereviewFile.unit_id.in_(subtree), include_aliases=True),
         with_loader_criteria(
             Task, Task.plan_id.in_(db.select(Plan.id).where(visible_plan_units)), include_aliases=True),
+        # Reminders, digests, robots and nudges belong to the unit they are about.
+        with_loader_criteria(Reminder, Reminder.unit_id.in_(subtree), include_aliases=True),
+        with_loader_criteria(ReminderDelivery, ReminderDelivery.unit_id.in_(subtree), include_aliases=True),
+        with_loader_criteria(UnitRobot, UnitRobot.unit_id.in_(subtree), include_aliases=True),
+        with_loader_criteria(Nudge, Nudge.unit_id.in_(subtree), include_aliases=True),
     )
 
 
@@ -74,8 +89,66 @@ def _apply_scope(state):
         return
     options = g.get("scope_options")
     if options is None:
+        user = g.get("_login_user")  # set by Flask-Login once the session is resolved; read without loading
+        if user is not None and user.is_authenticated and not g.get("activating_scope"):
+            raise ScopeNotSet("a logged-in request selected scoped rows before activate_scope()")
         return
     state.statement = state.statement.options(*options)
+
+
+# ---- deliberate escapes from the scope ---------------------------------------------------------------
+# Each names why it may see past the user's subtree; nothing else says execution_options(unscoped=True)
+# (except the login code in webapp/auth, which runs before there is a user).
+
+def _unscoped(statement):
+    return statement.execution_options(unscoped=True)
+
+
+def system_job_options() -> dict:
+    """Reminder runs and nudges address people the acting user may not list (reviewers above, every unit of a
+    run): pass these to `execution_options` in that area only."""
+    return {"unscoped": True}
+
+
+def enclosing_units(unit: Unit) -> list[Unit]:
+    """The units on `unit`'s path, top first: the units enclosing a user's subtree are outside the scope, yet
+    their plans and standard kinds apply inside it."""
+    units = db.session.execute(_unscoped(select(Unit).where(Unit.id.in_(unit.ancestor_ids)))).scalars()
+    return sorted(units, key=lambda u: u.depth)
+
+
+def references_to_unit(count_statement) -> int:
+    """Count rows that reference a unit, wherever they are: deleting or moving the unit must see them all."""
+    return db.session.execute(_unscoped(count_statement)).scalar_one()
+
+
+def login_name_exists(username: str) -> bool:
+    """Login names are unique across the whole site, not only in one admin's subtree."""
+    query = select(User.id).where(func.lower(User.username) == username.lower())
+    return db.session.execute(_unscoped(query)).first() is not None
+
+
+def actor_names(user_ids) -> dict[int, str]:
+    """Display names of the people who acted (edited a row, reviewed an activity, wrote an audit entry), shown
+    to everyone who sees what they did, even when they belong to a unit above the viewer. Names only: lists
+    of users stay scoped."""
+    ids = {user_id for user_id in user_ids if user_id is not None}
+    if not ids:
+        return {}
+    rows = db.session.execute(_unscoped(select(User.id, User.display_name).where(User.id.in_(ids))))
+    return dict(rows.all())
+
+
+def unit_path_of(unit_id_column):
+    """The path of the unit in `unit_id_column`, as a SQL subquery over the bare table: the unit that issued a plan
+    may enclose the viewer's subtree, and its path says which kinds the plan's requirements may name."""
+    units = Unit.__table__
+    return select(units.c.path).where(units.c.id == unit_id_column).scalar_subquery()
+
+
+def assignments_around_scope(statement):
+    """Task assignments of units above the viewer's subtree decide who owes an obligation inside it."""
+    return db.session.execute(_unscoped(statement))
 
 
 def in_scope(user, unit: Unit | None) -> bool:
@@ -145,6 +218,15 @@ def review_queue_criteria(user):
     return false()
 
 
+def can_nudge(user, unit: Unit) -> bool:
+    """催办: a secretary or staff member reminds a unit below their own."""
+    return user.role in (SECRETARY, STAFF) and in_scope(user, unit) and unit.id != user.unit_id
+
+
+def can_manage_robot(user, unit: Unit) -> bool:
+    return user.role == ADMIN and in_scope(user, unit)
+
+
 # ---- route guards ------------------------------------------------------------------------------
 
 def roles_required(*roles: str):
@@ -167,6 +249,34 @@ def get_or_404(model, object_id: int):
     if obj is None:
         abort(404)
     return obj
+
+
+def permitted(check, obj):
+    """`obj` if the current user passes `check(user, obj)`, else 403 (a loaded object: it is in the scope)."""
+    if obj is None:
+        abort(404)
+    if not check(current_user, obj):
+        abort(403)
+    return obj
+
+
+def get_permitted(model, object_id: int, check):
+    """404 if missing or out of scope, 403 if in scope but not this user's to act on (flaskr's get_post)."""
+    return permitted(check, get_or_404(model, object_id))
+
+
+def can_edit_all_rows(user, rows) -> bool:
+    """A whole ledger (an Excel re-import) is the user's to change only if every one of its rows is."""
+    return bool(rows) and all(can_edit_ledger_row(user, row) for row in rows)
+
+
+def can_see_obligations_page_only(user) -> bool:
+    """Monitors look at their own class's obligations; the others at the compliance grid."""
+    return user.role == MONITOR
+
+
+def can_manage_kinds(user) -> bool:
+    return user.role == ADMIN
 
 
 @login_manager.unauthorized_handler

@@ -1,7 +1,7 @@
 """server-side sessions: one row per logged-in browser
 
 Revision ID: 0005_sessions
-Revises: 0008_prereview
+Revises: 0004_plan_lifecycle
 
 The session cookie names a random token; the row (keyed by the token's SHA-256) is what makes it
 valid, so logout, idle and absolute expiry and "end my other sessions" take effect on the server.
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0005_sessions'
-down_revision = '0008_prereview'
+down_revision = '0004_plan_lifecycle'
 branch_labels = None
 depends_on = None
 

@@ -9,7 +9,7 @@ select is scoped by the ORM hook, so a user only gets cells for units in their s
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property, lru_cache
 from typing import Collection, Iterable
@@ -19,7 +19,7 @@ from sqlalchemy import Date, Integer, String, and_, cast, func, literal, null, o
 
 from ..extensions import db
 from ..models import Activity, ActivityKind, Plan, Requirement, Task, TaskAssignment, Unit
-from ..permissions import scope_path
+from ..permissions import assignments_around_scope, scope_path, unit_path_of
 from .periods import Period, periods, state_for
 
 EXCERPT_CHARS = 40
@@ -59,6 +59,13 @@ class Obligation:
     include_children: bool
     task_id: int
     plan_unit_id: int
+    plan_id: int = 0
+    plan_title: str = ""
+
+    @property
+    def same_as(self) -> tuple:
+        """What makes two requirements one obligation for a unit: the kind and the cadence."""
+        return (self.kind_id if self.kind_id is not None else self.kind, self.cadence)
 
     @cached_property
     def excerpt(self) -> str:
@@ -87,18 +94,25 @@ class UnitNode:
 
 def compliance(year: int, as_of: date, unit_ids: Collection[int] | None = None, *,
                requirement_ids: Collection[int] | None = None) -> list[ComplianceCell]:
-    obligations = obligations_of_year(year, requirement_ids)
+    # All of the year's obligations, also when only some are asked for: which one a unit owes depends on the rest.
+    obligations = obligations_of_year(year)
     units = units_in_scope()
     assigned = _assigned_units(year)
     semesters = current_app.config.get("SEMESTERS")
     periods_by_cadence = {cadence: periods(cadence, year, semesters) for cadence in {o.cadence for o in obligations}}
     tally = _Tally(_approved_counts(obligations, periods_by_cadence, _activity_units(units, unit_ids)), units,
                    rollup_kind_ids={o.kind_id for o in obligations if o.include_children})
+    owed = owed_obligations(obligations, units, assigned)
+    wanted = None if requirement_ids is None else set(requirement_ids)
     cells = []
     for obligation in obligations:
+        if wanted is not None and obligation.id not in wanted:
+            continue
         for unit in owing_units(obligation, units, assigned.get(obligation.task_id)):
             if unit_ids is not None and unit.id not in unit_ids:
                 continue
+            if owed[(unit.id, *obligation.same_as)] is not obligation:
+                continue  # another plan asks the same of this unit, more often: that one is the obligation
             counts = tally.counts(unit.id, obligation.kind_id, obligation.include_children)
             for period in periods_by_cadence[obligation.cadence]:
                 done = counts.get((obligation.cadence, period.label), 0)
@@ -114,6 +128,28 @@ def _cell(obligation: Obligation, unit: UnitNode, period: Period, done: int, as_
 
 
 # ---- who owes what --------------------------------------------------------------------------------
+
+def owed_obligations(obligations: list[Obligation], units: list[UnitNode],
+                     assigned: dict[int, set[int]]) -> dict[tuple, Obligation]:
+    """(unit id, kind, cadence) → the one obligation the unit owes: several plans asking for the same kind at the
+    same cadence are one obligation, the larger count (the first plan's on a tie)."""
+    owed: dict[tuple, Obligation] = {}
+    for obligation in obligations:
+        for unit in owing_units(obligation, units, assigned.get(obligation.task_id)):
+            key = (unit.id, *obligation.same_as)
+            if key not in owed or obligation.count > owed[key].count:
+                owed[key] = obligation
+    return owed
+
+
+def plans_asking(obligations: list[Obligation], obligation: Obligation) -> list[str]:
+    """Titles of every plan that asks for this kind at this cadence (an obligation's page lists them all)."""
+    titles: list[str] = []
+    for other in obligations:
+        if other.same_as == obligation.same_as and other.plan_title not in titles:
+            titles.append(other.plan_title)
+    return titles
+
 
 def owing_units(obligation: Obligation, units: Iterable[UnitNode],
                 assigned_unit_ids: Collection[int] | None) -> list[UnitNode]:
@@ -187,28 +223,26 @@ class _Tally:
 
 def obligations_of_year(year: int, requirement_ids: Collection[int] | None = None) -> list[Obligation]:
     """Requirements of the year's published plans (visible ones, in a request), kind resolved by id or name."""
-    # Core table, not the ORM entity: the scope would hide an enclosing unit that issued the plan.
-    units = Unit.__table__
-    plan_path = select(units.c.path).where(units.c.id == Plan.unit_id).scalar_subquery()
+    plan_path = unit_path_of(Plan.unit_id)
     # By name only among the kinds of the plan's unit and the units enclosing it (their ids are on its path).
     on_plan_line = plan_path.contains(literal("/") + cast(ActivityKind.unit_id, String) + literal("/"))
     kind_match = or_(ActivityKind.id == Requirement.kind_id,
                      and_(Requirement.kind_id.is_(None), ActivityKind.name == Requirement.kind, on_plan_line))
     query = (select(Requirement.id, Requirement.text, Requirement.kind, ActivityKind.id, ActivityKind.name,
                     Requirement.cadence, Requirement.count, Requirement.level, Requirement.include_children,
-                    Task.id, Plan.unit_id)
+                    Task.id, Plan.unit_id, Plan.id, Plan.title)
              .join(Task, Requirement.task_id == Task.id)
              .join(Plan, Task.plan_id == Plan.id)
              .outerjoin(ActivityKind, kind_match)
-             .where(Plan.year == year, Plan.status == "published")
+             .where(Plan.year == year, Plan.status == "published", Task.archived.is_(False))
              .order_by(Plan.id, Task.position, Task.id, Requirement.id))
     if requirement_ids is not None:
         query = query.where(Requirement.id.in_(list(requirement_ids)))
     return [Obligation(id=rid, text=text, kind=kind_name or kind, kind_id=kind_id, cadence=cadence,
                        count=max(count or 1, 1), level=level, include_children=bool(children),
-                       task_id=task_id, plan_unit_id=plan_unit_id)
-            for rid, text, kind, kind_id, kind_name, cadence, count, level, children, task_id, plan_unit_id
-            in db.session.execute(query)]
+                       task_id=task_id, plan_unit_id=plan_unit_id, plan_id=plan_id, plan_title=plan_title)
+            for rid, text, kind, kind_id, kind_name, cadence, count, level, children, task_id, plan_unit_id, plan_id,
+            plan_title in db.session.execute(query)]
 
 
 def _assigned_units(year: int) -> dict[int, set[int]]:
@@ -219,7 +253,7 @@ def _assigned_units(year: int) -> dict[int, set[int]]:
     Unscoped, because the units above the viewer's subtree are outside the ORM scope.
     """
     published_tasks = (select(Task.id).join(Plan, Task.plan_id == Plan.id)
-                       .where(Plan.year == year, Plan.status == "published"))
+                       .where(Plan.year == year, Plan.status == "published", Task.archived.is_(False)))
     has_assignments = select(TaskAssignment.id).where(TaskAssignment.task_id == Task.id).exists()
     tasks = published_tasks.add_columns(null()).where(has_assignments)
     units = select(TaskAssignment.task_id, TaskAssignment.unit_id).where(TaskAssignment.task_id.in_(published_tasks))
@@ -228,7 +262,7 @@ def _assigned_units(year: int) -> dict[int, set[int]]:
         above = [int(part) for part in path.strip("/").split("/") if part]
         units = units.where(or_(TaskAssignment.unit_id.in_(above), TaskAssignment.unit_id.in_(Unit.subtree_ids(path))))
     assigned: dict[int, set[int]] = {}
-    for task_id, unit_id in db.session.execute(union_all(tasks, units).execution_options(unscoped=True)):
+    for task_id, unit_id in assignments_around_scope(union_all(tasks, units)):
         unit_ids = assigned.setdefault(task_id, set())  # a NULL unit: the task is assigned somewhere
         if unit_id is not None:
             unit_ids.add(unit_id)
@@ -330,10 +364,24 @@ class UnitObligation:
     obligation: Obligation
     current: ComplianceCell | None
     missed: list[ComplianceCell]
+    plans: list[str] = field(default_factory=list)  # every plan asking for it
 
     @property
     def owed(self) -> bool:
         return self.current is not None and self.current.state != "met"
+
+
+def obligations_now(today: date, unit_ids: Collection[int]) -> tuple[list[Obligation], list[ComplianceCell]]:
+    """This year's obligations of these units, plus last year's periods that run into this year (the autumn
+    semester, the last ISO week): the unit's page and home page show them in the state the grid shows."""
+    obligations = obligations_of_year(today.year)
+    cells = compliance(today.year, today, unit_ids)
+    running = [cell for cell in compliance(today.year - 1, today, unit_ids) if cell.end.year >= today.year]
+    if running:
+        ids = {cell.requirement_id for cell in running}
+        obligations = obligations + [o for o in obligations_of_year(today.year - 1) if o.id in ids]
+        cells = cells + running
+    return obligations, cells
 
 
 def unit_obligations(obligations: list[Obligation], cells: list[ComplianceCell], as_of: date) -> list[UnitObligation]:
@@ -346,6 +394,7 @@ def unit_obligations(obligations: list[Obligation], cells: list[ComplianceCell],
         if not own:
             continue
         current = next((cell for cell in own if cell.start <= as_of <= cell.end), None)
-        result.append(UnitObligation(obligation, current, [cell for cell in own if cell.state == "missing"]))
+        result.append(UnitObligation(obligation, current, [cell for cell in own if cell.state == "missing"],
+                                     plans_asking(obligations, obligation)))
     return sorted(result, key=lambda item: not item.owed)
 

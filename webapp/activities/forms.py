@@ -13,26 +13,16 @@ from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, Numbe
 from ..clock import parse_typed_date
 from ..models import CADENCES, LEVELS
 from ..uploads import CheckedFile, UploadError, check_upload, clean_filename, extension_of
+from .. import labels
 from .services import ActivityData
 
 EARLIEST_DATE = date(2000, 1, 1)
 MAX_FILES = 10
 
-CADENCE_LABELS = {"week": _l("Weekly"), "month": _l("Monthly"), "quarter": _l("Quarterly"),
-                  "semester": _l("Each semester"), "year": _l("Yearly")}
-LEVEL_LABELS = {"general": _l("General branch"), "branch": _l("Every branch"),
-                "faculty_branch": _l("Faculty branches"), "student_branch": _l("Student branches"),
-                "class": _l("Every class")}
-STATUS_LABELS = {"draft": _l("Draft"), "submitted": _l("Awaiting review"), "approved": _l("Approved"),
-                 "returned": _l("Returned")}
-ACTION_LABELS = {"create": _l("created"), "update": _l("changed"), "submit": _l("submitted"),
-                 "approve": _l("approved"), "return": _l("returned"), "comment": _l("commented"),
-                 "attach": _l("attached a file"), "detach": _l("removed a file")}
-FIELD_LABELS = {"kind_id": _l("Activity kind"), "held_on": _l("Date"), "topic": _l("Topic"), "place": _l("Place"),
-                "host": _l("Host"), "present": _l("Present"), "expected": _l("Expected"), "summary": _l("Summary"),
-                "status": _l("Status"), "review_comment": _l("Comment"), "file": _l("File")}
-STATE_LABELS = {"met": _l("Met"), "missing": _l("Missing"), "in_progress": _l("In progress"),
-                "upcoming": _l("Upcoming")}
+# Labels live in webapp/labels.py; these names are what the activities area's templates and routes use.
+CADENCE_LABELS, LEVEL_LABELS = labels.CADENCE_LABELS, labels.LEVEL_LABELS
+STATUS_LABELS, STATE_LABELS = labels.ACTIVITY_STATUS_LABELS, labels.COMPLIANCE_STATE_LABELS
+ACTION_LABELS, FIELD_LABELS = labels.ACTION_LABELS, labels.ACTIVITY_FIELD_LABELS
 
 
 def choices(labels) -> list[SelectChoice]:

@@ -8,7 +8,6 @@ A plan year's periods of a cadence:
 """
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from functools import lru_cache
 from datetime import date, timedelta
@@ -85,11 +84,6 @@ def _semesters(year: int, semesters: Mapping[str, Sequence[int]]) -> list[Period
     return sorted(result, key=lambda period: period.start)
 
 
-def period_span(all_periods: Sequence[Period]) -> tuple[date, date]:
-    """The first day and the last day that any of `all_periods` covers."""
-    return min(p.start for p in all_periods), max(p.end for p in all_periods)
-
-
 def state_for(period: Period, required: int, done: int, as_of: date) -> str:
     """Met as soon as enough were done; otherwise past → missing, current → in_progress, future → upcoming."""
     if done >= required:
@@ -99,25 +93,3 @@ def state_for(period: Period, required: int, done: int, as_of: date) -> str:
     if as_of >= period.start:
         return IN_PROGRESS
     return UPCOMING
-
-
-def current_period(all_periods: Sequence[Period], as_of: date) -> Period | None:
-    return next((p for p in all_periods if p.contains(as_of)), None)
-
-
-class DayCounts:
-    """Activities per day, answering "how many between two dates" with two bisections."""
-
-    def __init__(self, counts: Mapping[date, int]):
-        self.days = sorted(counts)
-        self.running: list[int] = []
-        total = 0
-        for day in self.days:
-            total += counts[day]
-            self.running.append(total)
-
-    def between(self, start: date, end: date) -> int:
-        lo, hi = bisect_left(self.days, start), bisect_right(self.days, end)
-        if hi == 0 or lo >= hi:
-            return 0
-        return self.running[hi - 1] - (self.running[lo - 1] if lo else 0)

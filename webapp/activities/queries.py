@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from ..extensions import db
 from ..models import Activity, ActivityKind, AuditEntry, Plan, Requirement, StoredFile, Task, Unit
+from ..params import month_range
 from ..permissions import review_queue_criteria
 
 PAGE_SIZE = 50
@@ -23,20 +24,10 @@ class ActivityFilters:
     to_review: bool = False
 
     def month_range(self) -> tuple[date, date] | None:
-        try:
-            year, month = (int(part) for part in (self.month or "").split("-"))
-            start = date(year, month, 1)
-            following = date(year + (month == 12), month % 12 + 1, 1)  # 9999-12 has no following month
-        except ValueError:
-            return None
-        return start, following - timedelta(days=1)
+        return month_range(self.month)
 
 
 # ---- kinds ----------------------------------------------------------------------------------------
-
-def kind_count() -> int:
-    return db.session.execute(select(func.count(ActivityKind.id))).scalar_one()
-
 
 def all_kinds() -> list[ActivityKind]:
     """Every kind the user sees, with its owner (None when the owner is an enclosing unit, out of scope)."""
@@ -61,13 +52,6 @@ def names_taken(owner: Unit, kind: ActivityKind | None = None) -> tuple[set[str]
             continue
         (own if unit_id == owner.id else inherited).add(name)
     return own, inherited
-
-
-def root_unit(user) -> Unit:
-    """The top of the user's tree, whose kinds are the standard ones everybody below uses."""
-    # Unscoped: the root encloses the user's subtree, so the scope would hide it from anyone below it.
-    query = select(Unit).where(Unit.id == user.unit.ancestor_ids[0]).execution_options(unscoped=True)
-    return db.session.execute(query).scalar_one()
 
 
 # ---- activities -----------------------------------------------------------------------------------
@@ -139,11 +123,6 @@ def requirement_with_year(requirement_id: int) -> tuple[Requirement, int] | None
              .join(Plan, Task.plan_id == Plan.id).where(Requirement.id == requirement_id))
     row = db.session.execute(query).first()
     return (row[0], row[1]) if row else None
-
-
-def published_plan_years() -> list[int]:
-    query = select(Plan.year).where(Plan.status == "published").distinct().order_by(Plan.year.desc())
-    return list(db.session.execute(query).scalars())
 
 
 def pending_files(user, draft: str) -> list[StoredFile]:

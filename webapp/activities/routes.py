@@ -9,12 +9,16 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from ..audit import AuditReader, actor_name
 from ..clock import local_today, short_period_label
+from ..extensions import db
 from ..htmx import is_htmx, render_page_or_partial
 from ..models import ACTIVITY_STATUSES, CADENCES, Activity, ActivityKind, StoredFile, Unit
 from ..params import positive_int
+from ..plans.queries import published_plan_years
 from ..permissions import (ADMIN, MONITOR, SECRETARY, STAFF, can_edit_activity, can_log_activity,
-                           can_manage_kind, can_review_activity, get_or_404, roles_required)
+                           can_manage_kind, can_manage_kinds, can_review_activity, can_see_obligations_page_only,
+                           get_or_404, get_permitted, roles_required)
 from ..uploads import send_stored_file
 from . import compliance as comp
 from . import queries, services
@@ -30,7 +34,8 @@ def _labels():
     return {"status_label": lambda s: STATUS_LABELS.get(s, s), "state_label": lambda s: STATE_LABELS.get(s, s),
             "cadence_label": lambda c: CADENCE_LABELS.get(c, c), "level_label": lambda lv: LEVEL_LABELS.get(lv, lv),
             "action_label": lambda a: ACTION_LABELS.get(a, a), "field_label": lambda f: FIELD_LABELS.get(f, f),
-            "short_period": short_period_label, "can_review_any": current_user.is_authenticated
+            "short_period": short_period_label, "actor_name": actor_name, "audit_reader": AuditReader,
+            "can_review_any": current_user.is_authenticated
             and current_user.role in (ADMIN, STAFF), "may_manage_kind": lambda kind: can_manage_kind(current_user, kind)}
 
 
@@ -52,6 +57,8 @@ def index():
         "kinds": _filter_kinds(), "units": queries.active_units(),
         "review_count": queries.review_queue_size(current_user),
         "may_log": current_user.role in (ADMIN, STAFF, MONITOR),
+        "obligations_page_only": can_see_obligations_page_only(current_user),
+        "may_manage_kinds": can_manage_kinds(current_user),
     }
     return render_page_or_partial("activities/index.html", "activities/_list.html", **context)
 
@@ -80,10 +87,7 @@ def _unit_to_log_for() -> Unit:
     """The unit named in the form or the URL, else the user's own: 404 outside the scope, 403 if not theirs."""
     unit_id = (request.form.get("unit", type=positive_int) or request.args.get("unit", type=positive_int)
                or current_user.unit_id)
-    unit = get_or_404(Unit, unit_id)
-    if not can_log_activity(current_user, unit):
-        abort(403)
-    return unit
+    return get_permitted(Unit, unit_id, can_log_activity)
 
 
 def _activity_form(kinds: list[ActivityKind], units: list[Unit], **kwargs) -> ActivityForm:
@@ -132,7 +136,6 @@ def _wants_submit() -> bool:
 @bp.route("/activities/new", methods=["GET", "POST"])
 @roles_required(ADMIN, STAFF, MONITOR)
 def new():
-    services.ensure_kinds(current_user)
     unit = _unit_to_log_for()
     units = _loggable_units()
     kinds = queries.active_kinds(unit)
@@ -155,9 +158,7 @@ def new():
 @bp.route("/activities/<int:activity_id>/edit", methods=["GET", "POST"])
 @roles_required(ADMIN, STAFF, MONITOR)
 def edit(activity_id: int):
-    activity = get_or_404(Activity, activity_id)
-    if not can_edit_activity(current_user, activity):
-        abort(403)
+    activity = get_permitted(Activity, activity_id, can_edit_activity)
     kinds = queries.active_kinds(activity.unit)
     if activity.kind not in kinds:  # a retired kind stays selectable on its own old activities
         kinds.append(activity.kind)
@@ -175,17 +176,30 @@ def edit(activity_id: int):
             services.update_activity(current_user, activity, _int(form.version.data), form.activity_data(),
                                      form.checked_files, form.remove_files.data or [], submit=_wants_submit(),
                                      pending=pending)
-        except services.StaleVersion:
+        except services.StaleVersion as stale:
+            db.session.rollback()
+            current = get_or_404(Activity, activity_id)
             form.form_errors.append(_("Someone else saved this activity after you opened it. "
                                       "Reload the page to see their changes."))
-            return _render_form(form, 409, activity=activity, unit=activity.unit, draft=draft,
-                                pending=_keep_chosen_files(form, activity.unit, draft))
+            # Both values of each field both people changed: theirs (saved) here, yours kept in the form.
+            form.form_errors.extend(
+                _("%(field)s saved meanwhile: %(value)s", field=FIELD_LABELS.get(name, name),
+                  value=_display_value(current, name)) for name in stale.fields)
+            return _render_form(form, 409, activity=current, unit=current.unit, draft=draft,
+                                pending=_keep_chosen_files(form, current.unit, draft))
         except services.WrongState:
             abort(409)
         flash(_status_message(activity), "success")
         return redirect(url_for(".detail", activity_id=activity.id))
     return _render_form(form, 422, activity=activity, unit=activity.unit, draft=draft,
                         pending=_keep_chosen_files(form, activity.unit, draft))
+
+
+def _display_value(activity: Activity, name: str) -> str:
+    value = getattr(activity, name)
+    if name == "kind_id":
+        return activity.kind.name
+    return "" if value is None else str(value)
 
 
 def _int(value) -> int:
@@ -221,9 +235,7 @@ def _render_detail(activity: Activity, return_form: ReturnForm, status: int):
 @bp.route("/activities/<int:activity_id>/submit", methods=["POST"])
 @roles_required(ADMIN, STAFF, MONITOR)
 def submit(activity_id: int):
-    activity = get_or_404(Activity, activity_id)
-    if not can_edit_activity(current_user, activity):
-        abort(403)
+    activity = get_permitted(Activity, activity_id, can_edit_activity)
     _change_state(services.submit_activity, activity)
     flash(_status_message(activity), "success")
     return redirect(url_for(".detail", activity_id=activity.id))
@@ -232,9 +244,7 @@ def submit(activity_id: int):
 @bp.route("/activities/<int:activity_id>/approve", methods=["POST"])
 @roles_required(ADMIN, STAFF)
 def approve(activity_id: int):
-    activity = get_or_404(Activity, activity_id)
-    if not can_review_activity(current_user, activity):
-        abort(403)
+    activity = get_permitted(Activity, activity_id, can_review_activity)
     _change_state(services.approve_activity, activity)
     flash(_("Approved."), "success")
     from_queue = request.form.get("next") == "review"
@@ -244,9 +254,7 @@ def approve(activity_id: int):
 @bp.route("/activities/<int:activity_id>/return", methods=["POST"])
 @roles_required(ADMIN, STAFF)
 def return_(activity_id: int):
-    activity = get_or_404(Activity, activity_id)
-    if not can_review_activity(current_user, activity):
-        abort(403)
+    activity = get_permitted(Activity, activity_id, can_review_activity)
     form = ReturnForm()
     if not form.validate_on_submit():
         return _render_detail(activity, form, 422)
@@ -282,10 +290,7 @@ def _kind_form(kind: ActivityKind | None = None, blank: bool = False) -> KindFor
 
 def _managed_kind(kind_id: int) -> ActivityKind:
     """A kind the admin may change: 404 outside the scope, 403 for an enclosing unit's (read-only) kind."""
-    kind = get_or_404(ActivityKind, kind_id)
-    if not can_manage_kind(current_user, kind):
-        abort(403)
-    return kind
+    return get_permitted(ActivityKind, kind_id, can_manage_kind)
 
 
 def _render_kinds(new_form: KindForm, status: int = 200, editing: ActivityKind | None = None):
@@ -298,7 +303,6 @@ def _render_kinds(new_form: KindForm, status: int = 200, editing: ActivityKind |
 @bp.route("/activities/kinds")
 @roles_required(ADMIN)
 def kinds():
-    services.ensure_kinds(current_user)
     editing = request.args.get("edit", type=positive_int)
     return _render_kinds(_kind_form(), editing=_managed_kind(editing) if editing else None)
 
@@ -309,7 +313,13 @@ def create_kind():
     form = _kind_form()
     if not form.validate_on_submit():
         return _render_kinds(form, 422)
-    services.create_kind(current_user, form.name.data.strip(), form.cadence.data, form.count.data, form.level.data)
+    try:
+        services.create_kind(current_user, form.name.data.strip(), form.cadence.data, form.count.data,
+                             form.level.data)
+    except services.KindNameTaken:
+        form = _kind_form()
+        form.validate()  # the name is taken now: the form says so beside the field
+        return _render_kinds(form, 422)
     if not is_htmx():
         return redirect(url_for(".kinds"))
     return _render_kinds(_kind_form(blank=True))
@@ -362,10 +372,11 @@ def compliance_grid():
     obligations = comp.obligations_of_year(year)
     chosen = _chosen_obligations(obligations)
     cells = comp.compliance(year, today, requirement_ids=[o.id for o in chosen]) if chosen else []
-    years = sorted(set(queries.published_plan_years()) | {today.year, year}, reverse=True)
+    years = sorted(set(published_plan_years()) | {today.year, year}, reverse=True)
     return render_page_or_partial(
         "activities/compliance.html", "activities/_grid.html", year=year, years=years, today=today,
         obligations=obligations, blocks=comp.grid(chosen, cells), cadences=CADENCES,
+        plans_asking=lambda obligation: comp.plans_asking(obligations, obligation),
         kind_names=sorted({o.kind for o in obligations}), selected=request.args)
 
 
@@ -390,11 +401,13 @@ def compliance_cell():
     cell = next((c for c in cells if c.period == request.args.get("period")), None)
     if cell is None:
         abort(404)
-    obligation = comp.obligations_of_year(year, [requirement.id])[0]
+    year_obligations = comp.obligations_of_year(year)
+    obligation = next(o for o in year_obligations if o.id == requirement.id)
     unit_ids = queries.subtree_unit_ids(unit) if obligation.include_children else [unit.id]
     activities = queries.activities_between(unit_ids, obligation.kind_id, cell.start, cell.end)
     return render_page_or_partial("activities/cell.html", "activities/_cell.html", cell=cell,
-                                  obligation=obligation, activities=activities, unit=unit)
+                                  obligation=obligation, activities=activities, unit=unit,
+                                  plans=comp.plans_asking(year_obligations, obligation))
 
 
 @bp.route("/units/<int:unit_id>/obligations")
@@ -402,8 +415,7 @@ def compliance_cell():
 def unit_obligations(unit_id: int):
     unit = get_or_404(Unit, unit_id)
     today = local_today()
-    obligations = comp.obligations_of_year(today.year)
-    cells = comp.compliance(today.year, today, unit_ids=[unit.id])
+    obligations, cells = comp.obligations_now(today, [unit.id])
     return render_template("activities/obligations.html", unit=unit, today=today,
                            items=comp.unit_obligations(obligations, cells, today),
                            may_log=can_log_activity(current_user, unit))

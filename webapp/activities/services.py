@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 from typing import Iterable
 
 from sqlalchemy import delete
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..audit import apply_changes, record, record_changes
@@ -19,6 +20,7 @@ from ..models import Activity, ActivityKind, StoredFile, Unit
 from ..models.base import utcnow
 from ..permissions import submission_is_approval
 from ..uploads import CheckedFile
+from ..versioning import StaleVersion, conflicting_fields, stamped
 from . import queries
 
 ENTITY = "activity"
@@ -26,8 +28,8 @@ KIND_ENTITY = "activity_kind"
 EDITABLE_FIELDS = ("kind_id", "held_on", "topic", "place", "host", "present", "expected", "summary")
 
 
-class StaleVersion(Exception):
-    """Someone saved the activity after this form was loaded."""
+class KindNameTaken(Exception):
+    """A kind of this name was added by another request just now."""
 
 
 class WrongState(Exception):
@@ -51,13 +53,17 @@ class ActivityData:
 
 # ---- kinds ----------------------------------------------------------------------------------------
 
-def ensure_kinds(user) -> None:
-    """Seed the standard kinds for the root of the user's tree the first time anyone there needs them."""
-    if queries.kind_count():
-        return
+def seed_standard_kinds(top_unit: Unit) -> list[ActivityKind]:
+    """Give a tree's top unit the standard kinds unless it has kinds already, with an audit entry each, in the
+    caller's transaction. Called when a tree is created and when a plan is published: never on a GET."""
     from ..demo import ensure_activity_kinds
-    ensure_activity_kinds(queries.root_unit(user))
-    db.session.commit()
+    from ..prereview.services import ensure_kinds as ensure_prereview_kinds
+    created = ensure_activity_kinds(top_unit)
+    for kind in created:
+        record(KIND_ENTITY, kind.id, "create", unit_id=top_unit.id,
+               after={"name": kind.name, "cadence": kind.cadence, "count": kind.count, "level": kind.level})
+    ensure_prereview_kinds(top_unit)  # and the pre-review kinds of the register (三审), likewise never on a GET
+    return created
 
 
 def create_kind(user, name: str, cadence: str, count: int, level: str) -> ActivityKind:
@@ -66,7 +72,11 @@ def create_kind(user, name: str, cadence: str, count: int, level: str) -> Activi
     kind = ActivityKind(unit_id=user.unit_id, name=name, cadence=cadence, count=count, level=level,
                         position=position, active=True)
     db.session.add(kind)
-    db.session.flush()
+    try:
+        db.session.flush()
+    except IntegrityError:  # the same name added at the same moment (a double submit): one kind, not two
+        db.session.rollback()
+        raise KindNameTaken(name) from None
     record(KIND_ENTITY, kind.id, "create", unit_id=kind.unit_id,
            after={"name": name, "cadence": cadence, "count": count, "level": level})
     db.session.commit()
@@ -103,22 +113,26 @@ def create_activity(user, unit: Unit, data: ActivityData, files: Iterable[Checke
 
 def update_activity(user, activity: Activity, version: int, data: ActivityData, files: Iterable[CheckedFile],
                     remove_file_ids: Iterable[int], submit: bool, pending: Iterable[StoredFile] = ()) -> None:
-    if version != activity.version:
-        raise StaleVersion()
-    changes = apply_changes(activity, data.as_dict())
-    record_changes(ENTITY, activity.id, activity.unit_id, changes)
+    """Save the form based on `version`. If someone saved since (a reviewer's decision, another field), the
+    edit is merged unless it changes a field they changed too: then StaleVersion(activity, fields)."""
+    values = data.as_dict()
+    conflicts = conflicting_fields(activity, values, version)
+    if conflicts:
+        raise StaleVersion(activity, conflicts)
+    changes = apply_changes(activity, values)
+    record_changes(ENTITY, activity.id, activity.unit_id, changes, user_id=user.id)
     _detach(activity, set(remove_file_ids))
     _adopt(activity, pending)
     _attach(user, activity, files)
-    activity.version += 1
     if submit:
         _submit(user, activity)
+    _bump(activity, [*changes, *(("status",) if submit else ())])
     _commit_unless_stale(StaleVersion)
 
 
 def submit_activity(user, activity: Activity) -> None:
     _submit(user, activity)
-    activity.version += 1
+    _bump(activity, ("status", "review_comment"))
     _commit_unless_stale(WrongState)
 
 
@@ -126,7 +140,7 @@ def approve_activity(user, activity: Activity) -> None:
     _require_status(activity, "submitted")
     _set_status(activity, "approved", user, action="approve")
     activity.review_comment = ""
-    activity.version += 1
+    _bump(activity, ("status", "review_comment"))
     _commit_unless_stale(WrongState)
 
 
@@ -134,8 +148,14 @@ def return_activity(user, activity: Activity, comment: str) -> None:
     _require_status(activity, "submitted")
     _set_status(activity, "returned", user, action="return", comment=comment)
     activity.review_comment = comment
-    activity.version += 1
+    _bump(activity, ("status", "review_comment"))
     _commit_unless_stale(WrongState)
+
+
+def _bump(activity: Activity, fields: Iterable[str]) -> None:
+    """The next version, and which fields it changed (what a stale edit is merged against)."""
+    activity.field_versions = stamped(activity, fields, activity.version + 1)
+    activity.version += 1
 
 
 def _commit_unless_stale(error: type[Exception]) -> None:

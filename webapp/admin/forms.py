@@ -8,7 +8,7 @@ from wtforms import BooleanField, PasswordField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, DataRequired, Length, Regexp, ValidationError
 
-from ..main.routes import CATEGORY_LABELS, ROLE_LABELS, UNIT_KIND_LABELS
+from ..labels import CATEGORY_LABELS, ROLE_LABELS, UNIT_KIND_LABELS
 from ..models import BRANCH_CATEGORIES, ROLES, UNIT_KINDS
 from ..params import MAX_ID
 

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from sqlalchemy import func, or_, select
 
 from ..extensions import db
-from ..models import Activity, LedgerRow, Plan, StoredFile, TaskAssignment, Unit, User
+from ..models import Activity, ActivityKind, LedgerRow, Plan, StoredFile, TaskAssignment, Unit, User
+from ..permissions import login_name_exists, references_to_unit
 
 
 @dataclass
@@ -74,10 +75,25 @@ def unit_holdings(unit: Unit) -> dict[str, int]:
         "plans": select(func.count(Plan.id)).where(Plan.unit_id == unit.id),
         "files": select(func.count(StoredFile.id)).where(StoredFile.unit_id == unit.id),
         "assignments": select(func.count(TaskAssignment.id)).where(TaskAssignment.unit_id == unit.id),
+        "kinds": select(func.count(ActivityKind.id)).where(ActivityKind.unit_id == unit.id),
     }
     # Unscoped: a delete must see every row that references the unit, or the foreign key fails.
-    return {key: db.session.execute(query.execution_options(unscoped=True)).scalar_one()
-            for key, query in counted.items()}
+    return {key: references_to_unit(query) for key, query in counted.items()}
+
+
+def parent_clashes(unit: Unit) -> list[str]:
+    """Records of the unit that its parent also has (same task's ledger row or assignment, same kind name):
+    those cannot move up. Unscoped like unit_holdings."""
+    parent_id = unit.parent_id
+    clashes = []
+    for model, column, label in ((LedgerRow, LedgerRow.task_id, "ledger_rows"),
+                                 (TaskAssignment, TaskAssignment.task_id, "assignments"),
+                                 (ActivityKind, ActivityKind.name, "kinds")):
+        theirs = select(column).where(model.unit_id == parent_id)
+        query = select(func.count(model.id)).where(model.unit_id == unit.id, column.in_(theirs))
+        if references_to_unit(query):
+            clashes.append(label)
+    return clashes
 
 
 @dataclass
@@ -112,5 +128,4 @@ def users(filters: UserFilters) -> list[User]:
 
 def username_taken(username: str) -> bool:
     # Unscoped: login names are unique across the whole site, not only in this admin's subtree.
-    query = select(User.id).where(func.lower(User.username) == username.lower())
-    return db.session.execute(query.execution_options(unscoped=True)).first() is not None
+    return login_name_exists(username)

@@ -139,10 +139,14 @@ def unit_set_active(unit_id: int):
 def unit_delete(unit_id: int):
     unit = get_or_404(Unit, unit_id)
     try:
-        services.delete_unit(unit)
+        services.delete_unit(unit, move_to_parent=request.form.get("move") == "1")
     except services.UnitNotEmpty as refusal:
         db.session.rollback()
-        return _unit_row(unit, 409, error=refusal.message)
+        # The refusal lists what the unit holds and offers to hand it all to the parent unit.
+        return _unit_row(unit, 409, error=refusal.message, offer_move=not queries.is_scope_root(unit))
+    except services.CannotMove as refusal:
+        db.session.rollback()
+        return _unit_row(unit, 409, error=str(refusal))
     return ""  # htmx swaps the row away
 
 

@@ -9,13 +9,15 @@ from typing import Any
 
 from flask_babel import gettext as _, ngettext
 from sqlalchemy import String, func, literal, select, update
+from sqlalchemy.exc import IntegrityError
 
 from .. import audit
 from ..extensions import db
-from ..models import AuditEntry, Unit, User
+from ..models import (Activity, ActivityKind, AuditEntry, LedgerRow, Plan, StoredFile, TaskAssignment, Unit,
+                      User)
 from ..org import add_unit, add_user
 from ..permissions import ADMIN
-from .queries import is_scope_root, unit_holdings, username_taken
+from .queries import is_scope_root, parent_clashes, unit_holdings, username_taken
 
 
 class InvalidChange(Exception):
@@ -49,6 +51,7 @@ def _holding_text(key: str, count: int) -> str:
         "plans": lambda: ngettext("%(num)d work plan", "%(num)d work plans", count),
         "files": lambda: ngettext("%(num)d file", "%(num)d files", count),
         "assignments": lambda: ngettext("%(num)d task assignment", "%(num)d task assignments", count),
+        "kinds": lambda: ngettext("%(num)d activity kind", "%(num)d activity kinds", count),
     }
     return texts[key]()
 
@@ -64,7 +67,7 @@ def _visible_unit(unit_id: int | None, field: str) -> Unit:
 
 
 def _unit_label(unit: Unit | None) -> str | None:
-    return f"{unit.name} (#{unit.id})" if unit is not None else None
+    return unit.name if unit is not None else None
 
 
 def _changed(before: dict[str, Any], after: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
@@ -119,8 +122,40 @@ def set_unit_active(unit: Unit, actor: User, active: bool) -> None:
     db.session.commit()
 
 
-def delete_unit(unit: Unit) -> None:
-    """Delete a unit that holds nothing; its audit history moves to the parent so it stays readable."""
+class CannotMove(Exception):
+    """What a unit holds cannot all move to its parent; str() is for the user."""
+
+
+def move_holdings_to_parent(unit: Unit) -> dict[str, int]:
+    """Everything a unit holds (sub-units, users, plans, kinds, ledger rows, activities, files, assignments)
+    moves to its parent, in the caller's transaction; refused when the parent already has the same record."""
+    parent = unit.parent
+    if parent is None or is_scope_root(unit):
+        raise CannotMove(_("The top unit has no parent to take over what it holds."))
+    clashes = parent_clashes(unit)
+    if clashes:
+        texts = {"ledger_rows": _("ledger rows of the same tasks"), "assignments": _("assignments to the same tasks"),
+                 "kinds": _("activity kinds of the same names")}
+        raise CannotMove(_("%(parent)s already has %(things)s, so they cannot be moved; deactivate this unit "
+                           "instead.", parent=parent.name, things=_(", ").join(texts[key] for key in clashes)))
+    moved = unit_holdings(unit)
+    for child in list(unit.children):
+        _move(child, parent)
+    for model in (User, Plan, ActivityKind, LedgerRow, Activity, StoredFile, TaskAssignment):
+        db.session.execute(update(model).where(model.unit_id == unit.id).values(unit_id=parent.id)
+                           .execution_options(synchronize_session=False))
+    audit.record("unit", unit.id, "move", unit_id=parent.id, after={
+        "parent": _unit_label(parent), **{key: count for key, count in moved.items() if count}})
+    return moved
+
+
+def delete_unit(unit: Unit, move_to_parent: bool = False) -> None:
+    """Delete a unit that holds nothing (or, if the admin confirmed, whose holdings move to the parent first);
+    its audit history moves to the parent so it stays readable."""
+    if move_to_parent:
+        move_holdings_to_parent(unit)
+        db.session.flush()
+        db.session.expire(unit)
     holdings = unit_holdings(unit)
     if any(holdings.values()):
         raise UnitNotEmpty(holdings)
@@ -139,7 +174,11 @@ def create_user(*, username: str, display_name: str, role: str, unit_id: int | N
     if username_taken(username):
         raise InvalidChange("username", _("This login name is already taken."))
     unit = _visible_unit(unit_id, "unit_id")
-    user = add_user(username, display_name, role, unit, password, locale=locale)
+    try:
+        user = add_user(username, display_name, role, unit, password, locale=locale)
+    except IntegrityError:  # the same name created at the same moment (a double submit, two admins)
+        db.session.rollback()
+        raise InvalidChange("username", _("This login name is already taken.")) from None
     audit.record("user", user.id, "create", unit_id=unit.id, after={
         "username": username, "display_name": display_name, "role": role, "unit": _unit_label(unit),
         "locale": locale})

@@ -38,6 +38,6 @@ def seed_ledger_progress(units, echo) -> None:
         if due and due < today or rng.random() < 0.3:
             finished = min(today, due or today) - timedelta(days=rng.randint(0, 20))
             changes.update(status="done", completed_on=max(finished, date(today.year, 1, 2)))
-        save_row(row, changes, row.version, editor.id)
+        save_row(editor, row.id, row.version, changes)
         changed += 1
     echo(f"演示台账：{changed} 行已填写推进情况。")

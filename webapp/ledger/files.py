@@ -5,7 +5,7 @@ from flask import abort, flash, redirect, request
 from flask_login import current_user
 
 from ..htmx import is_htmx
-from ..permissions import can_edit_ledger_row, can_remove_file, roles_required
+from ..permissions import can_edit_ledger_row, can_remove_file, permitted, roles_required
 from ..uploads import UploadError, check_upload, send_stored_file, too_large_message
 from . import queries
 from .routes import bp, load_editable_row, load_row, render_row, row_page_url
@@ -58,11 +58,7 @@ def download(file_id: int):
 @bp.route("/files/<int:file_id>/delete", methods=["POST"])
 @roles_required()
 def delete_file(file_id: int):
-    stored = queries.stored_file(file_id)
-    if stored is None:
-        abort(404)
-    if not can_remove_file(current_user, stored):
-        abort(403)
+    stored = permitted(can_remove_file, queries.stored_file(file_id))
     row_id = stored.ledger_row_id
     remove_evidence(stored)
     return _row_answer(row_id)

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import joinedload, selectinload, undefer
+from sqlalchemy.orm import joinedload, undefer
 
 from ..clock import local_midnight_utc
 from ..extensions import db
@@ -48,14 +48,15 @@ class LedgerFilters:
 def published_plans_for(unit_id: int) -> list[Plan]:
     """Published plans that gave this unit rows, newest year first."""
     has_rows = select(LedgerRow.id).join(Task, LedgerRow.task_id == Task.id).where(
-        Task.plan_id == Plan.id, LedgerRow.unit_id == unit_id).exists()
+        Task.plan_id == Plan.id, Task.archived.is_(False), LedgerRow.unit_id == unit_id).exists()
     stmt = select(Plan).where(Plan.status == "published", has_rows).order_by(Plan.year.desc(), Plan.id.desc())
     return list(db.session.execute(stmt).scalars())
 
 
 def units_with_rows() -> list[Unit]:
-    """Units in the user's scope that have a ledger (for the unit selector)."""
-    has_rows = select(LedgerRow.id).where(LedgerRow.unit_id == Unit.id).exists()
+    """Units in the user's scope that have a ledger of a published plan (for the unit selector)."""
+    has_rows = (select(LedgerRow.id).join(Task, Task.id == LedgerRow.task_id).join(Plan, Plan.id == Task.plan_id)
+                .where(LedgerRow.unit_id == Unit.id, Plan.status == "published", Task.archived.is_(False)).exists())
     return list(db.session.execute(select(Unit).where(has_rows).order_by(Unit.path)).scalars())
 
 
@@ -73,7 +74,7 @@ def _row_options():
 def ledger_rows(unit_id: int, plan_id: int, filters: LedgerFilters, today: date) -> list[LedgerRow]:
     """The unit's rows of one plan in the printed order (section, then task), filtered."""
     stmt = (select(LedgerRow).join(Task, LedgerRow.task_id == Task.id).join(Section, Task.section_id == Section.id)
-            .where(LedgerRow.unit_id == unit_id, Task.plan_id == plan_id)
+            .where(LedgerRow.unit_id == unit_id, Task.plan_id == plan_id, Task.archived.is_(False))
             .order_by(Section.position, Task.position, Task.id).options(*_row_options()))
     if filters.status:
         stmt = stmt.where(LedgerRow.status == filters.status)

@@ -2,30 +2,27 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from ..clock import local_today, localtime
 from ..htmx import is_htmx, render_page_or_partial
 from ..models import LedgerRow, Unit
 from ..params import positive_int
-from ..permissions import (ADMIN, SECRETARY, can_edit_ledger_row, can_edit_unit_ledger, get_or_404,
+from ..permissions import (ADMIN, SECRETARY, can_edit_ledger_row, can_edit_unit_ledger, get_or_404, permitted,
                            roles_required)
-from .. import audit
+from .. import audit, labels
 from ..uploads import ACCEPT_ATTRIBUTE, limit_mb
 from . import queries
 from .forms import LedgerRowForm
-from .services import StaleVersion, save_row
+from .services import RowMissing, StaleVersion, save_row
 
 bp = Blueprint("ledger", __name__)
 
-STATUS_LABELS = {"not_started": _l("Not started"), "in_progress": _l("In progress"), "done": _l("Done")}
+STATUS_LABELS = labels.LEDGER_STATUS_LABELS
 # An editor opens on one cell; the completion cell edits status and date together.
 EDITOR_FIELDS = {"lead": ("lead",), "members": ("members",), "progress": ("progress",),
                  "status": ("status", "completed_on"), "remarks": ("remarks",), "files": ()}
-FIELD_LABELS = {"lead": _l("Lead"), "members": _l("Members"), "progress": _l("Progress"),
-                "status": _l("Completion status"), "completed_on": _l("Completion date"), "remarks": _l("Remarks"),
-                "files": _l("Evidence")}
+FIELD_LABELS = labels.LEDGER_FIELD_LABELS
 
 
 @bp.context_processor
@@ -41,8 +38,8 @@ def ledger_helpers():
         "status_labels": STATUS_LABELS,
         "editor_fields": EDITOR_FIELDS,
         "upload_accept": ACCEPT_ATTRIBUTE,
-        "entity_label": lambda entity: audit.ENTITY_LABELS.get(entity, entity),
-        "audit_action": audit.action_label, "audit_field": audit.field_label, "audit_value": audit.value_text,
+        "audit_action": audit.action_label, "audit_field": audit.field_label, "audit_reader": audit.AuditReader,
+        "actor_name": audit.actor_name,
         "upload_limit_mb": limit_mb(),
     }
 
@@ -93,10 +90,7 @@ def load_row(row_id: int, query=queries.ledger_row) -> LedgerRow:
 
 
 def load_editable_row(row_id: int, query=queries.ledger_row) -> LedgerRow:
-    row = load_row(row_id, query)
-    if not can_edit_ledger_row(current_user, row):
-        abort(403)
-    return row
+    return permitted(can_edit_ledger_row, load_row(row_id, query))
 
 
 def render_row(row: LedgerRow, status: int = 200, **state):
@@ -142,8 +136,11 @@ def update_row(row_id: int):
     if not form.validate_for(row, row.task.plan.year, local_today()):
         return render_row(row, 422, editing=editing, errors=form.field_errors, values=form.submitted_values())
     try:
-        save_row(row, form.changes, form.version.data, current_user.id)
+        save_row(current_user, row.id, form.version.data, form.changes, loaded=row)
+    except RowMissing:
+        abort(404)
     except StaleVersion:
+        # Only a field both people changed gets here: other fields changed meanwhile were merged.
         row = load_row(row_id)
         return render_row(row, 409, editing=editing, values=form.submitted_values(), conflict=True)
     return render_row(load_row(row_id))

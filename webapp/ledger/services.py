@@ -1,46 +1,99 @@
-"""Every change to a ledger row, with its audit entries, in one transaction."""
+"""Every change to a ledger row, with its audit entries, in one transaction.
+
+`save_row(user, row_id, base_version, changes)` is the one way to change a row's fields, for the inline
+editor, the Excel re-import and any other caller: it returns the saved row or raises `StaleVersion`
+(carrying the current row and the fields both sides changed).
+"""
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import delete, select, update
 
 from ..audit import record, record_changes
 from ..extensions import db
 from ..models import LedgerRow, StoredFile
 from ..models.base import utcnow
 from ..uploads import CheckedFile
+from ..versioning import StaleVersion, conflicting_fields, stamped
 
 ENTITY = "ledger_row"
+# A save that loses a race re-reads the row and merges again; this many tries is far more than contention needs.
+MAX_ATTEMPTS = 50
+
+__all__ = ["StaleVersion", "RowMissing", "save_row", "apply_row_changes", "add_evidence", "remove_evidence"]
 
 
-class StaleVersion(Exception):
-    """The row changed since the version the user's edit was based on; nothing was saved."""
+class RowMissing(LookupError):
+    """The row does not exist (or is outside the caller's scope)."""
 
 
-def save_row(row: LedgerRow, changes: dict[str, Any], version: int, user_id: int) -> dict[str, tuple[Any, Any]]:
-    """Compare-and-set: apply `changes` only if the row is still at `version`. Returns {field: (before, after)}.
+def _current_row(row_id: int) -> LedgerRow | None:
+    """The row as it is in the database now (not as this session last saw it)."""
+    return db.session.execute(select(LedgerRow).where(LedgerRow.id == row_id)
+                              .execution_options(populate_existing=True)).scalar_one_or_none()
 
-    The UPDATE's WHERE names the version, so two workers (or app servers) saving the same row cannot
-    both win: the loser matches no row and gets StaleVersion, whatever the database.
+
+def apply_row_changes(user_id: int | None, row_id: int, base_version: int, changes: dict[str, Any],
+                      row: LedgerRow | None = None) -> dict[str, tuple[Any, Any]]:
+    """One compare-and-set UPDATE with its audit entries, in the caller's transaction (no commit, no retry).
+
+    A stale `base_version` is merged when the fields it changes were not changed since; otherwise
+    StaleVersion. Also StaleVersion if another writer changed the row between the read and the UPDATE.
+    Returns {field: (before, after)}. `row`, if given, must have been read in this transaction (a batch
+    reads all its rows in one query).
     """
-    if row.version != version:
-        raise StaleVersion
+    row = row if row is not None else _current_row(row_id)
+    if row is None:
+        raise RowMissing(row_id)
+    conflicts = conflicting_fields(row, changes, base_version)
+    if conflicts:
+        raise StaleVersion(row, conflicts)
     diff = {field: (getattr(row, field), value) for field, value in changes.items() if getattr(row, field) != value}
     if not diff:
         return {}
+    current_version = row.version
+    # The UPDATE's WHERE names the version just read, so two writers cannot both land on it.
     result = db.session.execute(
         update(LedgerRow)
-        .where(LedgerRow.id == row.id, LedgerRow.version == version)
+        .where(LedgerRow.id == row_id, LedgerRow.version == current_version)
         .values(**{field: after for field, (_before, after) in diff.items()},
-                version=LedgerRow.version + 1, updated_by_id=user_id, updated_at=utcnow())
+                version=current_version + 1, field_versions=stamped(row, diff, current_version + 1),
+                updated_by_id=user_id, updated_at=utcnow())
         .execution_options(synchronize_session=False))
     if result.rowcount != 1:
-        db.session.rollback()
-        raise StaleVersion
-    record_changes(ENTITY, row.id, row.unit_id, diff, user_id=user_id)
-    db.session.commit()
+        raise StaleVersion(row, ())
+    record_changes(ENTITY, row_id, row.unit_id, diff, user_id=user_id)
     return diff
+
+
+def save_row(user, row_id: int, base_version: int, changes: dict[str, Any], *, loaded: LedgerRow | None = None
+             ) -> LedgerRow:
+    """Save `changes` (field → new value) to the row the user loaded at `base_version`; returns the saved row.
+
+    Another person's save of different fields since `base_version` is kept (the two are merged); the same
+    field changed by both raises StaleVersion(current_row, fields) and saves nothing; a row that is not there (or
+    not in the caller's scope) raises RowMissing. `loaded`: the row as the caller just read it, used for the
+    first attempt (the UPDATE still checks its version, so a row changed since is read again, not overwritten).
+    """
+    user_id = getattr(user, "id", user)
+    row, fresh = loaded, loaded is None
+    for _attempt in range(MAX_ATTEMPTS):
+        if row is None:
+            row, fresh = _current_row(row_id), True
+        if row is None:
+            raise RowMissing(row_id)
+        try:
+            apply_row_changes(user_id, row_id, base_version, changes, row=row)
+        except StaleVersion as stale:
+            db.session.rollback()
+            if stale.fields and fresh:
+                raise StaleVersion(_current_row(row_id), stale.fields) from None
+            row = None  # lost a race, or judged on the caller's earlier read: read again and merge again
+            continue
+        db.session.commit()
+        return row  # expired by the commit: it reloads when read
+    raise StaleVersion(_current_row(row_id), ())
 
 
 def add_evidence(row: LedgerRow, files: list[CheckedFile], user_id: int) -> None:
@@ -53,8 +106,13 @@ def add_evidence(row: LedgerRow, files: list[CheckedFile], user_id: int) -> None
     db.session.commit()
 
 
-def remove_evidence(stored: StoredFile) -> None:
-    row_id, unit_id, filename = stored.ledger_row_id, stored.unit_id, stored.filename
-    db.session.delete(stored)
-    record(ENTITY, row_id, "remove_file", unit_id=unit_id, field="files", before=filename)
+def remove_evidence(stored: StoredFile) -> bool:
+    """Remove the file; False (and no audit entry) when another request removed it first."""
+    row_id, unit_id, filename, file_id = stored.ledger_row_id, stored.unit_id, stored.filename, stored.id
+    db.session.expunge(stored)
+    removed = db.session.execute(delete(StoredFile).where(StoredFile.id == file_id)
+                                 .execution_options(synchronize_session=False)).rowcount
+    if removed:
+        record(ENTITY, row_id, "remove_file", unit_id=unit_id, field="files", before=filename)
     db.session.commit()
+    return bool(removed)

@@ -9,11 +9,7 @@ from ..permissions import ADMIN, MONITOR, SECRETARY, STAFF
 
 bp = Blueprint("main", __name__)
 
-ROLE_LABELS = {ADMIN: _l("Administrator"), SECRETARY: _l("Secretary"), STAFF: _l("Branch staff"),
-               MONITOR: _l("Class monitor")}
-UNIT_KIND_LABELS = {"university": _l("Party committee"), "general": _l("General branch"),
-                    "branch": _l("Branch"), "class": _l("Class")}
-CATEGORY_LABELS = {"faculty": _l("Faculty"), "student": _l("Student")}
+from ..labels import CATEGORY_LABELS, ROLE_LABELS, UNIT_KIND_LABELS  # noqa: E402
 
 # (endpoint, label, roles, needs the user's unit id)
 NAV = [
@@ -74,9 +70,7 @@ def _home_context() -> dict:
     from ..activities import compliance, queries
     from ..activities.forms import CADENCE_LABELS, STATE_LABELS
     today = local_today()
-    items = compliance.unit_obligations(compliance.obligations_of_year(today.year),
-                                        compliance.compliance(today.year, today, unit_ids=[current_user.unit_id]),
-                                        today)
+    items = compliance.unit_obligations(*compliance.obligations_now(today, [current_user.unit_id]), today)
     returned = []
     if current_user.role == MONITOR:
         returned, _total = queries.activity_page(

@@ -7,11 +7,13 @@ from .org import BRANCH_CATEGORIES, UNIT_KINDS, Unit
 from .prereview import (PREREVIEW_STATUSES, PrereviewFile, PrereviewItem, PrereviewKind,  # noqa: F401
                         PrereviewStep)
 from .plan import CADENCES, LEVELS, PLAN_STATUSES, Plan, Requirement, Section, Task, TaskAssignment
+from .reminder import Nudge, Reminder, ReminderDelivery, ReminderSetting, UnitRobot
 from .user import ROLES, LoginFailure, User, UserSession
 
 __all__ = [
     "ACTIVITY_STATUSES", "Activity", "ActivityKind", "AuditEntry", "StoredFile", "LEDGER_STATUSES",
     "LedgerRow", "BRANCH_CATEGORIES", "UNIT_KINDS", "Unit", "CADENCES", "LEVELS", "PLAN_STATUSES",
     "Plan", "Requirement", "Section", "Task", "TaskAssignment", "ROLES", "LoginFailure", "User", "UserSession",
+    "Nudge", "Reminder", "ReminderDelivery", "ReminderSetting", "UnitRobot",
     "PREREVIEW_STATUSES", "PrereviewFile", "PrereviewItem", "PrereviewKind", "PrereviewStep",
 ]

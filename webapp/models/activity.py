@@ -64,6 +64,8 @@ class Activity(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     version: Mapped[int] = mapped_column(default=1)
+    # {field: version that last changed it}: a stale save of other fields merges (webapp/versioning.py).
+    field_versions: Mapped[Optional[str]] = mapped_column(Text)
 
     # Every UPDATE says "WHERE version = <the one loaded>" (the services bump it), so of two saves based on
     # the same version only one lands: the other gets StaleDataError instead of silently overwriting.

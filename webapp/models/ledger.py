@@ -28,6 +28,8 @@ class LedgerRow(db.Model):
     remarks: Mapped[str] = mapped_column(Text, default="")
     # Every save names the version it was based on; a stale one changes nothing (optimistic locking).
     version: Mapped[int] = mapped_column(default=1)
+    # {field: version that last changed it}: a stale save of other fields merges (webapp/versioning.py).
+    field_versions: Mapped[Optional[str]] = mapped_column(Text)
     updated_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("user_account.id"))
     updated_at: Mapped[Optional[datetime]] = mapped_column(default=utcnow)
 

@@ -40,9 +40,6 @@ class Unit(db.Model):
         """Ids from the root down to this unit, read off the path without a query."""
         return [int(part) for part in self.path.strip("/").split("/") if part]
 
-    def contains(self, other: Unit) -> bool:
-        return bool(self.path) and other.path.startswith(self.path)
-
     @classmethod
     def subtree_ids(cls, path: str):
         """SELECT of the ids of the unit at `path` and everything under it."""

@@ -4,13 +4,14 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Optional
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 from .base import utcnow
 
-PLAN_STATUSES = ("draft", "published")
+# A withdrawn plan keeps its rows, evidence and activities but leaves every ledger, dashboard and grid.
+PLAN_STATUSES = ("draft", "published", "withdrawn")
 CADENCES = ("week", "month", "quarter", "semester", "year")
 LEVELS = ("general", "branch", "faculty_branch", "student_branch", "class")
 
@@ -29,8 +30,13 @@ class Plan(db.Model):
     warnings: Mapped[Optional[str]] = mapped_column(Text)  # JSON list of strings
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     published_at: Mapped[Optional[datetime]]
+    # A draft that edits a published plan: publishing it applies its differences to that plan (no foreign key:
+    # published plans are never deleted, and the draft goes when it is published).
+    revision_of_id: Mapped[Optional[int]]
 
     unit = relationship("Unit")
+    revision_of: Mapped[Optional[Plan]] = relationship(
+        primaryjoin="foreign(Plan.revision_of_id) == remote(Plan.id)", viewonly=True)
     sections: Mapped[list[Section]] = relationship(
         back_populates="plan", order_by="Section.position", cascade="all, delete-orphan")
     tasks: Mapped[list[Task]] = relationship(
@@ -69,6 +75,9 @@ class Task(db.Model):
     ongoing: Mapped[bool] = mapped_column(default=False)
     # Set when the reader could not make sense of something a person should check.
     needs_review: Mapped[bool] = mapped_column(default=False)
+    # Set when a re-published plan no longer has the task: its ledger rows keep their progress but leave the
+    # ledgers, dashboards and compliance (a later version that has the task again brings them back).
+    archived: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     plan: Mapped[Plan] = relationship(back_populates="tasks", overlaps="tasks,section")
     section: Mapped[Section] = relationship(back_populates="tasks", overlaps="plan,tasks")

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Optional
 
 from flask import current_app, has_app_context
 from flask_login import UserMixin

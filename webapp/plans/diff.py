@@ -61,6 +61,17 @@ def _keyed(tasks: list[dict]) -> dict[tuple[int, int], dict]:
     return keyed
 
 
+def task_key_map(tasks: list) -> dict[tuple[int, int], object]:
+    """Tasks (models or the reader's dicts) by (number, n-th occurrence of that number): how versions are matched."""
+    seen: Counter = Counter()
+    keyed = {}
+    for task in tasks:
+        number = task["number"] if isinstance(task, dict) else task.number
+        keyed[(number, seen[number])] = task
+        seen[number] += 1
+    return keyed
+
+
 def _current_tasks(plan: Plan) -> list[dict]:
     """The plan's tasks in the reader's shape, so both sides compare value for value."""
     return [{

@@ -13,26 +13,13 @@ from wtforms import (BooleanField, DateField, IntegerField, SelectField, SelectM
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from ..clock import local_today
 from ..models import CADENCES, LEVELS
 from ..uploads import too_large_message
 
-CADENCE_LABELS = {"week": _l("Weekly"), "month": _l("Monthly"), "quarter": _l("Quarterly"),
-                  "semester": _l("Each semester"), "year": _l("Yearly")}
-LEVEL_LABELS = {"general": _l("General branch"), "branch": _l("Every branch"),
-                "faculty_branch": _l("Faculty branches"), "student_branch": _l("Student branches"),
-                "class": _l("Every class")}
-WEEKDAY_LABELS = {1: _l("Monday"), 2: _l("Tuesday"), 3: _l("Wednesday"), 4: _l("Thursday"),
-                  5: _l("Friday"), 6: _l("Saturday"), 7: _l("Sunday")}
-TASK_FIELD_LABELS = {"section": _l("Section"), "title": _l("Task"), "body": _l("Details"), "lead": _l("Lead"),
-                     "members": _l("Members"), "deadline_text": _l("Time limit"), "starts_on": _l("Start"),
-                     "due_on": _l("Due"), "ongoing": _l("Ongoing")}
+from ..labels import CADENCE_LABELS, LEVEL_LABELS, TASK_FIELD_LABELS, WEEKDAY_LABELS  # noqa: E402,F401
+
 # Plans outside this range are typing mistakes, not plans.
 FIRST_YEAR, LAST_YEAR = 2000, 2100
-
-
-def _this_year() -> int:
-    return local_today().year
 
 
 def _optional_int(value):
@@ -70,8 +57,9 @@ class DocumentForm(FlaskForm):
 
 
 class ImportForm(DocumentForm):
-    year = IntegerField(_l("Year"), default=_this_year, validators=[
-        InputRequired(message=_l("Enter the year of the plan.")),
+    # Left empty, the year is the one in the document's title ("2026年…方案"): the year people mean.
+    year = IntegerField(_l("Year (empty: the year in the document's title)"), validators=[
+        Optional(),
         NumberRange(FIRST_YEAR, LAST_YEAR, message=_l("Enter a year between 2000 and 2100."))])
 
 
@@ -110,8 +98,9 @@ class TaskForm(FlaskForm):
             raise ValidationError(_("The due date is before the start date."))
 
     def values(self) -> dict:
-        return {"title": self.title.data.strip(), "body": self.body.data.strip(), "lead": self.lead.data.strip(),
-                "members": self.members.data.strip(), "deadline_text": self.deadline_text.data.strip(),
+        # A field left out of the request is empty, not a 500.
+        text = {name: (self[name].data or "").strip() for name in ("title", "body", "lead", "members", "deadline_text")}
+        return {**text,
                 "starts_on": self.starts_on.data, "due_on": self.due_on.data, "ongoing": self.ongoing.data,
                 "needs_review": self.needs_review.data}
 

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from ..extensions import db
-from ..models import ActivityKind, Plan, Requirement, Section, Task, TaskAssignment, Unit
+from ..models import ActivityKind, LedgerRow, Plan, Requirement, Section, Task, TaskAssignment, Unit
 from .reader import KINDS
 
 UNIT_KIND_ORDER = ("university", "general", "branch", "class")
@@ -34,6 +34,46 @@ def plan_listing() -> list[PlanListing]:
         select(Plan.id, Plan.year, Plan.title, Plan.status, task_count, Plan.published_at)
         .order_by(Plan.year.desc(), Plan.id.desc())).all()
     return [PlanListing(*row) for row in rows]
+
+
+def published_plan_years() -> list[int]:
+    """Years of the published plans the user can see, newest first (withdrawn and draft plans do not count)."""
+    stmt = select(Plan.year).where(Plan.status == "published").distinct().order_by(Plan.year.desc())
+    return list(db.session.execute(stmt).scalars())
+
+
+def published_plans_of(unit_id: int, year: int) -> list[Plan]:
+    """The unit's published plans of a year, with their tasks (for the duplicate warning)."""
+    return list(db.session.execute(
+        select(Plan).where(Plan.unit_id == unit_id, Plan.year == year, Plan.status == "published")
+        .options(selectinload(Plan.tasks)).order_by(Plan.id)).scalars())
+
+
+def plan_row_units(plan: Plan) -> tuple[int, list[str]]:
+    """(ledger rows, names of the units that have them) of a plan; for a draft, what publishing would create.
+    Scoped: the admin who manages the plan sees every unit below the plan's unit."""
+    if plan.status == "draft":
+        stmt = (select(func.count(TaskAssignment.id), Unit.name).join(Task, TaskAssignment.task_id == Task.id)
+                .join(Unit, Unit.id == TaskAssignment.unit_id).where(Task.plan_id == plan.id))
+    else:
+        stmt = (select(func.count(LedgerRow.id), Unit.name).join(Task, LedgerRow.task_id == Task.id)
+                .join(Unit, Unit.id == LedgerRow.unit_id).where(Task.plan_id == plan.id, Task.archived.is_(False)))
+    rows = db.session.execute(stmt.group_by(Unit.name, Unit.path).order_by(Unit.path)).all()
+    return sum(count for count, _name in rows), [name for _count, name in rows]
+
+
+def revision_draft_of(plan: Plan) -> Plan | None:
+    """The draft revision of a published plan someone already started, if any."""
+    return db.session.execute(select(Plan).where(Plan.revision_of_id == plan.id, Plan.status == "draft")
+                              .order_by(Plan.id).limit(1)).scalar_one_or_none()
+
+
+def draft_copy_of(plan: Plan, title: str) -> Plan | None:
+    """The draft a first "copy to next year" made of this plan, if it is still a draft."""
+    return db.session.execute(select(Plan).where(
+        Plan.unit_id == plan.unit_id, Plan.year == plan.year + 1, Plan.title == title, Plan.status == "draft",
+        Plan.revision_of_id.is_(None))
+        .order_by(Plan.id).limit(1)).scalar_one_or_none()
 
 
 def plan_for_preview(plan_id: int) -> Plan:
@@ -101,6 +141,13 @@ def activity_kind_names(unit: Unit) -> list[str]:
     """Kind names the admin can pick for a plan of `unit`: its visible kinds first, then the reader's canonical ones."""
     names = list(kinds_visible_from(unit))
     return names + [kind for kind in KINDS if kind not in names]
+
+
+def tree_top(unit: Unit) -> Unit:
+    """The top unit of `unit`'s tree. Unscoped through permissions.enclosing_units: it encloses the caller's
+    subtree, so the scope would hide it from an admin below it."""
+    from ..permissions import enclosing_units
+    return enclosing_units(unit)[0]
 
 
 def top_units() -> list[Unit]:

@@ -22,6 +22,8 @@ from flask import current_app
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeSerializer
 
+from sqlalchemy import select, update
+
 from ..audit import apply_changes, record, record_changes
 from ..extensions import db
 from ..models import ActivityKind, LedgerRow, Plan, Requirement, Section, Task, TaskAssignment, Unit
@@ -351,6 +353,15 @@ def set_assignments(task: Task, unit_ids: set[int]) -> None:
     db.session.commit()
 
 
+def _seed_tree_kinds(plan: Plan) -> None:
+    """The standard kinds for the plan's tree, if it has none yet (a tree made before kinds were seeded)."""
+    from ..activities.services import seed_standard_kinds
+    from .queries import tree_top
+    top = tree_top(plan.unit)
+    if not kinds_visible_from(top):
+        seed_standard_kinds(top)
+
+
 def _resolve_kinds(plan: Plan) -> None:
     """Link every requirement to a kind visible from the plan's unit by name; the plan's unit owns the new ones.
     Checks, assessments and reports (reader.REPORT_KINDS) are not activities: linked only to a kind that exists."""
@@ -370,22 +381,267 @@ def _resolve_kinds(plan: Plan) -> None:
             requirement.kind_id = kind.id
 
 
+class AlreadyDone(PlanError):
+    """The action was already done (a second click, another tab): nothing changed; str() is for the user."""
+
+
+def _claim_status(plan: Plan, before: str, after: str) -> None:
+    """Move the plan from `before` to `after` in one UPDATE ... WHERE status = before, first thing in the
+    transaction: of two identical requests (a double click, two workers) exactly one gets past here."""
+    result = db.session.execute(update(Plan).where(Plan.id == plan.id, Plan.status == before)
+                                .values(status=after).execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        db.session.rollback()
+        now = db.session.execute(select(Plan.status).where(Plan.id == plan.id)).scalar_one_or_none()
+        raise AlreadyDone(_("Nothing changed: the plan is already %(status)s.",
+                            status=plan_status_label(now or "deleted")))
+    plan.status = after
+
+
+def plan_status_label(status: str) -> str:
+    from ..labels import PLAN_STATUS_LABELS
+    return str(PLAN_STATUS_LABELS.get(status, status))
+
+
 def publish(plan: Plan) -> int:
     """Publish a draft: one ledger row per (task, assigned unit). Returns the number of ledger rows."""
     _require_draft(plan)
     if not plan.tasks:
         raise PlanError(_("A plan without tasks cannot be published."))
+    _claim_status(plan, "draft", "published")
+    _seed_tree_kinds(plan)
     _resolve_kinds(plan)
     rows = 0
     for task in plan.tasks:
         for assignment in task.assignments:
             _add_ledger_row(task, assignment.unit_id)
             rows += 1
-    plan.status = "published"
     plan.published_at = utcnow()
     record("plan", plan.id, "publish", unit_id=plan.unit_id, field="status", before="draft", after="published")
     db.session.commit()
     return rows
+
+
+# ---- a plan's life after publishing ----------------------------------------------------------------
+
+def withdraw(plan: Plan) -> None:
+    """A published plan leaves every ledger, dashboard and grid; its rows, evidence and activities stay."""
+    _claim_status(plan, "published", "withdrawn")
+    record("plan", plan.id, "withdraw", unit_id=plan.unit_id, field="status", before="published", after="withdrawn")
+    db.session.commit()
+
+
+def restore(plan: Plan) -> None:
+    _claim_status(plan, "withdrawn", "published")
+    record("plan", plan.id, "restore", unit_id=plan.unit_id, field="status", before="withdrawn", after="published")
+    db.session.commit()
+
+
+def delete_draft(plan: Plan) -> None:
+    """A draft has no ledger rows yet: it goes with its sections, tasks, requirements and assignments."""
+    _claim_status(plan, "draft", "deleting")
+    record("plan", plan.id, "delete", unit_id=plan.unit_id,
+           before={"title": plan.title, "year": plan.year, "tasks": len(plan.tasks)})
+    db.session.delete(plan)
+    db.session.commit()
+
+
+@dataclass
+class PublishImpact:
+    """What a confirmation says before a plan is withdrawn or published."""
+    rows: int
+    units: list[str]
+
+
+def impact(plan: Plan) -> PublishImpact:
+    """The plan's ledger rows (or, for a draft, the rows publishing would create) and the units they belong to."""
+    from .queries import plan_row_units
+    return PublishImpact(*plan_row_units(plan))
+
+
+def publish_warnings(plan: Plan) -> list[str]:
+    """What the admin should know before publishing: a likely duplicate, a year that differs from the document's."""
+    from .queries import published_plans_of
+    warnings = []
+    titles = {task.title.strip() for task in plan.tasks}
+    for other in published_plans_of(plan.unit_id, plan.year):
+        if other.id in (plan.id, plan.revision_of_id):
+            continue
+        other_titles = {task.title.strip() for task in other.tasks if not task.archived}
+        shared = len(titles & other_titles)
+        if other.title.strip() == plan.title.strip() or (titles and shared * 2 >= len(titles)):
+            warnings.append(_("%(unit)s already has a published plan for %(year)s, %(title)s, with %(shared)s of "
+                              "these %(count)s tasks: publishing this one too lists them twice on every page.",
+                              unit=plan.unit.name, year=plan.year, title=f"《{other.title}》", shared=shared,
+                              count=len(titles)))
+    title_year = document_year(plan.title)
+    if title_year is not None and title_year != plan.year:
+        warnings.append(_("The plan is for %(year)s but its title says %(title_year)s.",
+                          year=plan.year, title_year=title_year))
+    return warnings
+
+
+_YEAR_RE = re.compile(r"(20\d\d|21\d\d)\s*年")
+
+
+def document_year(title: str) -> int | None:
+    found = _YEAR_RE.search(title or "")
+    return int(found.group(1)) if found else None
+
+
+# ---- a new version of a published plan ----------------------------------------------------------------
+
+@dataclass
+class RevisionResult:
+    added: int
+    archived: int
+    changed: int
+    rows_added: int
+
+
+def revise_published(plan: Plan, document: Document) -> RevisionResult:
+    """Apply a new version of the document to a published plan as a diff: new tasks get their ledger rows,
+    tasks the document no longer has are archived (their rows keep their progress and leave the pages),
+    changed tasks take the new text; what units wrote in their rows is never touched."""
+    result = _apply_revision(plan, document)
+    db.session.commit()
+    return result
+
+
+def _apply_revision(plan: Plan, document: Document) -> RevisionResult:
+    """revise_published in the caller's transaction."""
+    if plan.status != "published":
+        raise PlanError(_("Only a published plan can take a new version this way."))
+    # Serialise on the plan row: two confirmations of the same version apply once.
+    db.session.execute(update(Plan).where(Plan.id == plan.id).values(title=Plan.title)
+                       .execution_options(synchronize_session=False))
+    from .diff import task_key_map
+    parsed = document.parsed
+    kind_ids = _kind_ids(plan.unit)
+    units = active_units_under(plan.unit)
+    current = task_key_map([task for task in plan.tasks])
+    read = task_key_map([dict(task, section=section) for section in parsed["sections"] for task in section["tasks"]])
+    sections = {section.title: section for section in plan.sections}
+    result = RevisionResult(0, 0, 0, 0)
+    position = max((task.position for task in plan.tasks), default=0)
+    for key, task in current.items():
+        if key not in read and not task.archived:
+            task.archived = True
+            result.archived += 1
+            record("task", task.id, "archive", unit_id=plan.unit_id, field="archived", before=False, after=True)
+    for key, data in read.items():
+        section_data = data["section"]
+        values = {"title": data["title"], "body": data["body"], "deadline_text": data["deadline_text"],
+                  "starts_on": _iso_date(data["starts_on"]), "due_on": _iso_date(data["due_on"]),
+                  "ongoing": data["ongoing"]}
+        task = current.get(key)
+        if task is not None:
+            changes = apply_changes(task, {**values, "archived": False})
+            if _revise_requirements(task, data["requirements"], kind_ids, units):
+                changes["requirements"] = (None, None)
+            if changes:
+                result.changed += 1
+                record_changes("task", task.id, plan.unit_id, {k: v for k, v in changes.items() if k != "requirements"})
+            continue
+        section = sections.get(section_data["title"][:300])
+        if section is None:
+            section = Section(plan=plan, position=len(sections), number=section_data["number"][:20],
+                              title=section_data["title"][:300])
+            db.session.add(section)
+            sections[section.title] = section
+        position += 1
+        task = Task(plan=plan, section=section, position=position, number=data["number"] or position,
+                    lead=data["lead"], members=data["members"], **values)
+        task.requirements = [_requirement(r, kind_ids) for r in data["requirements"]]
+        _set_assignment_ids(task, _default_unit_ids(_levels(task), plan, units))
+        db.session.add(task)
+        db.session.flush()
+        record("task", task.id, "create", unit_id=plan.unit_id, after={"number": task.number, "title": task.title})
+        result.added += 1
+        for assignment in task.assignments:
+            _add_ledger_row(task, assignment.unit_id)
+            result.rows_added += 1
+    _resolve_kinds(plan)
+    title = (parsed.get("title") or plan.title)[:200]
+    record_changes("plan", plan.id, plan.unit_id, apply_changes(plan, {"title": title}))
+    record("plan", plan.id, "reimport", unit_id=plan.unit_id,
+           after={"added": result.added, "archived": result.archived, "changed": result.changed,
+                  "file": document.filename or None})
+    return result
+
+
+# ---- editing a published plan: a draft revision, published as a diff --------------------------------------
+
+def start_revision(plan: Plan) -> Plan:
+    """A draft copy of a published plan to edit; publishing it applies the differences to the plan.
+    Asking again returns the draft revision already started."""
+    if plan.status != "published":
+        raise PlanError(_("Only a published plan can be edited as a new version."))
+    db.session.execute(update(Plan).where(Plan.id == plan.id).values(title=Plan.title)
+                       .execution_options(synchronize_session=False))
+    from .queries import revision_draft_of
+    existing = revision_draft_of(plan)
+    if existing is not None:
+        db.session.rollback()
+        return existing
+    draft = _copy_plan(plan, year=plan.year, shift=lambda text: text, revision_of_id=plan.id,
+                       source_text=plan.source_text, keep=lambda task: not task.archived)
+    record("plan", draft.id, "copy", unit_id=draft.unit_id, after={"from_plan": plan.id, "year": draft.year})
+    db.session.commit()
+    return draft
+
+
+def _parsed_from(draft: Plan) -> dict:
+    """A draft's content in the reader's shape, so a revision is applied exactly like a re-imported document."""
+    return {"title": draft.title, "year": draft.year, "warnings": [], "sections": [{
+        "number": section.number, "title": section.title, "tasks": [{
+            "number": task.number, "title": task.title, "body": task.body, "lead": task.lead,
+            "members": task.members, "deadline_text": task.deadline_text,
+            "starts_on": task.starts_on.isoformat() if task.starts_on else None,
+            "due_on": task.due_on.isoformat() if task.due_on else None, "ongoing": task.ongoing,
+            "requirements": [{"text": r.text, "kind": r.kind, "cadence": r.cadence, "count": r.count,
+                              "weekday": r.weekday, "level": r.level, "include_children": r.include_children}
+                             for r in task.requirements]} for task in section.tasks]}
+        for section in draft.sections]}
+
+
+def publish_revision(draft: Plan) -> RevisionResult:
+    """Publish a draft revision: its differences go onto the published plan, and the draft is gone."""
+    original = draft.revision_of
+    if original is None:
+        raise PlanError(_("The plan this draft revises no longer exists."))
+    _claim_status(draft, "draft", "deleting")
+    result = _apply_revision(original, Document(_parsed_from(draft), draft.source_filename or "", None))
+    record("plan", draft.id, "delete", unit_id=draft.unit_id,
+           before={"title": draft.title, "year": draft.year, "tasks": len(draft.tasks)})
+    db.session.delete(draft)
+    db.session.commit()
+    return result
+
+
+def _requirement_key(values) -> tuple:
+    get = values.get if isinstance(values, dict) else lambda name: getattr(values, name)
+    return (get("kind"), get("cadence"), get("count"), get("weekday"), get("level"))
+
+
+def _revise_requirements(task: Task, read: list[dict], kind_ids: dict[str, int], units: list[Unit]) -> bool:
+    """A changed task's obligations follow the new text; units they newly name get an assignment and a ledger row
+    (no unit loses one: it may have written in it)."""
+    if sorted(map(_requirement_key, task.requirements), key=str) == sorted(map(_requirement_key, read), key=str):
+        return False
+    for requirement in list(task.requirements):
+        record("requirement", requirement.id, "delete", unit_id=task.plan.unit_id,
+               before={field: getattr(requirement, field) for field in REQUIREMENT_FIELDS})
+    task.requirements = [_requirement(values, kind_ids) for values in read]
+    assigned = {assignment.unit_id for assignment in task.assignments}
+    for unit_id in sorted(_default_unit_ids(_levels(task), task.plan, units) - assigned):
+        task.assignments.append(TaskAssignment(unit_id=unit_id))
+        _add_ledger_row(task, unit_id)
+    db.session.flush()
+    for requirement in task.requirements:
+        record("requirement", requirement.id, "create", unit_id=task.plan.unit_id,
+               after={field: getattr(requirement, field) for field in REQUIREMENT_FIELDS})
+    return True
 
 
 # ---- copy to the next year ----------------------------------------------------------------------
@@ -405,24 +661,46 @@ def _next_year_text(text: str, year: int) -> str:
 
 def copy_to_next_year(plan: Plan) -> Plan:
     """A new draft for the following year: same sections, tasks, requirements and assignments,
-    dates and "YYYY年" one year on, no ledger rows."""
+    dates and "YYYY年" one year on, no ledger rows. Copying again returns the draft already made."""
     if plan.status != "published":
         raise PlanError(_("Only a published plan can be copied to the next year."))
+    # Serialise on the source plan's row, then look for the copy a first click already made.
+    db.session.execute(update(Plan).where(Plan.id == plan.id).values(title=Plan.title)
+                       .execution_options(synchronize_session=False))
+    from .queries import draft_copy_of
+    existing = draft_copy_of(plan, _next_year_text(plan.title, plan.year)[:200])
+    if existing is not None:
+        db.session.rollback()
+        return existing
     year = plan.year
+    copy = _copy_plan(plan, year=year + 1, shift=lambda text: _next_year_text(text, year), dates=_next_year_date,
+                      keep=lambda task: not task.archived)
+    record("plan", copy.id, "copy", unit_id=copy.unit_id, after={"from_plan": plan.id, "year": copy.year})
+    db.session.commit()
+    return copy
+
+
+def _copy_plan(plan: Plan, *, year: int, shift, dates=lambda day: day, keep=lambda task: True,
+               revision_of_id: int | None = None, source_text: str | None = None) -> Plan:
+    """A draft with the plan's sections, tasks, requirements and assignments (texts through `shift`, dates through
+    `dates`), no ledger rows; flushed, not committed."""
     active_ids = {unit.id for unit in active_units_under(plan.unit)}
-    copy = Plan(unit_id=plan.unit_id, unit=plan.unit, year=year + 1, title=_next_year_text(plan.title, year)[:200],
-                status="draft", source_filename=plan.source_filename, warnings="[]")
+    copy = Plan(unit_id=plan.unit_id, unit=plan.unit, year=year, title=shift(plan.title)[:200],
+                status="draft", source_filename=plan.source_filename, source_text=source_text, warnings="[]",
+                revision_of_id=revision_of_id)
     db.session.add(copy)
     sections = {}
     for section in plan.sections:
         sections[section.id] = Section(plan=copy, position=section.position, number=section.number,
-                                       title=_next_year_text(section.title, year))
+                                       title=shift(section.title))
         db.session.add(sections[section.id])
     for task in plan.tasks:
+        if not keep(task):
+            continue
         new_task = Task(plan=copy, section=sections[task.section_id], position=task.position, number=task.number,
-                        title=_next_year_text(task.title, year), body=_next_year_text(task.body, year),
-                        lead=task.lead, members=task.members, deadline_text=_next_year_text(task.deadline_text, year),
-                        starts_on=_next_year_date(task.starts_on), due_on=_next_year_date(task.due_on),
+                        title=shift(task.title), body=shift(task.body),
+                        lead=task.lead, members=task.members, deadline_text=shift(task.deadline_text),
+                        starts_on=dates(task.starts_on), due_on=dates(task.due_on),
                         ongoing=task.ongoing, needs_review=False)
         db.session.add(new_task)
         new_task.requirements = [
@@ -432,6 +710,4 @@ def copy_to_next_year(plan: Plan) -> Plan:
         new_task.assignments = [TaskAssignment(unit_id=a.unit_id) for a in task.assignments
                                 if a.unit_id in active_ids]
     db.session.flush()
-    record("plan", copy.id, "copy", unit_id=copy.unit_id, after={"from_plan": plan.id, "year": copy.year})
-    db.session.commit()
     return copy

@@ -12,7 +12,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from ..extensions import db
 from ..models import PrereviewItem, PrereviewKind, PrereviewStep, Unit, User
 from ..models.prereview import APPROVED_STATUSES, PREREVIEW_STATUSES
-from ..permissions import can_decide_prereview, unit_kinds_on_paths
+from ..permissions import can_decide_prereview, enclosing_units, unit_kinds_on_paths
 from . import clock
 from .services import RED_DAYS
 
@@ -50,9 +50,8 @@ def kind_names_taken(owner: Unit, kind: PrereviewKind | None = None) -> set[str]
 
 
 def root_unit(user) -> Unit:
-    # Unscoped: the root encloses the user's subtree, so the scope would hide it from anyone below it.
-    query = select(Unit).where(Unit.id == user.unit.ancestor_ids[0]).execution_options(unscoped=True)
-    return db.session.execute(query).scalar_one()
+    """The top of the user's tree (it encloses the scope: permissions.enclosing_units sees it)."""
+    return enclosing_units(user.unit)[0]
 
 
 # ---- items ----------------------------------------------------------------------------------------

@@ -129,7 +129,9 @@ def _unit_to_register_for() -> Unit:
 
 
 def _ensure_kinds() -> None:
-    if not queries.all_kinds():
+    """Seed the standard kinds on the first POST that needs them; a GET writes nothing (a new tree gets them when
+    it is created, see activities.services.seed_standard_kinds)."""
+    if request.method == "POST" and not queries.all_kinds():
         services.ensure_kinds(queries.root_unit(current_user))
         from ..extensions import db
         db.session.commit()

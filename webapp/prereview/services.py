@@ -92,8 +92,8 @@ def overdue_for_review(item: PrereviewItem, today: date) -> bool:
 
 def ensure_kinds(root: Unit) -> None:
     """Give the top unit the standard kinds (its whole tree uses them) unless it has kinds already."""
-    exists = db.session.execute(db.select(PrereviewKind.id).where(PrereviewKind.unit_id == root.id).limit(1)
-                                .execution_options(unscoped=True)).first()
+    # Scoped is enough: a tree's top unit and its kinds enclose every scope inside the tree.
+    exists = db.session.execute(db.select(PrereviewKind.id).where(PrereviewKind.unit_id == root.id).limit(1)).first()
     if exists:
         return
     for position, (name, category, stages) in enumerate(DEFAULT_KINDS):

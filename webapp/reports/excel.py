@@ -15,6 +15,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from ..clock import localtime, percent_text, period_label
+from ..labels import ACTIVITY_STATUS_LABELS, COMPLIANCE_STATE_LABELS, LEDGER_STATUS_LABELS, InChinese
 from ..models import Activity, LedgerRow, Plan, Unit
 from .queries import ComplianceLine, UnitFigures
 
@@ -24,9 +25,9 @@ XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.she
 LEDGER_COLUMNS = [("序号", 6), ("重点任务", 24), ("具体内容", 42), ("负责人", 10), ("成员", 14),
                   ("工作时限", 18), ("推进情况", 36), ("完成情况", 14), ("佐证材料", 20), ("备注", 12)]
 LEDGER_HEADERS = [header for header, _ in LEDGER_COLUMNS]
-STATUS_TEXT = {"not_started": "未开始", "in_progress": "进行中", "done": "已完成"}
-ACTIVITY_STATUS_TEXT = {"draft": "草稿", "submitted": "待审核", "approved": "已通过", "returned": "已退回"}
-COMPLIANCE_STATE_TEXT = {"met": "已完成", "missing": "缺失", "in_progress": "进行中", "upcoming": "未到期"}
+STATUS_TEXT = InChinese(LEDGER_STATUS_LABELS)
+ACTIVITY_STATUS_TEXT = InChinese(ACTIVITY_STATUS_LABELS)
+COMPLIANCE_STATE_TEXT = InChinese(COMPLIANCE_STATE_LABELS)
 
 THIN = Side(style="thin", color="000000")
 BORDER = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)

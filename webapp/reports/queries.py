@@ -3,7 +3,6 @@ costs the same number of queries whatever the number of ledger rows and activiti
 from __future__ import annotations
 
 import calendar
-import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -15,6 +14,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from ..clock import local_today
 from ..extensions import db
 from ..models import Activity, LedgerRow, Plan, Task, Unit
+from ..params import month_range
 
 QUARTERS = {"q1": (1, 3), "q2": (4, 6), "q3": (7, 9), "q4": (10, 12)}
 
@@ -30,6 +30,13 @@ class ReportWindow:
     start: date
     end: date
     as_of: date
+    # The day the states of obligation periods are read on: today, never clamped to the window, so a period that
+    # runs into the next year (the autumn semester, the last ISO week) is in the same state as on every other page.
+    today: date | None = None
+
+    @property
+    def states_as_of(self) -> date:
+        return self.today or self.as_of
 
     @property
     def whole_year(self) -> bool:
@@ -49,13 +56,7 @@ def report_window(year: int, period: str = "", today: date | None = None) -> Rep
     end = date(year, last_month, calendar.monthrange(year, last_month)[1])
     # Figures are "as of" today, or as of the window's end when it lies in the past.
     as_of = min(max(today, date(year, 1, 1)), end)
-    return ReportWindow(year=year, period=period, start=start, end=end, as_of=as_of)
-
-
-def plan_years() -> list[int]:
-    """Years of the published plans the user can see, newest first."""
-    stmt = select(Plan.year).where(Plan.status == "published").distinct().order_by(Plan.year.desc())
-    return list(db.session.execute(stmt).scalars())
+    return ReportWindow(year=year, period=period, start=start, end=end, as_of=as_of, today=today)
 
 
 # ---- figures --------------------------------------------------------------------------------------
@@ -159,7 +160,7 @@ def task_figures_by_unit(root: Unit, window: ReportWindow) -> dict[int, TaskFigu
     stmt = (select(LedgerRow.unit_id, LedgerRow.status, func.count(LedgerRow.id), func.sum(overdue),
                    func.max(edited_at))
             .join(Task, Task.id == LedgerRow.task_id).join(Plan, Plan.id == Task.plan_id)
-            .where(Plan.year == window.year, Plan.status == "published",
+            .where(Plan.year == window.year, Plan.status == "published", Task.archived.is_(False),
                    LedgerRow.unit_id.in_(Unit.subtree_ids(root.path)))
             .group_by(LedgerRow.unit_id, LedgerRow.status))
     if not window.whole_year:
@@ -199,7 +200,7 @@ def obligation_cells(year: int, as_of: date, unit_ids: Iterable[int] | None):
 
 def obligation_figures_by_unit(units: list[Unit], window: ReportWindow) -> dict[int, ObligationFigures]:
     figures: dict[int, ObligationFigures] = {}
-    for cell in obligation_cells(window.year, window.as_of, [u.id for u in units]):
+    for cell in obligation_cells(window.year, window.states_as_of, [u.id for u in units]):
         if cell.start > window.as_of:
             continue  # upcoming periods are not owed yet
         unit = figures.get(cell.unit_id)
@@ -301,7 +302,7 @@ def ledger_plan(unit: Unit, *, subtree: bool, plan_id: int | None = None) -> Pla
     """The plan whose ledger to export: `plan_id` if it gave rows here, else the newest published one that did."""
     units = Unit.subtree_ids(unit.path) if subtree else [unit.id]
     stmt = (select(Plan).join(Task, Task.plan_id == Plan.id).join(LedgerRow, LedgerRow.task_id == Task.id)
-            .where(Plan.status == "published", LedgerRow.unit_id.in_(units))
+            .where(Plan.status == "published", Task.archived.is_(False), LedgerRow.unit_id.in_(units))
             .order_by(Plan.year.desc(), Plan.id.desc()).limit(1))
     if plan_id is not None:
         stmt = stmt.where(Plan.id == plan_id)
@@ -311,15 +312,10 @@ def ledger_plan(unit: Unit, *, subtree: bool, plan_id: int | None = None) -> Pla
 def ledger_rows(plan: Plan, unit_ids: Iterable[int]) -> list[LedgerRow]:
     """The plan's ledger rows of these units in plan order, with task, section and evidence loaded."""
     stmt = (select(LedgerRow).join(Task, Task.id == LedgerRow.task_id)
-            .where(Task.plan_id == plan.id, LedgerRow.unit_id.in_(list(unit_ids)))
+            .where(Task.plan_id == plan.id, Task.archived.is_(False), LedgerRow.unit_id.in_(list(unit_ids)))
             .options(joinedload(LedgerRow.task).joinedload(Task.section), selectinload(LedgerRow.files))
             .order_by(LedgerRow.unit_id, Task.position))
     return list(db.session.execute(stmt).scalars())
-
-
-def rows_by_id(ids: Iterable[int]) -> dict[int, LedgerRow]:
-    stmt = select(LedgerRow).where(LedgerRow.id.in_(list(ids))).options(joinedload(LedgerRow.task))
-    return {row.id: row for row in db.session.execute(stmt).scalars()}
 
 
 # ---- activities ------------------------------------------------------------------------------------
@@ -342,18 +338,10 @@ def activities(filters: ActivityFilter) -> list[Activity]:
         stmt = stmt.where(Activity.kind_id == filters.kind_id)
     if filters.status:
         stmt = stmt.where(Activity.status == filters.status)
-    month = _month_range(filters.month)
+    month = month_range(filters.month)
     if month:
         stmt = stmt.where(Activity.held_on.between(*month))
     return list(db.session.execute(stmt).unique().scalars())
-
-
-def _month_range(text: str | None) -> tuple[date, date] | None:
-    match = re.fullmatch(r"(\d{4})-(\d{1,2})", text or "")
-    if not match or not 1 <= int(match.group(2)) <= 12:
-        return None
-    year, month = int(match.group(1)), int(match.group(2))
-    return date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
 
 
 # ---- the compliance grid -----------------------------------------------------------------------------
@@ -370,7 +358,7 @@ class ComplianceLine:
 
 
 def compliance_report(window: ReportWindow, unit_ids: Iterable[int] | None = None) -> tuple[list[ComplianceLine], list]:
-    cells = obligation_cells(window.year, window.as_of, unit_ids)
+    cells = obligation_cells(window.year, window.states_as_of, unit_ids)
     lines: dict[tuple[int, int], ComplianceLine] = {}
     for cell in cells:
         line = lines.setdefault((cell.unit_id, cell.requirement_id),

@@ -10,7 +10,9 @@ from ..htmx import render_page_or_partial
 from ..clock import local_today
 from ..models import Unit
 from ..params import optional_positive_int
-from ..permissions import ADMIN, SECRETARY, STAFF, can_edit_ledger_row, get_or_404, roles_required
+from ..plans.queries import published_plan_years
+from ..permissions import (ADMIN, SECRETARY, STAFF, can_edit_all_rows, can_edit_ledger_row, get_or_404, permitted,
+                           roles_required)
 from ..prereview import queries as prereview_queries
 from . import charts, excel, queries, services
 from .forms import ImportConfirmForm, LedgerUploadForm, OverviewFilterForm
@@ -36,7 +38,7 @@ def _int_arg(name: str) -> int | None:
 @roles_required(ADMIN, SECRETARY, STAFF)
 def dashboard():
     today = local_today()
-    years = queries.plan_years()
+    years = published_plan_years()
     form = OverviewFilterForm(request.args, years, today.year if today.year in years or not years else years[0])
     unit_id = _int_arg("unit")
     root = get_or_404(Unit, unit_id) if unit_id else current_user.unit
@@ -109,9 +111,7 @@ def _editable_ledger(unit_id: int):
     """The unit, its plan and rows, or 404/403: only someone who may edit the rows may import them."""
     unit = get_or_404(Unit, unit_id)
     plan = queries.ledger_plan(unit, subtree=False, plan_id=_int_arg("plan")) or abort(404)
-    rows = queries.ledger_rows(plan, [unit.id])
-    if not rows or not all(can_edit_ledger_row(current_user, row) for row in rows):
-        abort(403)
+    rows = permitted(can_edit_all_rows, queries.ledger_rows(plan, [unit.id]))
     return unit, plan, rows
 
 
@@ -146,7 +146,7 @@ def ledger_import_apply(unit_id: int):
     except services.LedgerImportError as refused:
         return render_template("reports/import_upload.html", unit=unit, plan=plan, form=LedgerUploadForm(),
                                error=str(refused)), 422
-    outcomes = services.apply_import(planned, {row.id: row for row in rows}, current_user, can_edit_ledger_row,
+    outcomes = services.apply_import(planned, {row.id for row in rows}, current_user, can_edit_ledger_row,
                                      local_today())
     return render_template("reports/import_result.html", unit=unit, plan=plan, outcomes=outcomes,
                            counts=services.outcome_counts(outcomes))

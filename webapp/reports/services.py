@@ -17,18 +17,21 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from openpyxl import load_workbook
 from werkzeug.datastructures import MultiDict
 
-from ..models import LedgerRow
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from ..extensions import db
+from ..labels import LEDGER_FIELD_LABELS
+from ..models import LedgerRow, Task
 from ..uploads import UploadError, check_office_parts, detect_type, is_encrypted_office, too_large_message
 from .excel import LEDGER_HEADERS, STATUS_TEXT, parse_date_text, status_text
 
 # Ledger header → row attribute, for the columns an import may change.
 IMPORTED_COLUMNS = {"负责人": "lead", "成员": "members", "推进情况": "progress", "完成情况": "status", "备注": "remarks"}
-FIELD_LABELS = {"lead": _l("Lead"), "members": _l("Members"), "progress": _l("Progress"),
-                "status": _l("Completion"), "remarks": _l("Remarks")}
+FIELD_LABELS = LEDGER_FIELD_LABELS
 NUMBER_HEADER = "序号"
 STATUS_WORDS = [(re.compile(r"^(已完成|完成)"), "done"), (re.compile(r"^(进行中|推进中|正在进行)"), "in_progress"),
                 (re.compile(r"^(未开始|未启动)$"), "not_started")]
@@ -256,11 +259,15 @@ def ledger_form(row: LedgerRow, values: dict[str, str], version: int, today: dat
     return form.changes, form.field_errors
 
 
-def apply_import(planned: list[PlannedRow], rows: dict[int, LedgerRow], user, can_edit, today: date,
+def apply_import(planned: list[PlannedRow], ledger_row_ids: set[int], user, can_edit, today: date
                  ) -> list[ApplyOutcome]:
-    """Each row through the ledger's own save: its validation, its version check, its audit."""
-    from ..ledger.services import StaleVersion, save_row
+    """All or nothing: every row through the ledger's own validation and compare-and-set save, in one
+    transaction; if any row cannot be saved, nothing is, and each outcome says which row failed and why
+    (the others are "held")."""
+    from ..ledger.services import StaleVersion, apply_row_changes
 
+    # Only rows of the ledger being imported: the payload comes from the client.
+    rows = current_rows([item.row_id for item in planned if item.row_id in ledger_row_ids])
     outcomes = []
     for item in planned:
         row = rows.get(item.row_id)
@@ -277,10 +284,28 @@ def apply_import(planned: list[PlannedRow], rows: dict[int, LedgerRow], user, ca
             outcome.state, outcome.messages = "invalid", list(errors.values())
             continue
         try:
-            save_row(row, changes, item.version, user.id)
-        except StaleVersion:
+            apply_row_changes(user.id, row.id, item.version, changes, row=row)
+        except StaleVersion as stale:
             outcome.state = "conflict"
+            if stale.fields:
+                outcome.messages = [_("Changed by someone else after your upload: %(fields)s",
+                                      fields="、".join(str(FIELD_LABELS.get(f, f)) for f in stale.fields))]
+    if all(outcome.state == "applied" for outcome in outcomes):
+        db.session.commit()
+    else:
+        db.session.rollback()
+        for outcome in outcomes:
+            if outcome.state == "applied":
+                outcome.state = "held"
     return outcomes
+
+
+def current_rows(row_ids: list[int]) -> dict[int, LedgerRow]:
+    """The rows to apply, as they are now, in one query (scoped: rows outside the user's subtree are absent)."""
+    stmt = (select(LedgerRow).where(LedgerRow.id.in_(row_ids))
+            .options(joinedload(LedgerRow.unit), joinedload(LedgerRow.task).joinedload(Task.plan))
+            .execution_options(populate_existing=True))
+    return {row.id: row for row in db.session.execute(stmt).unique().scalars()}
 
 
 def outcome_counts(outcomes: list[ApplyOutcome]) -> dict[str, int]:
