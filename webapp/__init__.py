@@ -114,14 +114,14 @@ def _register_request_hooks(app: Flask) -> None:
     from .params import refuse_malformed_input
     from .permissions import activate_scope
 
-    # First of all hooks (before CSRFProtect parses the form, so the raw body can be checked): invalid UTF-8 and
-    # control characters (NUL: PostgreSQL cannot even compare it) are a 400.
-    app.before_request_funcs.setdefault(None, []).insert(0, refuse_malformed_input)
-
-    @app.before_request
     def _scope_for_user():
         if current_user.is_authenticated:
             activate_scope(current_user)
+
+    # Before every other hook, CSRFProtect's included: the scope (so any error page, e.g. a 400 below or a CSRF
+    # refusal, renders scoped), then the input guard (invalid UTF-8 and control characters are a 400; NUL:
+    # PostgreSQL cannot even compare it), which must see the raw body before the form is parsed.
+    app.before_request_funcs.setdefault(None, [])[:0] = [_scope_for_user, refuse_malformed_input]
 
     @app.after_request
     def _security_headers(response):
