@@ -141,7 +141,9 @@ def test_college_admin_adds_and_manages_kinds_of_their_own(app, client, org, log
         kind = db.session.execute(select(ActivityKind).where(ActivityKind.name == "数学建模交流")).scalar_one()
         assert kind.unit_id == org.units["college"]
     row = kind_rows(added)[kind.id]
-    assert [button.text_content().strip() for button in row.xpath(".//a|.//button")] == ["编辑", "停用"]
+    # Each action names the kind it acts on (hidden text for screen readers).
+    assert [" ".join(button.text_content().split()) for button in row.xpath(".//a|.//button")] == [
+        "编辑 数学建模交流", "停用 数学建模交流"]
     retired = client.post(f"/activities/kinds/{kind.id}/active", headers=headers, data={"active": "0"})
     assert retired.status_code == 200 and "inactive" in page(retired).get("class")
     # A kind of a unit below the admin's is theirs too; the university's admin sees it, our college does not.

@@ -45,7 +45,7 @@ def test_phone_menu_works(demo, live_server, browser):
     page = context.new_page()
     browser_login(page, live_server, "admin", DEMO_PASSWORD)
     assert not page.is_visible("nav.mainnav")
-    page.click("label.nav-toggle-label")
+    page.click("button.nav-toggle")
     assert page.is_visible("nav.mainnav a:has-text('用户')")
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
     context.close()

@@ -63,12 +63,13 @@
     return next ? spotOf(next) : null;
   }
 
-  function laterInput(form, el) {
-    var inputs = Array.prototype.filter.call(form.elements, function (x) {
+  function inputsOf(form) {
+    return Array.prototype.filter.call(form.elements, function (x) {
       return x.tagName !== "BUTTON" && x.type !== "hidden";
     });
-    return inputs.indexOf(el) < inputs.length - 1;
   }
+  function laterInput(form, el) { var inputs = inputsOf(form); return inputs.indexOf(el) < inputs.length - 1; }
+  function earlierInput(form, el) { return inputsOf(form).indexOf(el) > 0; }
 
   function startEditing(cell) {
     var spot = spotOf(cell), open = document.querySelector("table.ledger td.editing");
@@ -83,7 +84,7 @@
       return;
     }
     if (e.target.closest("[data-close-panel]")) {
-      document.getElementById("ledger-panel").replaceChildren();
+      closePanel();
       return;
     }
     var cell = e.target.closest("table.ledger td.editable[data-field]");
@@ -102,11 +103,27 @@
     }
     if (e.key === "Escape") { e.preventDefault(); cancelEditor(td); return; }
     var form = td.querySelector("form.cell-editor");
-    if (!form || form.hasAttribute("data-conflict") || e.target.tagName === "BUTTON") { return; }
-    if (e.key === "Enter" && !(e.shiftKey && e.target.tagName === "TEXTAREA")) {
+    if (!form || e.target.tagName === "BUTTON") { return; }
+    var enter = e.key === "Enter" && !(e.shiftKey && e.target.tagName === "TEXTAREA");
+    if (form.hasAttribute("data-conflict")) {
+      // The conflict panel: Enter applies the user's input on top of what was saved meanwhile.
+      if (enter) {
+        e.preventDefault();
+        td.setAttribute("data-closing", "");
+        focusAfter = spotOf(td);
+        htmx.process(form);
+        form.requestSubmit(form.querySelector("[data-apply-mine]"));
+      }
+      return;
+    }
+    if (enter) {
       e.preventDefault();
       closeEditor(td, null, true);
-    } else if (e.key === "Tab" && (e.shiftKey || !laterInput(form, e.target))) {
+    } else if (e.key === "Tab" && form.hasAttribute("data-unsaved")) {
+      // An editor showing an error never traps Tab: the browser moves on (to Save, Cancel, the next cell)
+      // and the editor stays open with the typed text until it is saved or cancelled.
+      return;
+    } else if (e.key === "Tab" && (e.shiftKey ? !earlierInput(form, e.target) : !laterInput(form, e.target))) {
       e.preventDefault();
       closeEditor(td, neighbour(td, e.shiftKey ? -1 : 1), true);
     }
@@ -124,12 +141,63 @@
     }, 0);
   });
 
+  // The history side panel is a modal dialog: it takes focus, Esc or ✕ closes it, focus goes back to the
+  // link that opened it, and the page behind it is inert (out of the Tab order) while it is open.
+  var panelOpener = null;
+  function behindPanel(panel) {
+    var items = Array.prototype.slice.call(document.body.children);
+    Array.prototype.forEach.call(panel.parentElement.children, function (el) { items.push(el); });
+    return items.filter(function (el) { return el !== panel && !el.contains(panel) && el.id !== "announcer"; });
+  }
+  function openPanel(panel, opener) {
+    if (!panel.hasAttribute("role")) { panelOpener = opener; }
+    var title = panel.querySelector("h2");
+    panel.setAttribute("role", "dialog");
+    panel.setAttribute("aria-modal", "true");
+    if (title) {
+      title.id = title.id || "ledger-panel-title";
+      title.setAttribute("tabindex", "-1");
+      panel.setAttribute("aria-labelledby", title.id);
+    }
+    behindPanel(panel).forEach(function (el) { el.inert = true; });
+    (title || panel).focus();
+  }
+  function closePanel() {
+    var panel = document.getElementById("ledger-panel");
+    if (!panel || !panel.hasAttribute("role")) { return; }
+    behindPanel(panel).forEach(function (el) { el.inert = false; });
+    panel.replaceChildren();
+    ["role", "aria-modal", "aria-labelledby"].forEach(function (name) { panel.removeAttribute(name); });
+    var opener = panelOpener && document.getElementById(panelOpener);
+    panelOpener = null;
+    if (opener) { opener.focus(); }
+  }
+  document.addEventListener("keydown", function (e) {
+    if (e.key === "Escape" && e.target.closest && e.target.closest("#ledger-panel")) { e.preventDefault(); closePanel(); }
+  });
+
+  // A save is announced to screen readers ("已保存：推进情况"); which cell it was is read off the editor.
+  document.addEventListener("htmx:beforeRequest", function (e) {
+    var td = e.detail.elt && e.detail.elt.closest && e.detail.elt.closest("table.ledger td.editing");
+    var verb = e.detail.requestConfig && e.detail.requestConfig.verb;
+    if (td && verb === "post" && e.detail.xhr) { e.detail.xhr.savingLabel = td.getAttribute("data-label"); }
+  });
+
   document.addEventListener("htmx:afterSwap", function (e) {
     var target = e.detail.target;
-    if (target && target.id === "ledger-panel") { target.scrollIntoView({block: "nearest"}); return; }
+    if (target && target.id === "ledger-panel") {
+      var elt = e.detail.requestConfig && e.detail.requestConfig.elt;
+      openPanel(target, elt && elt.id ? elt.id : null);
+      return;
+    }
+    var xhr = e.detail.xhr;
+    if (xhr && xhr.savingLabel && xhr.status === 200 && window.taizhangAnnounce) {
+      var status = document.getElementById("ledger-status");
+      window.taizhangAnnounce((status ? status.getAttribute("data-saved") : "") + xhr.savingLabel);
+    }
     var row = target && target.id && target.id.indexOf("row-") === 0 ? document.getElementById(target.id) : null;
     if (!row) { return; }
-    var input = row.querySelector("td.editing [data-edit-focus]");
+    var input = row.querySelector("td.editing [aria-invalid='true']") || row.querySelector("td.editing [data-edit-focus]");
     if (input) {
       pending = null;
       input.focus();
