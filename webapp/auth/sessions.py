@@ -58,9 +58,9 @@ def current_session(user_id: int) -> UserSession | None:
     token = session.get(SESSION_KEY)
     if not isinstance(token, str) or not token:
         return None
+    # user_session is no unit-owned table: the scope neither filters it nor is needed for it.
     record = db.session.execute(
-        select(UserSession).where(UserSession.token_hash == _hash(token)).execution_options(unscoped=True)
-    ).scalar_one_or_none()
+        select(UserSession).where(UserSession.token_hash == _hash(token))).scalar_one_or_none()
     if record is None or record.user_id != user_id:
         return None
     now = utcnow()
@@ -96,7 +96,7 @@ def live_sessions(user: User) -> list[UserSession]:
     now = utcnow()
     return list(db.session.execute(
         select(UserSession).where(UserSession.user_id == user.id, ~_expired_criteria(now))
-        .order_by(UserSession.last_seen_at.desc()).execution_options(unscoped=True)).scalars())
+        .order_by(UserSession.last_seen_at.desc())).scalars())
 
 
 def is_current(record: UserSession) -> bool:
