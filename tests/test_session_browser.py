@@ -3,7 +3,7 @@ what was typed is saved after logging in again, in place or in another tab, with
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from playwright.sync_api import expect
@@ -110,6 +110,8 @@ def test_activity_form_is_saved_after_logging_in_again(app, live_server, page, o
     page.fill("input[name=present]", "30")
     page.fill("input[name=expected]", "32")
     end_every_session_by_idling(app, monkeypatch)
+    # The page's clock too: it checks the session before sending only once the session may have ended.
+    page.clock.set_system_time(datetime.now(timezone.utc) + timedelta(hours=3))
     page.click("button[name=action][value=draft]")
     dialog = page.locator("dialog#relogin")
     expect(dialog).to_be_visible()

@@ -12,6 +12,18 @@
   var loginUrl = dialog.getAttribute("data-login-url");
   var skip = (dialog.getAttribute("data-skip") || "").split(" ");
   var pending = null; // repeats the refused request once logged in again
+  // When the session would end if left alone: idle since the last answer, or its absolute end.
+  var idleMs = Number(dialog.getAttribute("data-idle-seconds")) * 1000;
+  var endsAt = Date.now() + Number(dialog.getAttribute("data-seconds-left")) * 1000;
+  var lastAnswer = Date.now();
+  var MARGIN = 120000;
+  document.addEventListener("htmx:afterRequest", function (event) {
+    if (event.detail.successful) { lastAnswer = Date.now(); }
+  });
+  function mayHaveEnded() {
+    var now = Date.now();
+    return now - lastAnswer > idleMs - MARGIN || now > endsAt - MARGIN;
+  }
 
   function setToken(token) {
     var meta = document.querySelector('meta[name="csrf-token"]');
@@ -44,7 +56,11 @@
     password.focus();
   }
 
+  function alive() { lastAnswer = Date.now(); }
+
   function resume(token) {
+    alive();
+    endsAt = Date.now() + Number(dialog.getAttribute("data-absolute-seconds")) * 1000; // a new session
     setToken(token);
     dialog.close();
     var retry = pending;
@@ -101,10 +117,11 @@
     }, function () { showError(dialog.getAttribute("data-failed")); });
   });
 
-  // Ordinary POST forms (the activity form): is the session still there? If not, ask before the browser leaves.
+  // Ordinary POST forms (the activity form): when the session may have ended (idle or near its end), check
+  // before the browser leaves the page; otherwise the form is sent as usual, without a round trip.
   document.addEventListener("submit", function (event) {
     var target = event.target;
-    if (event.defaultPrevented || target === form || target.hasAttribute("hx-post") ||
+    if (event.defaultPrevented || target === form || !mayHaveEnded() || target.hasAttribute("hx-post") ||
         (target.getAttribute("method") || "").toLowerCase() !== "post" || target.hasAttribute("data-confirm") ||
         skip.indexOf(new URL(target.action, location.href).pathname) !== -1) { return; }
     if (target.hasAttribute("data-session-checked")) { target.removeAttribute("data-session-checked"); return; }
@@ -112,7 +129,7 @@
     var submitter = event.submitter && event.submitter.form === target ? event.submitter : undefined;
     var send = function () { target.setAttribute("data-session-checked", ""); target.requestSubmit(submitter); };
     currentToken().then(function (token) {
-      if (token) { setToken(token); send(); } else { ask(send); }
+      if (token) { alive(); setToken(token); send(); } else { ask(send); }
     }, send);
   });
 })();

@@ -27,6 +27,11 @@ def _safe_next(target: str | None) -> str:
     return url_for("main.home")
 
 
+@bp.app_context_processor
+def session_timing():
+    return {"session_seconds_left": sessions.seconds_left}
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     if current_user.is_authenticated and request.method == "GET":

@@ -10,7 +10,7 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
-from flask import current_app, has_request_context, request, session
+from flask import current_app, g, has_request_context, request, session
 from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy import delete, or_, select, update
 
@@ -69,10 +69,20 @@ def current_session(user_id: int) -> UserSession | None:
         db.session.execute(delete(UserSession).where(UserSession.id == record.id))
         db.session.commit()
         return None
+    g.user_session = record  # for the page's script: when this session would end if left alone
     if now - record.last_seen_at >= TOUCH_INTERVAL:
         db.session.execute(update(UserSession).where(UserSession.id == record.id).values(last_seen_at=now))
         db.session.commit()
     return record
+
+
+def seconds_left() -> int:
+    """How long the current session lives at most (its absolute end; idling ends it sooner)."""
+    record = g.get("user_session")
+    if record is None:
+        return 0
+    _idle, absolute = _limits()
+    return max(0, int((record.created_at + absolute - utcnow()).total_seconds()))
 
 
 def end_current_session() -> None:
