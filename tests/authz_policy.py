@@ -192,9 +192,13 @@ POLICY: dict[str, Decision] = {
     "admin.user_update": Decision(ONLY_ADMIN, {"user_id": "user"}, form=_user, smuggle={"unit_id": "unit"}),
     "admin.users": Decision(ONLY_ADMIN, query={"unit": "unit"}, foreign=frozenset({200})),
     # ---- auth (open to everyone; logging out ends the role's session, so it runs last)
+    "auth.account": Decision(EVERYONE),
+    # Ends the role's other sessions only; the matrix's own session stays.
+    "auth.end_other_sessions": Decision(EVERYONE),
     "auth.language": Decision(PUBLIC, form=lambda i, o: {"lang": "zh_Hans_CN", "next": "/"}),
     "auth.login": Decision(PUBLIC, form=lambda i, o: {"username": "nobody", "password": "wrong"}),
     "auth.logout": Decision(PUBLIC, ends_session=True),
+    "auth.session_status": Decision(EVERYONE),
     # ---- ledger
     "ledger.changes": Decision(frozenset({ADMIN, SECRETARY}), query={"unit": "unit"}, foreign=frozenset({200})),
     "ledger.delete_file": Decision(LOGGERS, {"file_id": "ledger_file"}, again=frozenset({404}), last=True),

@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import text
 
 from webapp import create_app
+from webapp.auth.sessions import SESSION_KEY, start_session
 from webapp.extensions import db
 from webapp.models import Unit, User
 from webapp.org import add_unit, add_user
@@ -135,10 +136,11 @@ def login_as(app, client, org):
         target = target or client
         with app.app_context():
             user = db.session.get(User, org.users[key])
-            session_id = user.get_id()
+            session_id, token = user.get_id(), start_session(user)  # a live server-side session, as login makes
         with target.session_transaction() as session:
             session["_user_id"] = session_id
             session["_fresh"] = True
+            session[SESSION_KEY] = token
         return target
     return _login
 

@@ -12,6 +12,7 @@ import lxml.html
 import pytest
 from sqlalchemy import select
 
+from webapp.auth.sessions import SESSION_KEY, start_session
 from webapp.demo import seed_demo
 from webapp.extensions import db
 from webapp.models import LedgerRow, Unit, User
@@ -28,10 +29,12 @@ def demo(app):
 
 def log_in(app, client, username: str):
     with app.app_context():
-        session_id = db.session.execute(select(User).where(User.username == username)).scalar_one().get_id()
+        user = db.session.execute(select(User).where(User.username == username)).scalar_one()
+        session_id, token = user.get_id(), start_session(user)  # a live server-side session, as login makes
     with client.session_transaction() as session:
         session["_user_id"] = session_id
         session["_fresh"] = True
+        session[SESSION_KEY] = token
 
 
 def page(client, url: str):

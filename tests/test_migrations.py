@@ -29,7 +29,7 @@ def upgrade_from_empty(url, tmp_path):
 EXPECTED = {"unit", "user_account", "login_failure", "audit_entry", "plan", "plan_section", "plan_task",
             "requirement", "task_assignment", "ledger_row", "stored_file", "activity_kind", "activity",
             "alembic_version", "reminder", "reminder_delivery", "reminder_setting", "unit_robot", "nudge",
-            "prereview_kind", "prereview_item", "prereview_step", "prereview_file", "api_token"}
+            "prereview_kind", "prereview_item", "prereview_step", "prereview_file", "api_token", "user_session"}
 
 
 def test_upgrade_from_empty_on_sqlite(tmp_path):

@@ -6,7 +6,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any, Mapping
 
-from flask import Flask, abort, g, request
+from flask import Flask, request
 from flask_login import current_user
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -37,12 +37,15 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     login_manager.init_app(app)
     babel.init_app(app, locale_selector=_select_locale)
 
-    from .params import BoundedIntConverter
+    from .params import BoundedIntConverter, install_form_guards
     app.url_map.converters["int"] = BoundedIntConverter  # before any route is added
+    install_form_guards()  # file parts only for file fields, bounded numbers and dates, in every form
 
     from . import permissions  # noqa: F401  (registers the scope hook and the unauthorized handler)
     from .activities import counters  # noqa: F401  (keeps activity_counter in step with every flush)
     from .auth import load_user  # noqa: F401
+    from .auth.sessions import HostPrefixedSessionInterface
+    app.session_interface = HostPrefixedSessionInterface()
     _register_blueprints(app)
     _register_request_hooks(app)
     # After the scope hook: a refused token renders an error page for a logged-in user, which needs the scope.
@@ -113,20 +116,18 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
 
 def _register_request_hooks(app: Flask) -> None:
     from .htmx import add_vary_header
+    from .params import refuse_malformed_input
     from .permissions import activate_scope, authenticate_bearer
 
-    @app.before_request
     def _scope_for_user():
         authenticate_bearer()  # an API request with a token acts as the token's user (no cookie session)
         if current_user.is_authenticated:
             activate_scope(current_user)
 
-    @app.before_request
-    def _refuse_nul_characters():
-        # No one types a NUL; PostgreSQL cannot store or even compare text holding one (a 500 otherwise).
-        sent = [value for source in (request.args, request.form) for _key, values in source.lists() for value in values]
-        if any("\x00" in value for value in sent):
-            abort(400)
+    # Before every other hook, CSRFProtect's included: the scope (so any error page, e.g. a 400 below or a CSRF
+    # refusal, renders scoped), then the input guard (invalid UTF-8 and control characters are a 400; NUL:
+    # PostgreSQL cannot even compare it), which must see the raw body before the form is parsed.
+    app.before_request_funcs.setdefault(None, [])[:0] = [_scope_for_user, refuse_malformed_input]
 
     @app.after_request
     def _security_headers(response):

@@ -37,6 +37,9 @@ def load_config(instance_path: str) -> dict:
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_SECURE": not development,
         "WTF_CSRF_TIME_LIMIT": None,
+        # Server-side sessions (webapp/auth/sessions.py): idle timeout and absolute lifetime.
+        "SESSION_IDLE_SECONDS": int(env.get("TAIZHANG_SESSION_IDLE_SECONDS", 2 * 3600)),
+        "SESSION_ABSOLUTE_SECONDS": int(env.get("TAIZHANG_SESSION_ABSOLUTE_SECONDS", 12 * 3600)),
         "MAX_UPLOAD_BYTES": int(env.get("TAIZHANG_MAX_UPLOAD_BYTES", 10 * 1024 * 1024)),
         "MAX_CONTENT_LENGTH": int(env.get("TAIZHANG_MAX_UPLOAD_BYTES", 10 * 1024 * 1024)) + 1024 * 1024,
         "LOGIN_MAX_FAILURES": int(env.get("TAIZHANG_LOGIN_MAX_FAILURES", 5)),

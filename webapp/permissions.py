@@ -9,6 +9,7 @@ The scope fails closed: a logged-in request whose scope was never set is an erro
 from __future__ import annotations
 
 from functools import lru_cache, wraps
+from urllib.parse import urlsplit
 
 from flask import abort, g, has_request_context, make_response, redirect, request, url_for
 from flask_login import current_user
@@ -302,10 +303,17 @@ def can_manage_kinds(user) -> bool:
 
 @login_manager.unauthorized_handler
 def _unauthorized():
-    login_url = url_for("auth.login", next=request.full_path.rstrip("?"))
+    # Back to the page after logging in; an overlong query string is not worth carrying (nor quoting: CPU).
+    full_path = request.full_path.rstrip("?")
+    login_url = url_for("auth.login", next=full_path if len(full_path) <= 2000 else request.path)
     if is_htmx():
         response = make_response("", 401)
-        response.headers["HX-Redirect"] = url_for("auth.login")
+        # Back to the page the fragment belongs to (what htmx reports as its URL), not to the fragment.
+        page = urlsplit(request.headers.get("HX-Current-URL", ""))
+        page_path = page.path + (f"?{page.query}" if page.query else "")
+        same_site = page.netloc in ("", request.host) and page_path.startswith("/") and len(page_path) <= 2000
+        response.headers["HX-Redirect"] = url_for("auth.login", next=page_path) if same_site and page.path else \
+            url_for("auth.login")
         return response
     if request.accept_mimetypes.best == "application/json":
         return make_response({"error": "login required"}, 401)

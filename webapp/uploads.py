@@ -11,11 +11,13 @@ import io
 import re
 import unicodedata
 import zipfile
+import zlib
 from dataclasses import dataclass
 from urllib.parse import quote
 
 from flask import Response, current_app
 from flask_babel import gettext as _
+from lxml import etree
 
 # Detected type → (content type, extensions that may name it).
 ALLOWED_TYPES: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -36,6 +38,12 @@ MAX_NAME_CHARS = 120
 SNIFF_BYTES = 1024
 _MARKUP = re.compile(rb"<\s*(!doctype|html|head|body|script|svg|iframe|object|embed|img|a\s)", re.IGNORECASE)
 _FORBIDDEN_NAME_CHARS = re.compile(r'[<>:"/\\|?*]')
+
+
+# An encrypted (password-protected) Office file is an OLE compound file holding an "EncryptedPackage" stream.
+OLE_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_ENCRYPTED_STREAM = "EncryptedPackage".encode("utf-16-le")
+_DOCTYPE = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
 
 
 class UploadError(ValueError):
@@ -77,6 +85,8 @@ def check_upload(file_storage) -> CheckedFile:
         raise UploadError(_("The file looks like a web page disguised as another type, so it was refused."))
     if kind is None:
         raise UploadError(_("Only PDF, JPEG, PNG, Word (.docx) and Excel (.xlsx) files can be uploaded."))
+    if kind in ("docx", "xlsx"):
+        check_office_parts(data)
     content_type, extensions = ALLOWED_TYPES[kind]
     extension = extension_of(file_storage.filename)
     if extension not in extensions:
@@ -84,6 +94,35 @@ def check_upload(file_storage) -> CheckedFile:
                             kind=kind.upper(), ext=extensions[0]))
     return CheckedFile(filename=clean_filename(file_storage.filename, extensions[0]), content_type=content_type,
                        data=data, size=len(data), sha256=hashlib.sha256(data).hexdigest())
+
+
+def is_encrypted_office(data: bytes) -> bool:
+    return data.startswith(OLE_SIGNATURE) and _ENCRYPTED_STREAM in data
+
+
+def check_office_parts(data: bytes) -> None:
+    """Every XML part of an Office zip is well-formed and declares no DOCTYPE (no entity tricks reach a parser).
+
+    The caller has checked the sizes (`detect_type`), so reading the parts cannot inflate without bound."""
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            for member in archive.infolist():
+                if not member.filename.lower().endswith((".xml", ".rels", ".vml")):
+                    continue
+                content = archive.read(member)
+                if _DOCTYPE.search(content):
+                    raise UploadError(_("The document carries a DOCTYPE declaration, which Office files never do, "
+                                        "so it was refused."))
+                tree = etree.parse(io.BytesIO(content), parser)
+                if tree.docinfo.doctype:
+                    raise UploadError(_("The document carries a DOCTYPE declaration, which Office files never do, "
+                                        "so it was refused."))
+    except UploadError:
+        raise
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError, RuntimeError,
+            etree.LxmlError):
+        raise UploadError(_("The document is damaged or truncated. Open it in Office, save it again and retry.")) from None
 
 
 def detect_type(data: bytes) -> str | None:

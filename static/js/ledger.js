@@ -259,6 +259,12 @@
     }
   });
 
+  // A save refused because the session ended (401, see session.js) leaves the editor open and usable.
+  document.addEventListener("htmx:beforeOnLoad", function (e) {
+    var td = e.detail.xhr.status === 401 && e.detail.elt.closest && e.detail.elt.closest("td.editing");
+    if (td) { td.removeAttribute("data-closing"); }
+  });
+
   // Choosing another unit or plan loads that ledger as a page of its own.
   document.addEventListener("change", function (e) {
     var form = e.target.closest && e.target.closest("form[data-autosubmit], form.ledger-filters");

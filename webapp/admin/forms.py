@@ -10,6 +10,7 @@ from wtforms.validators import AnyOf, DataRequired, Length, Regexp, ValidationEr
 
 from ..labels import CATEGORY_LABELS, ROLE_LABELS, UNIT_KIND_LABELS
 from ..models import BRANCH_CATEGORIES, ROLES, UNIT_KINDS
+from ..params import MAX_ID
 
 MIN_PASSWORD = 8
 
@@ -21,9 +22,10 @@ def _strip(value: str | None) -> str | None:
 def _optional_int(value) -> int | None:
     """Select values arrive as strings; an empty or garbled one means "none chosen"."""
     try:
-        return int(value)
+        number = int(value)
     except (TypeError, ValueError):
         return None
+    return number if 0 < number <= MAX_ID else None  # no id is larger (a 500 in the database otherwise)
 
 
 def _choices(pairs) -> list[SelectChoice]:

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, union_all
 
 from ..extensions import db
-from ..models import Activity, ActivityKind, LedgerRow, Plan, StoredFile, TaskAssignment, Unit, User
+from ..models import (Activity, ActivityKind, LedgerRow, Plan, PrereviewFile, PrereviewItem, PrereviewKind, PrereviewStep,
+                      StoredFile, TaskAssignment, Unit, User)
 from ..permissions import login_name_exists, references_to_unit
 
 
@@ -76,6 +77,10 @@ def unit_holdings(unit: Unit) -> dict[str, int]:
         "files": select(func.count(StoredFile.id)).where(StoredFile.unit_id == unit.id),
         "assignments": select(func.count(TaskAssignment.id)).where(TaskAssignment.unit_id == unit.id),
         "kinds": select(func.count(ActivityKind.id)).where(ActivityKind.unit_id == unit.id),
+        # Pre-review rows reference the unit without ON DELETE: counted, or the delete ends in a foreign-key 500.
+        "prereview": select(func.count()).select_from(
+            union_all(*(select(model.id).where(model.unit_id == unit.id)
+                        for model in (PrereviewKind, PrereviewItem, PrereviewStep, PrereviewFile))).subquery()),
     }
     # Unscoped: a delete must see every row that references the unit, or the foreign key fails.
     return {key: references_to_unit(query) for key, query in counted.items()}

@@ -52,6 +52,7 @@ def _holding_text(key: str, count: int) -> str:
         "files": lambda: ngettext("%(num)d file", "%(num)d files", count),
         "assignments": lambda: ngettext("%(num)d task assignment", "%(num)d task assignments", count),
         "kinds": lambda: ngettext("%(num)d activity kind", "%(num)d activity kinds", count),
+        "prereview": lambda: _("%(num)d pre-review records", num=count),
     }
     return texts[key]()
 

@@ -1,12 +1,16 @@
 import re
+from datetime import timedelta
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
-from flask_babel import gettext as _
+from flask import Blueprint, current_app, flash, jsonify, redirect, render_template, request, session, url_for
+from flask_babel import format_datetime, format_timedelta, gettext as _
 from flask_login import current_user, login_user, logout_user
+from flask_wtf.csrf import generate_csrf
 
+from ..permissions import roles_required
+from . import sessions
 from .forms import LoginForm
-from .services import authenticate, is_throttled, set_locale
+from .services import authenticate, reserve_attempt, set_locale
 
 bp = Blueprint("auth", __name__)
 
@@ -23,6 +27,11 @@ def _safe_next(target: str | None) -> str:
     return url_for("main.home")
 
 
+@bp.app_context_processor
+def session_timing():
+    return {"session_seconds_left": sessions.seconds_left}
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     if current_user.is_authenticated and request.method == "GET":
@@ -32,7 +41,7 @@ def login():
     if form.validate_on_submit():
         username = form.username.data.strip()
         address = request.remote_addr or "unknown"
-        if is_throttled(username, address):
+        if not reserve_attempt(username, address):
             minutes = current_app.config["LOGIN_WINDOW_SECONDS"] // 60
             form.form_errors.append(
                 _("Too many failed logins for this name. Please wait %(minutes)s minutes and try again.",
@@ -45,6 +54,7 @@ def login():
                 next_url = _safe_next(request.args.get("next"))
                 session.clear()
                 login_user(user)
+                sessions.login_session(user)
                 return redirect(next_url)
             form.form_errors.append(_("Wrong login name or password."))
     elif request.method == "POST":
@@ -54,6 +64,7 @@ def login():
 
 @bp.route("/logout", methods=["POST"])
 def logout():
+    sessions.end_current_session()  # the cookie is refused from now on, wherever a copy of it is
     logout_user()
     session.clear()
     flash(_("You have logged out."), "info")
@@ -69,5 +80,32 @@ def language():
     if current_user.is_authenticated:
         set_locale(current_user, lang)
     response = redirect(_safe_next(request.form.get("next")))
-    response.set_cookie("lang", lang, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
+    response.set_cookie("lang", lang, max_age=365 * 24 * 3600, samesite="Lax", httponly=True,
+                        secure=sessions.cookie_secure())
     return response
+
+
+@bp.route("/account")
+@roles_required()
+def account():
+    config = current_app.config
+    return render_template(
+        "auth/account.html", sessions=sessions.live_sessions(current_user), is_current=sessions.is_current,
+        local_time=lambda moment, pattern: format_datetime(moment, pattern),
+        session_idle=format_timedelta(timedelta(seconds=config["SESSION_IDLE_SECONDS"]), threshold=1),
+        session_absolute=format_timedelta(timedelta(seconds=config["SESSION_ABSOLUTE_SECONDS"]), threshold=1))
+
+
+@bp.route("/account/sessions/end-others", methods=["POST"])
+@roles_required()
+def end_other_sessions():
+    ended = sessions.end_other_sessions(current_user)
+    flash(_("%(count)s other sessions were ended.", count=ended), "success")
+    return redirect(url_for("auth.account"))
+
+
+@bp.route("/session")
+@roles_required()
+def session_status():
+    """For the page's script: is this browser still logged in, and the CSRF token of its current session."""
+    return jsonify(user=current_user.username, csrf=generate_csrf())

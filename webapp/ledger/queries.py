@@ -10,7 +10,7 @@ from sqlalchemy.orm import joinedload, undefer
 from ..clock import local_midnight_utc
 from ..extensions import db
 from ..models import LEDGER_STATUSES, AuditEntry, LedgerRow, Plan, Section, StoredFile, Task, Unit, User
-from ..params import optional_positive_int
+from ..params import bounded_date, optional_positive_int
 
 CHANGES_PER_PAGE = 50
 
@@ -20,10 +20,7 @@ def _int_arg(args, name: str) -> int | None:
 
 
 def _date_arg(args, name: str) -> date | None:
-    try:
-        return date.fromisoformat(args.get(name, ""))
-    except ValueError:
-        return None
+    return bounded_date(args.get(name, ""))
 
 
 # ---- the unit's ledger ---------------------------------------------------------------------------

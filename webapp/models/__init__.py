@@ -8,13 +8,13 @@ from .prereview import (PREREVIEW_STATUSES, PrereviewFile, PrereviewItem, Prerev
                         PrereviewStep)
 from .plan import CADENCES, LEVELS, PLAN_STATUSES, Plan, Requirement, Section, Task, TaskAssignment
 from .reminder import Nudge, Reminder, ReminderDelivery, ReminderSetting, UnitRobot
-from .user import ROLES, LoginFailure, User
+from .user import ROLES, LoginFailure, User, UserSession
 from .token import ApiToken
 
 __all__ = [
     "ACTIVITY_STATUSES", "Activity", "ActivityCounter", "ActivityKind", "AuditEntry", "StoredFile", "LEDGER_STATUSES",
     "LedgerRow", "BRANCH_CATEGORIES", "UNIT_KINDS", "Unit", "CADENCES", "LEVELS", "PLAN_STATUSES",
-    "Plan", "Requirement", "Section", "Task", "TaskAssignment", "ROLES", "LoginFailure", "User",
+    "Plan", "Requirement", "Section", "Task", "TaskAssignment", "ROLES", "LoginFailure", "User", "UserSession",
     "ApiToken",
     "Nudge", "Reminder", "ReminderDelivery", "ReminderSetting", "UnitRobot",
     "PREREVIEW_STATUSES", "PrereviewFile", "PrereviewItem", "PrereviewKind", "PrereviewStep",

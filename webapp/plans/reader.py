@@ -32,6 +32,8 @@ import zipfile
 from collections import Counter
 from dataclasses import dataclass, field
 
+from lxml import etree
+
 from .obligations import KINDS, LEVELS, REPORT_KINDS, find_requirements_detailed
 from .timelimits import cn_to_int, deadline_in_prose, parse_time_limit
 
@@ -144,6 +146,9 @@ def _decode_text(data: bytes, warnings: list[str]) -> str:
     return text
 
 
+_DOCTYPE = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
+
+
 def _open_docx_zip(data: bytes) -> None:
     """Refuse zips that are not .docx or would inflate too much (zip bombs)."""
     try:
@@ -156,6 +161,19 @@ def _open_docx_zip(data: bytes) -> None:
         raise ReadError("无法读取文件：文档解压后超过 50 MB，已拒绝")
     if "word/document.xml" not in names:
         raise ReadError(NOT_READABLE)
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)  # one per call: not thread-safe
+    try:  # a damaged part or a DOCTYPE is refused before python-docx parses anything
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            for info in infos:
+                if info.filename.lower().endswith((".xml", ".rels")):
+                    content = zf.read(info)
+                    if _DOCTYPE.search(content):
+                        raise ReadError("无法读取文件：文档含有 DOCTYPE 声明（Word 文档从不包含），已拒绝")
+                    etree.fromstring(content, parser)
+    except ReadError:
+        raise
+    except Exception:  # truncated members (zlib, CRC), malformed XML
+        raise ReadError("无法读取文件：.docx 文档已损坏或不完整，请在 Word 中重新保存后再导入") from None
 
 
 def _load(data: bytes | str, warnings: list[str]) -> list:
@@ -173,6 +191,8 @@ def _load(data: bytes | str, warnings: list[str]) -> list:
     if data.startswith(b"PK\x03\x04"):
         _open_docx_zip(data)
         return _docx_items(data)
+    if data.startswith(b"\xd0\xcf\x11\xe0") and "EncryptedPackage".encode("utf-16-le") in data:
+        raise ReadError("无法读取文件：文档设置了密码，请在 Word 中取消密码后再导入")
     if data.startswith(b"\xd0\xcf\x11\xe0"):
         raise ReadError("无法读取文件：不支持旧版 Word（.doc）格式，请另存为 .docx 后再导入")
     if data.startswith(b"%PDF"):

@@ -26,7 +26,7 @@ from sqlalchemy.orm import joinedload
 from ..extensions import db
 from ..labels import LEDGER_FIELD_LABELS
 from ..models import LedgerRow, Task
-from ..uploads import UploadError, detect_type, too_large_message
+from ..uploads import UploadError, check_office_parts, detect_type, is_encrypted_office, too_large_message
 from .excel import LEDGER_HEADERS, STATUS_TEXT, parse_date_text, status_text
 
 # Ledger header → row attribute, for the columns an import may change.
@@ -58,20 +58,26 @@ def read_upload(file_storage) -> list[SheetRow]:
     data = file_storage.stream.read(limit + 1)
     if len(data) > limit:
         raise LedgerImportError(too_large_message())
+    if is_encrypted_office(data):
+        raise LedgerImportError(_("The workbook is password-protected. Remove the password in Excel and upload it again."))
     try:  # the uploads' own check: an Office zip by its parts, refusing zip bombs before anything inflates
         is_workbook = detect_type(data) == "xlsx"
+        if is_workbook:
+            check_office_parts(data)  # well-formed XML without DOCTYPE before openpyxl reads it
     except UploadError as unsafe:
         raise LedgerImportError(str(unsafe)) from None
     if not file_storage.filename.lower().endswith(".xlsx") or not is_workbook:
         raise LedgerImportError(_("This is not an Excel workbook (.xlsx). Upload the ledger exported from this site."))
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError):
-        raise LedgerImportError(_("The workbook could not be read. Save it again in Excel as .xlsx and retry."))
-    try:
-        return _numbered_rows(workbook.worksheets[0].iter_rows(values_only=True))
-    finally:
-        workbook.close()
+        try:
+            return _numbered_rows(workbook.worksheets[0].iter_rows(values_only=True))
+        finally:
+            workbook.close()
+    except LedgerImportError:
+        raise
+    except Exception:  # openpyxl raises many kinds on a damaged workbook (read-only sheets parse lazily, here)
+        raise LedgerImportError(_("The workbook could not be read. Save it again in Excel as .xlsx and retry.")) from None
 
 
 def _numbered_rows(lines) -> list[SheetRow]:

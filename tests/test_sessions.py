@@ -1,0 +1,201 @@
+"""Server-side sessions (ASVS level 2, V3): logout ends the cookie everywhere, idle and absolute expiry on a
+frozen clock, "end all other sessions", the __Host- cookie over HTTPS, the Secure language cookie."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from webapp.auth import sessions
+from webapp.extensions import db
+from webapp.models import UserSession
+
+from .conftest import PASSWORD, csrf_token_from
+
+# Over HTTPS Flask-WTF also checks that a POST comes from this site (Referer).
+HTTPS = {"base_url": "https://taizhang.example", "headers": {"Referer": "https://taizhang.example/login"}}
+
+
+class Clock:
+    """The sessions' clock, moved by hand."""
+
+    def __init__(self, monkeypatch):
+        self.now = datetime(2026, 3, 2, 8, 0, 0)
+        monkeypatch.setattr(sessions, "utcnow", lambda: self.now)
+
+    def advance(self, **delta) -> None:
+        self.now += timedelta(**delta)
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    return Clock(monkeypatch)
+
+
+def log_in(client, username="staff1", **request):
+    page = client.get("/login", **request)
+    if page.status_code == 302:  # already logged in: the home page carries the token
+        page = client.get("/", **request)
+    token = csrf_token_from(page.get_data(as_text=True))
+    response = client.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": token}, **request)
+    assert response.status_code == 302, response.status_code
+    return response
+
+
+def logged_in(client, **request) -> bool:
+    return client.get("/", **request).status_code == 200
+
+
+def session_rows(app) -> int:
+    with app.app_context():
+        return db.session.execute(select(func.count()).select_from(UserSession)).scalar_one()
+
+
+def test_a_logged_out_cookie_is_refused_from_any_client(app, org):
+    client = app.test_client()
+    log_in(client)
+    stolen = client.get_cookie("session").value
+    token = csrf_token_from(client.get("/").get_data(as_text=True))
+    assert client.post("/logout", data={"csrf_token": token}).status_code == 302
+    replay = app.test_client()
+    replay.set_cookie("session", stolen)
+    response = replay.get(f"/units/{org.units['faculty1']}/ledger")
+    assert response.status_code == 302 and response.headers["Location"].startswith("/login")
+    assert replay.get("/", headers={"HX-Request": "true"}).status_code == 401
+    assert session_rows(app) == 0
+
+
+def test_a_cookie_without_a_server_session_is_refused(app, org):
+    """A cookie signed with the right key but naming no live session (e.g. signed 30 days ago) opens nothing."""
+    client = app.test_client()
+    log_in(client)
+    with app.app_context():
+        db.session.execute(db.delete(UserSession))
+        db.session.commit()
+    assert not logged_in(client)
+
+
+def test_idle_timeout(app, org, clock):
+    client = app.test_client()
+    log_in(client)
+    for _ in range(5):  # active every 1 h 59 min: 10 hours in all, still logged in
+        clock.advance(hours=1, minutes=59)
+        assert logged_in(client)
+    clock.advance(hours=2, seconds=1)
+    assert not logged_in(client)
+    assert session_rows(app) == 0  # the expired row is gone
+
+
+def test_absolute_lifetime(app, org, clock):
+    client = app.test_client()
+    log_in(client)
+    for _ in range(11):  # never idle, 11 h 55 min in all
+        clock.advance(hours=1, minutes=5)
+        assert logged_in(client)
+    clock.advance(minutes=6)  # 12 h 01 min after logging in
+    assert not logged_in(client)
+    log_in(client)  # a new login starts a new lifetime
+    assert logged_in(client)
+
+
+def test_timeouts_come_from_the_environment(monkeypatch, tmp_path):
+    from webapp.config import load_config
+    monkeypatch.setenv("TAIZHANG_SESSION_IDLE_SECONDS", "900")
+    monkeypatch.setenv("TAIZHANG_SESSION_ABSOLUTE_SECONDS", "3600")
+    config = load_config(str(tmp_path))
+    assert (config["SESSION_IDLE_SECONDS"], config["SESSION_ABSOLUTE_SECONDS"]) == (900, 3600)
+    monkeypatch.delenv("TAIZHANG_SESSION_IDLE_SECONDS")
+    monkeypatch.delenv("TAIZHANG_SESSION_ABSOLUTE_SECONDS")
+    config = load_config(str(tmp_path))
+    assert (config["SESSION_IDLE_SECONDS"], config["SESSION_ABSOLUTE_SECONDS"]) == (2 * 3600, 12 * 3600)
+
+
+def test_configured_idle_timeout_applies(app, org, clock, monkeypatch):
+    monkeypatch.setitem(app.config, "SESSION_IDLE_SECONDS", 15 * 60)
+    client = app.test_client()
+    log_in(client)
+    clock.advance(minutes=14)
+    assert logged_in(client)
+    clock.advance(minutes=16)
+    assert not logged_in(client)
+
+
+def test_end_all_other_sessions_from_the_account_page(app, org):
+    phone, laptop, here = app.test_client(), app.test_client(), app.test_client()
+    other_user = app.test_client()
+    for client in (phone, laptop, here):
+        log_in(client)
+    log_in(other_user, "staff2")
+    page = here.get("/account")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert html.count("<tr") == 1 + 3 and "当前浏览器" in html and "结束其他所有会话" in html
+    response = here.post("/account/sessions/end-others", data={"csrf_token": csrf_token_from(html)})
+    assert response.status_code == 302 and response.headers["Location"] == "/account"
+    assert "已结束其他 2 个会话" in here.get("/account").get_data(as_text=True)
+    assert logged_in(here) and logged_in(other_user)
+    assert not logged_in(phone) and not logged_in(laptop)
+
+
+def test_login_starts_a_new_session_and_the_old_cookie_stays_out(app, org):
+    client = app.test_client()
+    log_in(client)
+    first = client.get_cookie("session").value
+    log_in(client)
+    assert client.get_cookie("session").value != first
+    assert session_rows(app) == 2  # both live until logout or expiry; each is its own browser's
+
+
+# ---- cookies -----------------------------------------------------------------------------------------
+
+def _set_cookies(response) -> dict[str, str]:
+    return {header.split("=", 1)[0]: header for header in response.headers.getlist("Set-Cookie")}
+
+
+def test_session_cookie_is_host_prefixed_over_https(app, org):
+    client = app.test_client()
+    response = log_in(client, **HTTPS)
+    cookies = _set_cookies(response)
+    assert "session" not in cookies
+    cookie = cookies["__Host-session"]
+    assert "Secure" in cookie and "Path=/" in cookie and "Domain" not in cookie and "HttpOnly" in cookie
+    assert logged_in(client, **HTTPS)
+
+
+def test_session_cookie_over_plain_http_is_unchanged(app, org):
+    cookies = _set_cookies(log_in(app.test_client()))
+    assert "__Host-session" not in cookies and "session" in cookies
+
+
+def test_language_cookie_is_secure_over_https_and_outside_development(app, org, monkeypatch):
+    client = app.test_client()
+    token = csrf_token_from(client.get("/login", **HTTPS).get_data(as_text=True))
+    response = client.post("/language", data={"lang": "en", "next": "/", "csrf_token": token}, **HTTPS)
+    assert "Secure" in _set_cookies(response)["lang"]
+    monkeypatch.setitem(app.config, "SESSION_COOKIE_SECURE", True)  # production over http on 127.0.0.1
+    client = app.test_client()
+    token = csrf_token_from(client.get("/login").get_data(as_text=True))
+    response = client.post("/language", data={"lang": "en", "next": "/", "csrf_token": token})
+    assert "Secure" in _set_cookies(response)["lang"]
+
+
+def test_htmx_401_sends_the_login_back_to_the_page(app, org, live_path="/units/2/ledger?plan=1"):
+    client = app.test_client()
+    response = client.get("/ledger/rows/1/edit", headers={"HX-Request": "true",
+                                                          "HX-Current-URL": f"http://localhost{live_path}"})
+    assert response.status_code == 401
+    assert response.headers["HX-Redirect"] == "/login?next=/units/2/ledger?plan%3D1"
+    foreign = client.get("/", headers={"HX-Request": "true", "HX-Current-URL": "https://evil.example/x"})
+    assert foreign.headers["HX-Redirect"] == "/login"
+
+
+def test_empty_login_fields_get_a_message_beside_the_field(app, org):
+    import lxml.html
+    client = app.test_client()
+    token = csrf_token_from(client.get("/login").get_data(as_text=True))
+    response = client.post("/login", data={"username": "", "password": "", "csrf_token": token})
+    tree = lxml.html.fromstring(response.get_data(as_text=True))
+    assert tree.xpath("//label[input[@name='username']]/span[@class='field-error']/text()") == ["请输入登录名。"]
+    assert tree.xpath("//label[input[@name='password']]/span[@class='field-error']/text()") == ["请输入密码。"]
+    assert tree.xpath("//input[@name='username']/@aria-invalid") == ["true"]

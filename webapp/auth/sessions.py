@@ -1,0 +1,143 @@
+"""Server-side sessions (OWASP ASVS level 2, V3): the signed cookie only names a random token.
+
+A session is valid while its `user_session` row exists, it was used within the idle timeout and it
+is younger than the absolute lifetime. Logging out deletes the row, so a copied cookie is refused
+from then on, from any client. Only the token's SHA-256 is stored: a database dump opens no session.
+"""
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+from flask import current_app, g, has_request_context, request, session
+from flask.sessions import SecureCookieSessionInterface
+from sqlalchemy import delete, or_, select, update
+
+from ..extensions import db
+from ..models import User, UserSession
+from ..models.base import utcnow
+
+SESSION_KEY = "_sid"
+# last_seen_at is written at most this often per session: an idle timeout in hours needs no write per request.
+TOUCH_INTERVAL = timedelta(seconds=60)
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _limits() -> tuple[timedelta, timedelta]:
+    config = current_app.config
+    return timedelta(seconds=config["SESSION_IDLE_SECONDS"]), timedelta(seconds=config["SESSION_ABSOLUTE_SECONDS"])
+
+
+def _expired_criteria(now: datetime):
+    idle, absolute = _limits()
+    return or_(UserSession.last_seen_at < now - idle, UserSession.created_at < now - absolute)
+
+
+def start_session(user: User) -> str:
+    """A new server-side session for `user`; returns the token to keep in the (signed) cookie."""
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    # Expired rows are useless: removing them here keeps the table as small as the number of live sessions.
+    db.session.execute(delete(UserSession).where(_expired_criteria(now)))
+    db.session.add(UserSession(token_hash=_hash(token), user_id=user.id, created_at=now, last_seen_at=now))
+    db.session.commit()
+    return token
+
+
+def login_session(user: User) -> None:
+    """Put a fresh server-side session for `user` into the cookie (the caller has cleared the old one)."""
+    session[SESSION_KEY] = start_session(user)
+
+
+def current_session(user_id: int) -> UserSession | None:
+    """The live session row the cookie names for `user_id`, touched; None if missing, foreign or expired."""
+    token = session.get(SESSION_KEY)
+    if not isinstance(token, str) or not token:
+        return None
+    # user_session is no unit-owned table: the scope neither filters it nor is needed for it.
+    record = db.session.execute(
+        select(UserSession).where(UserSession.token_hash == _hash(token))).scalar_one_or_none()
+    if record is None or record.user_id != user_id:
+        return None
+    now = utcnow()
+    idle, absolute = _limits()
+    if record.last_seen_at < now - idle or record.created_at < now - absolute:
+        db.session.execute(delete(UserSession).where(UserSession.id == record.id))
+        db.session.commit()
+        return None
+    g.user_session = record  # for the page's script: when this session would end if left alone
+    if now - record.last_seen_at >= TOUCH_INTERVAL:
+        db.session.execute(update(UserSession).where(UserSession.id == record.id).values(last_seen_at=now))
+        db.session.commit()
+    return record
+
+
+def seconds_left() -> int:
+    """How long the current session lives at most (its absolute end; idling ends it sooner)."""
+    record = g.get("user_session")
+    if record is None:
+        return 0
+    _idle, absolute = _limits()
+    return max(0, int((record.created_at + absolute - utcnow()).total_seconds()))
+
+
+def end_current_session() -> None:
+    token = session.get(SESSION_KEY)
+    if isinstance(token, str) and token:
+        db.session.execute(delete(UserSession).where(UserSession.token_hash == _hash(token)))
+        db.session.commit()
+
+
+def end_other_sessions(user: User) -> int:
+    """Delete every session of `user` except the one this request came with; returns how many ended."""
+    token = session.get(SESSION_KEY)
+    keep = _hash(token) if isinstance(token, str) else ""
+    result = db.session.execute(delete(UserSession).where(UserSession.user_id == user.id,
+                                                          UserSession.token_hash != keep))
+    db.session.commit()
+    return result.rowcount
+
+
+def live_sessions(user: User) -> list[UserSession]:
+    now = utcnow()
+    return list(db.session.execute(
+        select(UserSession).where(UserSession.user_id == user.id, ~_expired_criteria(now))
+        .order_by(UserSession.last_seen_at.desc())).scalars())
+
+
+def is_current(record: UserSession) -> bool:
+    token = session.get(SESSION_KEY)
+    return isinstance(token, str) and record.token_hash == _hash(token)
+
+
+# ---- the cookie ------------------------------------------------------------------------------------
+
+def _https() -> bool:
+    return has_request_context() and request.is_secure
+
+
+def cookie_secure() -> bool:
+    """Cookies are Secure over HTTPS, and outside development (browsers treat http://127.0.0.1 as secure)."""
+    return _https() or bool(current_app.config["SESSION_COOKIE_SECURE"])
+
+
+class HostPrefixedSessionInterface(SecureCookieSessionInterface):
+    """Over HTTPS the session cookie is `__Host-session`: Secure, Path=/ and no Domain, so neither a sibling
+    subdomain nor a plain-http page can set or overwrite it. Over plain http it stays `session`."""
+
+    def get_cookie_name(self, app) -> str:
+        name = super().get_cookie_name(app)
+        return f"__Host-{name}" if _https() else name
+
+    def get_cookie_secure(self, app) -> bool:
+        return True if _https() else super().get_cookie_secure(app)
+
+    def get_cookie_domain(self, app) -> str | None:
+        return None if _https() else super().get_cookie_domain(app)
+
+    def get_cookie_path(self, app) -> str:
+        return "/" if _https() else super().get_cookie_path(app)
