@@ -1,7 +1,7 @@
 """activity counters
 
 Revision ID: 0011_activity_counters
-Revises: 0010_api_tokens
+Revises: 0005_sessions
 
 Approved activities per unit × kind × period (`activity_counter`), filled from the existing activities.
 """
@@ -11,7 +11,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0011_activity_counters'
-down_revision = '0010_api_tokens'
+down_revision = '0005_sessions'
 branch_labels = None
 depends_on = None
 
