@@ -5,11 +5,13 @@ Builds (or reuses) the data set, then drives gunicorn on 127.0.0.1 with wrk:
   edit       inline-edit POSTs on random ledger rows by logged-in staff (CSRF header, tracked versions)
   ledger     ledger page GETs
   dashboard  /overview GETs by a college secretary (and, for the details file, the university's)
-then checks that nothing was lost (bench/verify.py) and writes the figures as JSON.
+then checks that nothing was lost and that the activity counters equal a recount (bench/verify.py) and writes
+the figures as JSON. On PostgreSQL two app servers (two gunicorn instances, two ports) share the database.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -17,6 +19,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +34,7 @@ from sqlalchemy.engine import Engine  # noqa: E402
 from bench.generate import BENCH_PASSWORD, FULL, QUICK, _sqlalchemy_url, generate_into  # noqa: E402
 from bench.server import Gunicorn, GunicornConfig  # noqa: E402
 from bench.sessions import Session, fetch, login  # noqa: E402
-from bench.verify import EditLog, check_edits  # noqa: E402
+from bench.verify import EditLog, check_counters, check_edits  # noqa: E402
 from webapp.models import Activity, AuditEntry, LedgerRow, Unit  # noqa: E402
 
 OUT = ROOT / "bench" / "out"
@@ -145,7 +148,7 @@ def edit_session_data(engine: Engine, sessions: list[tuple[Session, str]]) -> li
 
 
 def run_wrk(wrk: str, base_url: str, script: str, sessions: list[dict], connections: int, seconds: int,
-            name: str, phases: Phases) -> dict:
+            name: str, phases: Phases, ports: list[int] | None = None) -> dict:
     """One wrk run, one connection per thread; returns the JSON the Lua done() wrote."""
     result = OUT / f"{name}.json"
     data_file = OUT / f"{name}-data.lua"
@@ -153,7 +156,7 @@ def run_wrk(wrk: str, base_url: str, script: str, sessions: list[dict], connecti
         stale.unlink()
     data_file.write_text("return " + lua_literal({
         "sessions": sessions, "result": str(result), "log_prefix": str(OUT / f"{name}-"),
-        "max_requests": phases.max_requests_per_connection,
+        "max_requests": phases.max_requests_per_connection, "ports": ports or [],
         "value_prefix": f"{name}{time.time_ns() // 1_000_000 % 100_000_000}"}) + "\n")
     env = {**os.environ, "BENCH_DATA": str(data_file), "BENCH_LUA_DIR": str(LUA)}
     load_before = os.getloadavg()[0]  # other work on the machine skews the figures; the details file says so
@@ -223,9 +226,10 @@ def wait_until_quiet(engine: Engine, settle: float = 1.0, limit: float = 30.0) -
         time.sleep(0.2)
 
 
-def edit_phase(wrk: str, base_url: str, engine: Engine, sessions, phases: Phases, seconds: int, name: str) -> dict:
+def edit_phase(wrk: str, base_url: str, engine: Engine, sessions, phases: Phases, seconds: int, name: str,
+               ports: list[int] | None = None) -> dict:
     data = edit_session_data(engine, [(session, path) for session, path, _ in sessions])
-    stats = run_wrk(wrk, base_url, "edit.lua", data, phases.connections, seconds, name, phases)
+    stats = run_wrk(wrk, base_url, "edit.lua", data, phases.connections, seconds, name, phases, ports)
     wait_until_quiet(engine)
     log = EditLog.read(sorted(OUT.glob(f"{name}-*.log")))
     findings = check_edits(engine, log)
@@ -257,29 +261,76 @@ def sequential_timing(base_url: str, session: Session, path: str, seconds: float
     return stats
 
 
-def app_phases(wrk: str, url: str, config: GunicornConfig, phases: Phases) -> dict:
+class MemoryPeak:
+    """Peak resident memory of the app servers (each master with its workers), sampled every 0.25 s."""
+
+    def __init__(self, pids: list[int]):
+        self.pids, self.peak_kb, self._stop = pids, 0, threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def __enter__(self) -> MemoryPeak:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    @staticmethod
+    def _rss_kb(pid: int) -> int:
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            return 0
+        return next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS")), 0)
+
+    @staticmethod
+    def _children(pid: int) -> list[int]:
+        try:
+            return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+        except OSError:
+            return []
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.25):
+            total = sum(self._rss_kb(pid) + sum(self._rss_kb(child) for child in self._children(pid))
+                        for pid in self.pids)
+            self.peak_kb = max(self.peak_kb, total)
+
+
+def app_phases(wrk: str, url: str, config: GunicornConfig, phases: Phases, instances: int = 1) -> dict:
     engine = create_engine(url)
     results: dict = {}
     try:
-        with Gunicorn("wsgi:app", config, env=app_env(url), log_path=OUT / "gunicorn-app.log",
-                      ready_path="/login") as server:
-            base = server.base_url
+        with contextlib.ExitStack() as stack:
+            # Several instances share the database; wrk's threads take their ports in turn (bench/lua/common.lua).
+            servers = [stack.enter_context(Gunicorn("wsgi:app", config, env=app_env(url),
+                                                    log_path=OUT / f"gunicorn-app{n or ''}.log", ready_path="/login"))
+                       for n in range(instances)]
+            ports = [server.port for server in servers]
+            memory = stack.enter_context(MemoryPeak([server.process.pid for server in servers]))
+            base = servers[0].base_url
             sessions = login_edit_sessions(base, engine)
             ledger_sessions = [{"cookie": s.cookie, "paths": [f"/units/{branch}/ledger"]} for s, _, branch in sessions]
             run_wrk(wrk, base, "get.lua", ledger_sessions, phases.connections, phases.seconds["warmup"],
-                    "ledger-warmup", phases)
+                    "ledger-warmup", phases, ports)
             results["sizes"] = measure_fragments(base, engine, *sessions[0])
-            results["edit"] = edit_phase(wrk, base, engine, sessions, phases, phases.seconds["edit"], "edit")
+            results["edit"] = edit_phase(wrk, base, engine, sessions, phases, phases.seconds["edit"], "edit", ports)
             results["ledger"] = run_wrk(wrk, base, "get.lua", ledger_sessions, phases.connections,
-                                        phases.seconds["ledger"], "ledger", phases)
+                                        phases.seconds["ledger"], "ledger", phases, ports)
             dashboard = [{"cookie": login(base, "g1-secretary", BENCH_PASSWORD).cookie, "paths": ["/overview"]}
                          for _ in range(phases.dashboard_connections)]
             run_wrk(wrk, base, "get.lua", dashboard, phases.dashboard_connections, phases.seconds["warmup"],
-                    "dashboard-warmup", phases)
+                    "dashboard-warmup", phases, ports)
             results["dashboard"] = run_wrk(wrk, base, "get.lua", dashboard, phases.dashboard_connections,
-                                           phases.seconds["dashboard"], "dashboard", phases)
+                                           phases.seconds["dashboard"], "dashboard", phases, ports)
             results["dashboard_root"] = sequential_timing(base, login(base, "secretary", BENCH_PASSWORD), "/overview",
                                                           phases.seconds["dashboard_root"])
+            results["servers"] = {"instances": instances, "ports": ports,
+                                  "peak_rss_mb": round(memory.peak_kb / 1024, 1)}
+        ok, differences = check_counters(engine)
+        results["counters"] = {"ok": ok, "differences": differences}
+        print(f"  counters equal a recount: {ok} {differences or ''}", flush=True)
         with engine.connect() as connection:
             results["rows"] = connection.execute(select(func.count(LedgerRow.id))).scalar_one()
             results["activities"] = connection.execute(select(func.count(Activity.id))).scalar_one()
@@ -337,6 +388,7 @@ def summary(results: dict, ceiling: dict) -> dict:
         "ledger_rps": results["ledger"]["rps"],
         "ledger_p99_ms": results["ledger"]["p99_ms"],
         "dashboard_p50_ms": results["dashboard"]["p50_ms"],
+        "dashboard_root_p50_ms": results["dashboard_root"]["p50_ms"],
         "row_fragment_bytes": results["sizes"]["row_fragment_bytes"],
         "ledger_page_bytes": results["sizes"]["ledger_page_bytes"],
         "lost_updates": edit["verification"]["lost_updates"],
@@ -344,6 +396,9 @@ def summary(results: dict, ceiling: dict) -> dict:
                                                                           "dashboard_root")) + ceiling["server_errors"],
         "rows": results["rows"],
         "activities": results["activities"],
+        "counters_ok": results["counters"]["ok"],
+        "app_servers": results["servers"]["instances"],
+        "servers_peak_rss_mb": results["servers"]["peak_rss_mb"],
     }
 
 
@@ -357,6 +412,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--year", type=int, default=time.localtime().tm_year)
     parser.add_argument("--workers", type=int, default=DEFAULT_CONFIG.workers)
     parser.add_argument("--threads", type=int, default=DEFAULT_CONFIG.threads)
+    parser.add_argument("--instances", type=int, default=None,
+                        help="app servers sharing the database, on as many ports (default: 2 on PostgreSQL, 1 on SQLite)")
     parser.add_argument("--compare-configs", action="store_true", help="also measure the candidate gunicorn configs")
     args = parser.parse_args(argv)
 
@@ -368,7 +425,9 @@ def main(argv: list[str] | None = None) -> int:
     config = GunicornConfig(workers=args.workers, threads=args.threads)
     print(f"gunicorn {config.label()}; {phases.connections} connections", flush=True)
     ceiling = ceiling_phase(wrk, config, phases, phases.seconds["ceiling"])
-    results = app_phases(wrk, url, config, phases)
+    instances = args.instances or (2 if url.startswith("postgresql") else 1)
+    print(f"{instances} app server(s)", flush=True)
+    results = app_phases(wrk, url, config, phases, instances)
     figures = summary(results, ceiling)
     details = {"figures": figures, "machine": machine(url), "gunicorn": config.label(),
                "connections": phases.connections, "dashboard_connections": phases.dashboard_connections,

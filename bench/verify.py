@@ -103,3 +103,13 @@ def check_edits(engine: Engine, log: EditLog) -> Findings:
             findings.rows_differing_from_replay += 1
             findings.note(f"row {row_id} {field_name}={getattr(row, field_name)!r} but audit says {chain[-1].after!r}")
     return findings
+
+
+def check_counters(engine: Engine) -> tuple[bool, list[str]]:
+    """The activity counters equal a recount from the activities (the default semesters, as the bench app runs)."""
+    from sqlalchemy.orm import Session
+
+    from webapp.activities.counters import check
+    with Session(engine) as session:
+        differences = check(session)
+    return not differences, differences[:10]

@@ -42,6 +42,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     install_form_guards()  # file parts only for file fields, bounded numbers and dates, in every form
 
     from . import permissions  # noqa: F401  (registers the scope hook and the unauthorized handler)
+    from .activities import counters  # noqa: F401  (keeps activity_counter in step with every flush)
     from .auth import load_user  # noqa: F401
     from .auth.sessions import HostPrefixedSessionInterface
     app.session_interface = HostPrefixedSessionInterface()

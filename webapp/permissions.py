@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session, with_loader_criteria
 
 from .extensions import db, login_manager
 from .htmx import is_htmx
-from .models import (Activity, ActivityKind, AuditEntry, LedgerRow, Nudge, Plan, PrereviewFile, PrereviewItem,
-                     PrereviewKind, PrereviewStep, Reminder, ReminderDelivery, StoredFile, Task, TaskAssignment, Unit,
+from .models import (Activity, ActivityCounter, ActivityKind, AuditEntry, LedgerRow, Nudge, Plan, PrereviewFile,
+                     PrereviewItem, PrereviewKind, PrereviewStep, Reminder, ReminderDelivery, StoredFile, Task, TaskAssignment, Unit,
                      UnitRobot, User)
 
 ADMIN, SECRETARY, STAFF, MONITOR = "admin", "secretary", "staff", "monitor"
@@ -78,6 +78,7 @@ def _scope_criteria(path: str, ancestor_ids: tuple[int, ...]) -> tuple:
         with_loader_criteria(User, User.unit_id.in_(subtree), include_aliases=True),
         with_loader_criteria(LedgerRow, LedgerRow.unit_id.in_(subtree), include_aliases=True),
         with_loader_criteria(Activity, Activity.unit_id.in_(subtree), include_aliases=True),
+        with_loader_criteria(ActivityCounter, ActivityCounter.unit_id.in_(subtree), include_aliases=True),
         with_loader_criteria(StoredFile, StoredFile.unit_id.in_(subtree), include_aliases=True),
         with_loader_criteria(TaskAssignment, TaskAssignment.unit_id.in_(subtree), include_aliases=True),
         with_loader_criteria(AuditEntry, AuditEntry.unit_id.in_(subtree), include_aliases=True),

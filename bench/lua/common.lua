@@ -3,9 +3,14 @@
 local data = dofile(os.getenv("BENCH_DATA"))
 local threads = {}
 
+-- With several app servers (data.ports), threads take them in turn: thread n talks to port n mod #ports.
 function setup(thread)
   table.insert(threads, thread)
   thread:set("thread_number", #threads)
+  if data.ports and #data.ports > 1 then
+    local port = data.ports[(#threads - 1) % #data.ports + 1]
+    thread.addr = wrk.lookup("127.0.0.1", tostring(port))[1]
+  end
 end
 
 function common_init()

@@ -25,3 +25,13 @@ def register_cli(app: Flask) -> None:
             return
         for cell in cells:
             click.echo(f"{cell.unit_name}\t{cell.kind}\t{cell.period}\t{cell.done}/{cell.required}\t{cell.state}")
+
+    @app.cli.command("recount")
+    @click.option("--year", type=int, default=None, help="Only the periods touching this year (default: all).")
+    def recount_command(year: int | None):
+        """Rebuild the activity counters (approved activities per unit, kind and period) from the activities."""
+        from ..extensions import db
+        from .counters import recount
+        rows = recount(db.session, year)
+        db.session.commit()
+        click.echo(f"计数已重建：{rows} 行。")

@@ -11,15 +11,16 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
-from functools import cached_property, lru_cache
+from functools import cached_property
 from typing import Collection, Iterable
 
 from flask import current_app
-from sqlalchemy import Date, Integer, String, and_, cast, func, literal, null, or_, select, union_all
+from sqlalchemy import String, and_, cast, literal, null, or_, select, union_all
 
 from ..extensions import db
-from ..models import Activity, ActivityKind, Plan, Requirement, Task, TaskAssignment, Unit
+from ..models import ActivityKind, Plan, Requirement, Task, TaskAssignment, Unit
 from ..permissions import assignments_around_scope, scope_path, unit_path_of
+from . import counters
 from .periods import Period, periods, state_for
 
 EXCERPT_CHARS = 40
@@ -92,8 +93,25 @@ class UnitNode:
         return unit_id in self.ancestor_ids
 
 
-def compliance(year: int, as_of: date, unit_ids: Collection[int] | None = None, *,
-               requirement_ids: Collection[int] | None = None) -> list[ComplianceCell]:
+@dataclass
+class Counted:
+    """What every compliance computation starts from: the obligations, the units owing them, the counts."""
+    obligations: list[Obligation]
+    units: list[UnitNode]
+    assigned: dict[int, set[int]]
+    periods_by_cadence: dict[str, list[Period]]
+    tally: _Tally
+    owed: dict[tuple, Obligation]
+
+    def owing(self, obligation: Obligation, unit_ids: Collection[int] | None) -> list[UnitNode]:
+        """The units that owe this obligation (not one that another plan asks the same of, more often)."""
+        owed = self.owed
+        return [unit for unit in owing_units(obligation, self.units, self.assigned.get(obligation.task_id))
+                if (unit_ids is None or unit.id in unit_ids) and owed[(unit.id, *obligation.same_as)] is obligation]
+
+
+def counted(year: int, unit_ids: Collection[int] | None = None) -> Counted:
+    """The fixed set of queries behind every compliance figure (the counts come from `activity_counter`)."""
     # All of the year's obligations, also when only some are asked for: which one a unit owes depends on the rest.
     obligations = obligations_of_year(year)
     units = units_in_scope()
@@ -102,19 +120,21 @@ def compliance(year: int, as_of: date, unit_ids: Collection[int] | None = None, 
     periods_by_cadence = {cadence: periods(cadence, year, semesters) for cadence in {o.cadence for o in obligations}}
     tally = _Tally(_approved_counts(obligations, periods_by_cadence, _activity_units(units, unit_ids)), units,
                    rollup_kind_ids={o.kind_id for o in obligations if o.include_children})
-    owed = owed_obligations(obligations, units, assigned)
+    return Counted(obligations, units, assigned, periods_by_cadence, tally,
+                   owed_obligations(obligations, units, assigned))
+
+
+def compliance(year: int, as_of: date, unit_ids: Collection[int] | None = None, *,
+               requirement_ids: Collection[int] | None = None) -> list[ComplianceCell]:
+    base = counted(year, unit_ids)
     wanted = None if requirement_ids is None else set(requirement_ids)
     cells = []
-    for obligation in obligations:
+    for obligation in base.obligations:
         if wanted is not None and obligation.id not in wanted:
             continue
-        for unit in owing_units(obligation, units, assigned.get(obligation.task_id)):
-            if unit_ids is not None and unit.id not in unit_ids:
-                continue
-            if owed[(unit.id, *obligation.same_as)] is not obligation:
-                continue  # another plan asks the same of this unit, more often: that one is the obligation
-            counts = tally.counts(unit.id, obligation.kind_id, obligation.include_children)
-            for period in periods_by_cadence[obligation.cadence]:
+        for unit in base.owing(obligation, unit_ids):
+            counts = base.tally.counts(unit.id, obligation.kind_id, obligation.include_children)
+            for period in base.periods_by_cadence[obligation.cadence]:
                 done = counts.get((obligation.cadence, period.label), 0)
                 cells.append(_cell(obligation, unit, period, done, as_of))
     return cells
@@ -160,7 +180,7 @@ def owing_units(obligation: Obligation, units: Iterable[UnitNode],
             continue
         if not _at_level(unit, obligation):
             continue
-        if assigned_unit_ids is not None and not any(unit.is_under(assigned) for assigned in assigned_unit_ids):
+        if assigned_unit_ids is not None and unit.ancestor_ids.isdisjoint(assigned_unit_ids):
             continue
         result.append(unit)
     return result
@@ -192,9 +212,13 @@ class _Tally:
     def __init__(self, rows: Iterable[tuple[int, int, str, str, int]], units: list[UnitNode],
                  rollup_kind_ids: set[int]):
         self.rollup_kind_ids = rollup_kind_ids
-        self.own: dict[tuple[int, int], PeriodCounts] = defaultdict(dict)
+        self.own: dict[tuple[int, int], PeriodCounts] = {}
+        own = self.own
         for unit_id, kind_id, cadence, label, number in rows:
-            self.own[(unit_id, kind_id)][(cadence, label)] = number
+            counts = own.get((unit_id, kind_id))
+            if counts is None:  # not a defaultdict: lookups of absent keys must not add entries
+                counts = own[(unit_id, kind_id)] = {}
+            counts[(cadence, label)] = number
         self.units = {unit.id: unit for unit in units}
         self.subtree: dict[tuple[int, int], PeriodCounts] | None = None
 
@@ -285,42 +309,19 @@ def _activity_units(units: list[UnitNode], unit_ids: Collection[int] | None) -> 
     return None if len(relevant) == len(units) else relevant
 
 
-@lru_cache(maxsize=32)
-def _period_table(rows: tuple[tuple[int, str, Period], ...]):
-    """(kind_id, cadence, label, first_day, last_day) rows as a CTE of bound SELECTs, built once per set of rows.
-
-    Not `values()`: SQLAlchemy never caches a statement holding multi-row VALUES, and compiling it took
-    ~25 ms per request; this UNION ALL compiles once, and the construct itself is reused (building it took ~10 ms).
-    """
-    selects = [select(literal(kind_id, Integer).label("kind_id"), literal(cadence, String).label("cadence"),
-                      literal(period.label, String).label("label"), literal(period.start, Date).label("first_day"),
-                      literal(period.end, Date).label("last_day"))
-               for kind_id, cadence, period in rows]
-    return union_all(*selects).cte("obligation_period")
-
-
 def _approved_counts(obligations: list[Obligation], periods_by_cadence: dict[str, list[Period]],
                      unit_ids: list[int] | None) -> list[tuple[int, int, str, str, int]]:
-    """Approved activities per unit, kind and period of that kind's cadences, counted in SQL.
+    """Approved activities per unit, kind and period of that kind's cadences, read off the counters.
 
-    The periods are joined as a table (a CTE), so the database returns one row per unit · kind · period
-    (not per day) and only for the kinds that requirements name.
+    `activity_counter` holds one row per unit · kind · period, kept by every change to an activity
+    (`counters.py`), so this reads as many rows as there are non-empty cells, not the activities.
     """
     wanted = sorted({(o.kind_id, o.cadence) for o in obligations if o.kind_id is not None})
     if not wanted:
         return []
-    period_table = _period_table(tuple((kind_id, cadence, p) for kind_id, cadence in wanted
-                                       for p in periods_by_cadence[cadence]))
-    query = (select(Activity.unit_id, period_table.c.kind_id, period_table.c.cadence, period_table.c.label,
-                    func.count(Activity.id))
-             .join(period_table, and_(Activity.kind_id == period_table.c.kind_id,
-                                      Activity.held_on >= period_table.c.first_day,
-                                      Activity.held_on <= period_table.c.last_day))
-             .where(Activity.status == "approved")
-             .group_by(Activity.unit_id, period_table.c.kind_id, period_table.c.cadence, period_table.c.label))
-    if unit_ids is not None:
-        query = query.where(Activity.unit_id.in_(unit_ids))
-    return db.session.execute(query).all()
+    spanned = [p for cadence in {c for _, c in wanted} for p in periods_by_cadence[cadence]]
+    first_day, last_day = min(p.start for p in spanned), max(p.end for p in spanned)
+    return counters.counts_for(db.session, wanted, first_day, last_day, unit_ids)
 
 
 # ---- shaping cells for pages -----------------------------------------------------------------------

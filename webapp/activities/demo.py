@@ -63,6 +63,8 @@ def seed_activities(units, echo, today: date | None = None):
     _assign_people_and_statuses(rows, units, users)
     if rows:
         db.session.execute(insert(Activity), rows)
+        from .counters import recount  # a bulk insert bypasses the flush that keeps the counters
+        recount(db.session, year)
     echo(f"演示活动记录：{len(rows)} 条（{year} 年）。")
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import wraps
 from typing import Iterable
 
 from sqlalchemy import delete
@@ -111,6 +112,17 @@ def create_activity(user, unit: Unit, data: ActivityData, files: Iterable[Checke
     return activity
 
 
+def _no_autoflush(function):
+    """Run a change without autoflush, so a lazy load halfway through cannot send the version-checked UPDATE
+    early (outside `_commit_unless_stale`, a concurrent save would then surface as StaleDataError, a 500)."""
+    @wraps(function)
+    def run(*args, **kwargs):
+        with db.session.no_autoflush:
+            return function(*args, **kwargs)
+    return run
+
+
+@_no_autoflush
 def update_activity(user, activity: Activity, version: int, data: ActivityData, files: Iterable[CheckedFile],
                     remove_file_ids: Iterable[int], submit: bool, pending: Iterable[StoredFile] = ()) -> None:
     """Save the form based on `version`. If someone saved since (a reviewer's decision, another field), the
@@ -130,12 +142,14 @@ def update_activity(user, activity: Activity, version: int, data: ActivityData, 
     _commit_unless_stale(StaleVersion)
 
 
+@_no_autoflush
 def submit_activity(user, activity: Activity) -> None:
     _submit(user, activity)
     _bump(activity, ("status", "review_comment"))
     _commit_unless_stale(WrongState)
 
 
+@_no_autoflush
 def approve_activity(user, activity: Activity) -> None:
     _require_status(activity, "submitted")
     _set_status(activity, "approved", user, action="approve")
@@ -144,6 +158,7 @@ def approve_activity(user, activity: Activity) -> None:
     _commit_unless_stale(WrongState)
 
 
+@_no_autoflush
 def return_activity(user, activity: Activity, comment: str) -> None:
     _require_status(activity, "submitted")
     _set_status(activity, "returned", user, action="return", comment=comment)

@@ -24,6 +24,11 @@ class LedgerRowForm(FlaskForm):
     class Meta:
         csrf = False  # CSRFProtect already checks every POST (form field or X-CSRFToken header)
 
+        def get_translations(self, form):
+            # Every message this form shows is the app's own (flask-babel); WTForms' catalogue is never shown, and
+            # Flask-WTF would parse it from disk on every request (the edit's hottest path).
+            return None
+
     lead = StringField(filters=[_text], validators=[
         Length(max=NAME_MAX, message=_l("At most %(max)d characters.", max=NAME_MAX))])
     members = StringField(filters=[_text], validators=[

@@ -106,10 +106,12 @@ def ledger_row(row_id: int) -> LedgerRow | None:
 
 
 def ledger_row_to_save(row_id: int) -> LedgerRow | None:
-    """One row with what saving it needs: its unit (the permission check) and its plan (the date checks)."""
+    """One row with what saving it needs (its unit for the permission check, its plan for the date checks) and
+    what its fragment shows afterwards (files, last editor): one SELECT per save, no reload after it."""
     stmt = (select(LedgerRow).where(LedgerRow.id == row_id)
-            .options(joinedload(LedgerRow.unit), joinedload(LedgerRow.task).joinedload(Task.plan)))
-    return db.session.execute(stmt).scalar_one_or_none()
+            .options(joinedload(LedgerRow.unit), joinedload(LedgerRow.task).joinedload(Task.plan),
+                     joinedload(LedgerRow.updated_by), joinedload(LedgerRow.files)))
+    return db.session.execute(stmt).unique().scalar_one_or_none()
 
 
 def row_history(row_id: int) -> list[AuditEntry]:

@@ -1,8 +1,9 @@
 """A unit's ledger, inline editing of its rows, a row's history and the change log."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, abort, g, redirect, render_template, request, url_for
 from flask_login import current_user
+from markupsafe import Markup, escape
 
 from ..clock import local_today, localtime
 from ..htmx import is_htmx, render_page_or_partial
@@ -28,13 +29,23 @@ FIELD_LABELS = labels.LEDGER_FIELD_LABELS
 @bp.context_processor
 def ledger_helpers():
     today = local_today()
+    editable_units: dict[int, bool] = {}  # a page's rows are mostly one unit's: decide once per unit
+
+    def can_edit_row(row) -> bool:
+        editable = editable_units.get(row.unit_id)
+        if editable is None:
+            editable = editable_units[row.unit_id] = can_edit_ledger_row(current_user._get_current_object(), row)
+        return editable
+
     return {
         "today": today,
-        "can_edit_row": lambda row: can_edit_ledger_row(current_user, row),
+        "can_edit_row": can_edit_row,
         "is_overdue": lambda row: bool(row.task.due_on and row.task.due_on < today and row.status != "done"),
         "status_label": lambda status: STATUS_LABELS.get(status, status or ""),
         "field_label": lambda field: FIELD_LABELS.get(field, field or ""),
         "local_time": localtime,
+        "id_url": id_url,
+        "cell_open": _cell_opener(),
         "status_labels": STATUS_LABELS,
         "editor_fields": EDITOR_FIELDS,
         "upload_accept": ACCEPT_ATTRIBUTE,
@@ -42,6 +53,42 @@ def ledger_helpers():
         "actor_name": audit.actor_name,
         "upload_limit_mb": limit_mb(),
     }
+
+
+_ID_MARK = "2147483646"
+
+
+def id_url(endpoint: str, number: int) -> str:
+    """url_for(endpoint, <its one id argument>=number), built once per request and endpoint (a page asks ~150 times)."""
+    cache = g.setdefault("id_urls", {})
+    parts = cache.get(endpoint)
+    if parts is None:
+        key = "file_id" if endpoint == "ledger.download" else "row_id"
+        parts = cache[endpoint] = url_for(endpoint, **{key: int(_ID_MARK)}).split(_ID_MARK, 1)
+    return f"{parts[0]}{number}{parts[1]}"
+
+
+def _cell_open_tag(field: str, editable: bool, multiline: bool) -> Markup:
+    label = escape(str(FIELD_LABELS.get(field, field)))  # data-label: the column's name on a phone's card
+    if editable:
+        return Markup(f'<td class="editable{" note" if multiline else ""}" tabindex="0" data-field="{field}" '
+                      f'data-label="{label}" aria-describedby="edit-hint">')
+    note = ' class="note"' if multiline else ""
+    return Markup(f'<td data-field="{field}" data-label="{label}"{note}>')
+
+
+def _cell_opener():
+    """cell_open(field, editable, multiline): the opening <td> of a ledger cell, built once per render (the labels
+    are in the request's language) instead of a macro call per cell."""
+    built: dict[tuple, Markup] = {}
+
+    def cell_open(field: str, editable: bool, multiline: bool = False) -> Markup:
+        key = (field, bool(editable), multiline)
+        tag = built.get(key)
+        if tag is None:
+            tag = built[key] = _cell_open_tag(field, bool(editable), multiline)
+        return tag
+    return cell_open
 
 
 # ---- the ledger page -------------------------------------------------------------------------------
@@ -127,7 +174,7 @@ def editor_for(present: list[str]) -> str:
 @roles_required()
 def update_row(row_id: int):
     """Contract: form fields named after the columns, plus `version`; answers the row (200/409/422)."""
-    # Loaded light for the checks; the fragment is rendered from one full load after the commit.
+    # One load for the checks and the fragment: the save writes its values into this row, nothing is reloaded.
     row = load_editable_row(row_id, queries.ledger_row_to_save)
     form = LedgerRowForm(present=list(request.form))
     if not form.version.validate(form):
@@ -136,14 +183,14 @@ def update_row(row_id: int):
     if not form.validate_for(row, row.task.plan.year, local_today()):
         return render_row(row, 422, editing=editing, errors=form.field_errors, values=form.submitted_values())
     try:
-        save_row(current_user, row.id, form.version.data, form.changes, loaded=row)
+        row = save_row(current_user, row.id, form.version.data, form.changes, loaded=row)
     except RowMissing:
         abort(404)
     except StaleVersion:
         # Only a field both people changed gets here: other fields changed meanwhile were merged.
         row = load_row(row_id)
         return render_row(row, 409, editing=editing, values=form.submitted_values(), conflict=True)
-    return render_row(load_row(row_id))
+    return render_row(row)
 
 
 @bp.route("/ledger/rows/<int:row_id>/history")

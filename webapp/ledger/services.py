@@ -9,8 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
-from ..audit import record, record_changes
+from ..audit import insert_changes, record
 from ..extensions import db
 from ..models import LedgerRow, StoredFile
 from ..models.base import utcnow
@@ -53,17 +54,21 @@ def apply_row_changes(user_id: int | None, row_id: int, base_version: int, chang
     if not diff:
         return {}
     current_version = row.version
+    values = {**{field: after for field, (_before, after) in diff.items()},
+              "version": current_version + 1, "field_versions": stamped(row, diff, current_version + 1),
+              "updated_by_id": user_id, "updated_at": utcnow()}
     # The UPDATE's WHERE names the version just read, so two writers cannot both land on it.
     result = db.session.execute(
         update(LedgerRow)
         .where(LedgerRow.id == row_id, LedgerRow.version == current_version)
-        .values(**{field: after for field, (_before, after) in diff.items()},
-                version=current_version + 1, field_versions=stamped(row, diff, current_version + 1),
-                updated_by_id=user_id, updated_at=utcnow())
+        .values(**values)
         .execution_options(synchronize_session=False))
     if result.rowcount != 1:
         raise StaleVersion(row, ())
-    record_changes(ENTITY, row_id, row.unit_id, diff, user_id=user_id)
+    insert_changes(ENTITY, row_id, row.unit_id, diff, user_id=user_id)  # every field's entry, one INSERT
+    # The row in memory now says what the UPDATE wrote (as if loaded so): the caller renders it without a reload.
+    for field, value in values.items():
+        set_committed_value(row, field, value)
     return diff
 
 
@@ -84,16 +89,33 @@ def save_row(user, row_id: int, base_version: int, changes: dict[str, Any], *, l
         if row is None:
             raise RowMissing(row_id)
         try:
-            apply_row_changes(user_id, row_id, base_version, changes, row=row)
+            diff = apply_row_changes(user_id, row_id, base_version, changes, row=row)
         except StaleVersion as stale:
             db.session.rollback()
             if stale.fields and fresh:
                 raise StaleVersion(_current_row(row_id), stale.fields) from None
             row = None  # lost a race, or judged on the caller's earlier read: read again and merge again
             continue
-        db.session.commit()
-        return row  # expired by the commit: it reloads when read
+        if diff:  # the last editor is now this user
+            editor = getattr(user, "_get_current_object", lambda: user)()  # current_user is a proxy
+            if getattr(editor, "id", None) == user_id and editor in db.session:
+                set_committed_value(row, "updated_by", editor)
+            else:
+                db.session.expire(row, ["updated_by"])
+        _commit_keeping(row)
+        return row  # as saved (apply_row_changes wrote the new values into it): no reload
     raise StaleVersion(_current_row(row_id), ())
+
+
+def _commit_keeping(row: LedgerRow) -> None:
+    """Commit without expiring what the session holds: `row` already carries what was written, and the
+    fragment is rendered from it (reloading it cost a SELECT per save)."""
+    session = db.session()
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = True
 
 
 def add_evidence(row: LedgerRow, files: list[CheckedFile], user_id: int) -> None:

@@ -76,3 +76,20 @@ class Activity(db.Model):
     created_by = relationship("User", foreign_keys=[created_by_id])
     reviewed_by = relationship("User", foreign_keys=[reviewed_by_id])
     files = relationship("StoredFile", back_populates="activity", order_by="StoredFile.id")
+
+
+class ActivityCounter(db.Model):
+    """Approved activities per unit × kind × period, one row for each cadence's period a day falls in.
+
+    Kept in the same transaction as every change to an activity (`webapp/activities/counters.py`), rebuilt by
+    `flask --app wsgi recount`. The dashboards and compliance read these rows instead of counting activities.
+    """
+    __tablename__ = "activity_counter"
+
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id", ondelete="CASCADE"), primary_key=True)
+    kind_id: Mapped[int] = mapped_column(ForeignKey("activity_kind.id", ondelete="CASCADE"), primary_key=True)
+    cadence: Mapped[str] = mapped_column(String(20), primary_key=True)
+    period: Mapped[str] = mapped_column(String(30), primary_key=True)  # the period's label, e.g. "2026-03"
+    first_day: Mapped[date]
+    last_day: Mapped[date]
+    approved: Mapped[int] = mapped_column(default=0)

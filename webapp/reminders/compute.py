@@ -15,11 +15,11 @@ from datetime import date, datetime, timedelta
 from typing import NamedTuple
 
 from flask import current_app, url_for
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, select
 
 from ..extensions import db
 from ..permissions import system_job_options
-from ..models import Activity, LedgerRow, Nudge, Plan, Task, Unit, User
+from ..models import Activity, ActivityCounter, LedgerRow, Nudge, Plan, Task, Unit, User
 
 WINDOW_DAYS = 60
 EXCERPT = 60
@@ -186,15 +186,15 @@ def _obligations(as_of: date, days_left: int, directory: Directory) -> list[Cand
 
 
 def _approved_counts(obligations, ending: dict[str, list]) -> list[tuple[int, int, str, str, int]]:
-    """Approved activities per unit of each (kind, ending period): one small query per pair, each read off the
-    kind's or the period's index (the pairs are bounded by the plan's requirements, not by the data)."""
+    """Approved activities per unit of each (kind, ending period), read off the activity counters: one small
+    query per pair (the pairs are bounded by the plan's requirements, not by the data)."""
     rows = []
     for kind_id, cadence in sorted({(o.kind_id, o.cadence) for o in obligations if o.kind_id is not None}):
         period = ending[cadence][0]
-        query = (select(Activity.unit_id, func.count())
-                 .where(Activity.kind_id == kind_id, Activity.status == "approved",
-                        Activity.held_on >= period.start, Activity.held_on <= period.end)
-                 .group_by(Activity.unit_id).execution_options(**system_job_options()))
+        query = (select(ActivityCounter.unit_id, ActivityCounter.approved)
+                 .where(ActivityCounter.kind_id == kind_id, ActivityCounter.cadence == cadence,
+                        ActivityCounter.period == period.label, ActivityCounter.approved > 0)
+                 .execution_options(**system_job_options()))
         rows += [(unit_id, kind_id, cadence, period.label, number) for unit_id, number in db.session.execute(query)]
     return rows
 

@@ -1,0 +1,152 @@
+"""The activity counters (approved activities per unit × kind × period) always equal a recount from the activities."""
+import random
+import threading
+from datetime import date, timedelta
+
+from sqlalchemy import select
+
+from tests.activities_factories import kind_id, make_activity
+from webapp.activities import counters, services
+from webapp.activities.services import ActivityData
+from webapp.extensions import db
+from webapp.models import Activity, ActivityCounter, Unit, User
+
+
+def _count(unit_id, kind, cadence, period) -> int:
+    return db.session.execute(select(ActivityCounter.approved).where(
+        ActivityCounter.unit_id == unit_id, ActivityCounter.kind_id == kind_id(kind),
+        ActivityCounter.cadence == cadence, ActivityCounter.period == period)).scalar() or 0
+
+
+def _data(activity_kind: int, held_on: date, topic: str = "主题") -> ActivityData:
+    return ActivityData(kind_id=activity_kind, held_on=held_on, topic=topic, place="会议室", host="",
+                        present=10, expected=12, summary="")
+
+
+def test_counters_follow_approval_return_edit_and_deletion(app, org):
+    with app.app_context():
+        counters.recount(db.session)
+        db.session.commit()
+        unit = org.units["class1"]
+        activity_id = make_activity(unit, "主题班会", date(2031, 3, 5), status="submitted")
+        assert _count(unit, "主题班会", "month", "2031-03") == 0
+        staff = db.session.get(User, org.users["staff2"])
+        services.approve_activity(staff, db.session.get(Activity, activity_id))
+        assert _count(unit, "主题班会", "month", "2031-03") == 1
+        assert _count(unit, "主题班会", "week", "2031-W10") == 1
+        assert _count(unit, "主题班会", "quarter", "2031-Q1") == 1
+        assert _count(unit, "主题班会", "year", "2031") == 1
+        assert _count(unit, "主题班会", "semester", "2031-春季学期") == 1
+        activity = db.session.get(Activity, activity_id)  # an approved activity moved to April
+        services.update_activity(staff, activity, activity.version, _data(activity.kind_id, date(2031, 4, 2)),
+                                 [], [], submit=False)
+        assert _count(unit, "主题班会", "month", "2031-03") == 0
+        assert _count(unit, "主题班会", "month", "2031-04") == 1
+        assert _count(unit, "主题班会", "quarter", "2031-Q2") == 1
+        assert counters.check(db.session) == []
+        other = make_activity(unit, "主题班会", date(2031, 4, 20), status="submitted")
+        services.return_activity(staff, db.session.get(Activity, other), "请补充")
+        assert _count(unit, "主题班会", "month", "2031-04") == 1
+        db.session.delete(db.session.get(Activity, activity_id))
+        db.session.commit()
+        assert _count(unit, "主题班会", "month", "2031-04") == 0
+        assert counters.check(db.session) == []
+
+
+def test_recount_command_rebuilds_one_year_or_all(app, org):
+    with app.app_context():
+        unit = org.units["class2"]
+        make_activity(unit, "主题班会", date(2032, 12, 30))  # ISO week 2032-W53 runs into 2033, so does the semester
+        make_activity(unit, "主题班会", date(2033, 1, 1))
+        assert _count(unit, "主题班会", "week", "2032-W53") == 2
+        db.session.execute(ActivityCounter.__table__.delete())
+        db.session.commit()
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["recount", "--year", "2033"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        assert _count(unit, "主题班会", "week", "2032-W53") == 2  # the whole week, both years' days
+        assert _count(unit, "主题班会", "month", "2032-12") == 0  # 2032 alone was not rebuilt
+    result = runner.invoke(args=["recount"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        assert _count(unit, "主题班会", "month", "2032-12") == 1
+        assert _count(unit, "主题班会", "semester", "2032-秋季学期") == 2
+        assert counters.check(db.session) == []
+
+
+THREADS, OPERATIONS = 4, 30
+
+
+def test_random_concurrent_changes_keep_counters_equal_to_a_recount(app, org):
+    """Logging, approving, returning, editing, withdrawing and deleting from several threads at once."""
+    with app.app_context():
+        counters.recount(db.session)
+        db.session.commit()
+        kinds = [kind_id("主题班会"), kind_id("支部委员会")]
+    units = [org.units["class1"], org.units["class2"], org.units["class3"]]
+    errors: list[BaseException] = []
+    created: list[int] = []
+    approvals: list[bool] = []  # the counters did move: activities were approved along the way
+    lock = threading.Lock()
+
+    def pick(rng):
+        with lock:
+            return rng.choice(created) if created else None
+
+    def worker(number: int):
+        rng = random.Random(1000 + number)
+        try:
+            with app.app_context():
+                monitor = db.session.get(User, org.users["monitor1"])
+                staff = db.session.get(User, org.users["secretary"])
+                for _ in range(OPERATIONS):
+                    operation = rng.choice(["log", "log", "approve", "return", "edit", "withdraw", "delete"])
+                    held_on = date(2034, 1, 1) + timedelta(days=rng.randrange(400))
+                    try:
+                        if operation == "log":
+                            user = rng.choice([monitor, staff])
+                            unit = db.session.get(Unit, rng.choice(units))
+                            activity = services.create_activity(user, unit, _data(rng.choice(kinds), held_on), [],
+                                                                submit=rng.random() < 0.7)
+                            with lock:
+                                created.append(activity.id)
+                                approvals.append(activity.status == "approved")
+                            continue
+                        activity_id = pick(rng)
+                        activity = activity_id and db.session.get(Activity, activity_id)
+                        if not activity:
+                            continue
+                        if operation == "approve":
+                            services.approve_activity(staff, activity)
+                            with lock:
+                                approvals.append(True)
+                        elif operation == "return":
+                            services.return_activity(staff, activity, "请补充")
+                        elif operation == "edit":
+                            services.update_activity(staff, activity, activity.version,
+                                                     _data(rng.choice(kinds), held_on), [], [],
+                                                     submit=activity.status in ("draft", "returned"))
+                        elif operation == "withdraw":  # an approved activity taken back to draft
+                            activity.status = "draft"
+                            activity.version += 1
+                            services._commit_unless_stale(services.StaleVersion)
+                        else:
+                            db.session.delete(activity)
+                            services._commit_unless_stale(services.StaleVersion)
+                    except (services.StaleVersion, services.WrongState):
+                        db.session.rollback()
+                    finally:
+                        db.session.expire_all()
+        except BaseException as error:  # noqa: BLE001  (reported by the main thread)
+            errors.append(error)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(THREADS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors
+    assert any(approvals)
+    with app.app_context():
+        assert counters.check(db.session) == []
