@@ -1,4 +1,4 @@
-"""Migration 0004_plan_lifecycle on a database with plans, rows and activities, on SQLite and PostgreSQL:
+"""Migration 0007_plan_lifecycle on a database with plans, rows and activities, on SQLite and PostgreSQL:
 existing tasks are not archived, rows and activities get an empty field map (so a stale save of them is a
 conflict, as before), and downgrade removes the columns again."""
 import pytest
@@ -20,7 +20,7 @@ def migrated_app(request, tmp_path):
         if db.engine.dialect.name == "postgresql":
             with db.engine.begin() as conn:
                 conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-        upgrade(revision="0004_plan_lifecycle-1")  # the revision before this one
+        upgrade(revision="0007_plan_lifecycle-1")  # the revision before this one
         yield app
         db.engine.dispose()
 
@@ -43,12 +43,12 @@ def test_existing_plans_rows_and_activities_upgrade_and_downgrade(migrated_app):
         conn.execute(text("INSERT INTO activity (id, unit_id, kind_id, held_on, topic, place, host, summary, status,"
                           " review_comment, created_at, updated_at, version) VALUES (1, 1, 1, '2025-03-01', '党课', '', '',"
                           " '', 'approved', '', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 2)"))
-    upgrade(revision="0004_plan_lifecycle")
+    upgrade(revision="0007_plan_lifecycle")
     with db.engine.connect() as conn:
         assert conn.execute(text("SELECT archived FROM plan_task")).scalar_one() in (False, 0)
         assert conn.execute(text("SELECT field_versions, progress, version FROM ledger_row")).one() == (None, "已部署", 4)
         assert conn.execute(text("SELECT field_versions FROM activity")).scalar_one() is None
-    downgrade(revision="0004_plan_lifecycle-1")
+    downgrade(revision="0007_plan_lifecycle-1")
     assert "archived" not in {c["name"] for c in inspect(db.engine).get_columns("plan_task")}
     assert "field_versions" not in {c["name"] for c in inspect(db.engine).get_columns("ledger_row")}
     with db.engine.connect() as conn:

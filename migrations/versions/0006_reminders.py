@@ -1,7 +1,7 @@
 """reminders
 
-Revision ID: 0007_reminders
-Revises: 0008_prereview
+Revision ID: 0006_reminders
+Revises: 0005_prereview
 
 Reminders (unique per kind, item, period, user), the sent-log of e-mail and robot digests (unique per item,
 period, recipient, channel), per-person e-mail/digest settings, per-unit group robots, and nudges (催办).
@@ -11,8 +11,8 @@ from alembic import op
 
 
 # revision identifiers, used by Alembic.
-revision = '0007_reminders'
-down_revision = '0008_prereview'
+revision = '0006_reminders'
+down_revision = '0005_prereview'
 branch_labels = None
 depends_on = None
 

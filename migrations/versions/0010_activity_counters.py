@@ -1,7 +1,7 @@
 """activity counters
 
-Revision ID: 0011_activity_counters
-Revises: 0005_sessions
+Revision ID: 0010_activity_counters
+Revises: 0009_sessions
 
 Approved activities per unit × kind × period (`activity_counter`), filled from the existing activities.
 """
@@ -10,8 +10,8 @@ from alembic import op
 
 
 # revision identifiers, used by Alembic.
-revision = '0011_activity_counters'
-down_revision = '0005_sessions'
+revision = '0010_activity_counters'
+down_revision = '0009_sessions'
 branch_labels = None
 depends_on = None
 

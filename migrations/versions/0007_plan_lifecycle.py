@@ -1,7 +1,7 @@
 """plan life and field-level merge: archived tasks, field version maps on ledger rows and activities
 
-Revision ID: 0004_plan_lifecycle
-Revises: 0007_reminders
+Revision ID: 0007_plan_lifecycle
+Revises: 0006_reminders
 
 `plan.revision_of_id` names the published plan a draft revision will update;
 `plan_task.archived` marks a task a re-published plan dropped (its ledger rows keep their progress);
@@ -12,8 +12,8 @@ schema change).
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0004_plan_lifecycle'
-down_revision = '0007_reminders'
+revision = '0007_plan_lifecycle'
+down_revision = '0006_reminders'
 branch_labels = None
 depends_on = None
 

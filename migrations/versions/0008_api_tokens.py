@@ -1,13 +1,13 @@
 """personal access tokens for the JSON API
 
-Revision ID: 0010_api_tokens
-Revises: 0004_plan_lifecycle
+Revision ID: 0008_api_tokens
+Revises: 0007_plan_lifecycle
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0010_api_tokens'
-down_revision = '0004_plan_lifecycle'
+revision = '0008_api_tokens'
+down_revision = '0007_plan_lifecycle'
 branch_labels = None
 depends_on = None
 

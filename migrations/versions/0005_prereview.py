@@ -1,13 +1,13 @@
 """pre-review register: kinds with their stages, items, their history (steps) and attached material
 
-Revision ID: 0008_prereview
-Revises: 0006_pending_uploads
+Revision ID: 0005_prereview
+Revises: 0004_pending_uploads
 """
 from alembic import op
 import sqlalchemy as sa
 
-revision = '0008_prereview'
-down_revision = '0006_pending_uploads'
+revision = '0005_prereview'
+down_revision = '0004_pending_uploads'
 branch_labels = None
 depends_on = None
 

@@ -1,6 +1,6 @@
 """pending uploads: photos chosen on an activity form survive a validation error
 
-Revision ID: 0006_pending_uploads
+Revision ID: 0004_pending_uploads
 Revises: 0003_perf_indexes
 
 A stored file with `pending_draft` set belongs to no activity yet: it waits under the form's draft key
@@ -9,7 +9,7 @@ until the activity is saved, and is removed after a day otherwise.
 from alembic import op
 import sqlalchemy as sa
 
-revision = '0006_pending_uploads'
+revision = '0004_pending_uploads'
 down_revision = '0003_perf_indexes'
 branch_labels = None
 depends_on = None

@@ -1,7 +1,7 @@
 """server-side sessions: one row per logged-in browser
 
-Revision ID: 0005_sessions
-Revises: 0010_api_tokens
+Revision ID: 0009_sessions
+Revises: 0008_api_tokens
 
 The session cookie names a random token; the row (keyed by the token's SHA-256) is what makes it
 valid, so logout, idle and absolute expiry and "end my other sessions" take effect on the server.
@@ -9,8 +9,8 @@ valid, so logout, idle and absolute expiry and "end my other sessions" take effe
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0005_sessions'
-down_revision = '0010_api_tokens'
+revision = '0009_sessions'
+down_revision = '0008_api_tokens'
 branch_labels = None
 depends_on = None
 
