@@ -19,6 +19,23 @@ from .services import ActivityData
 EARLIEST_DATE = date(2000, 1, 1)
 MAX_FILES = 10
 
+
+def check_chosen_files(form, field) -> None:
+    """Validator body for a multiple-file field: at most MAX_FILES, each checked by content into
+    `form.checked_files`; several may be chosen at once, so a refused one is named."""
+    chosen = [storage for storage in (field.data or []) if storage and storage.filename]
+    if len(chosen) > MAX_FILES:
+        raise ValidationError(_l("At most %(count)d files at a time.", count=MAX_FILES))
+    errors = []
+    for storage in chosen:
+        try:
+            form.checked_files.append(check_upload(storage))
+        except UploadError as error:
+            errors.append(f"{clean_filename(storage.filename or '', extension_of(storage.filename or '') or 'bin')}：{error}")
+    if errors:
+        raise ValidationError(" ".join(errors))
+
+
 # Labels live in webapp/labels.py; these names are what the activities area's templates and routes use.
 CADENCE_LABELS, LEVEL_LABELS = labels.CADENCE_LABELS, labels.LEVEL_LABELS
 STATUS_LABELS, STATE_LABELS = labels.ACTIVITY_STATUS_LABELS, labels.COMPLIANCE_STATE_LABELS
@@ -92,18 +109,7 @@ class ActivityForm(FlaskForm):
             raise ValidationError(_l("Present cannot be more than expected."))
 
     def validate_files(self, field):
-        chosen = [storage for storage in (field.data or []) if storage and storage.filename]
-        if len(chosen) > MAX_FILES:
-            raise ValidationError(_l("At most %(count)d files at a time.", count=MAX_FILES))
-        errors = []
-        for storage in chosen:
-            try:
-                self.checked_files.append(check_upload(storage))
-            except UploadError as error:
-                # Several files may be chosen at once: say which one was refused.
-                errors.append(f"{clean_filename(storage.filename or '', extension_of(storage.filename or '') or 'bin')}：{error}")
-        if errors:
-            raise ValidationError(" ".join(errors))
+        check_chosen_files(self, field)
 
     def activity_data(self) -> ActivityData:
         return ActivityData(kind_id=self.kind.data, held_on=self.held_on.data, topic=self.topic.data.strip(),

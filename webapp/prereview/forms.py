@@ -9,13 +9,12 @@ from flask_wtf.file import MultipleFileField
 from wtforms import BooleanField, HiddenField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
-from ..activities.forms import CountField, LocalDateField, choices
+from ..activities.forms import CountField, LocalDateField, check_chosen_files, choices
 from ..models.prereview import PREREVIEW_CATEGORIES, STAGE_LEVELS, STAGE_ROLES
-from ..uploads import CheckedFile, UploadError, check_upload, clean_filename, extension_of
+from ..uploads import CheckedFile
 from .services import ItemData
 
 EARLIEST_DATE = date(2000, 1, 1)
-MAX_FILES = 10
 MAX_STAGES = 4
 
 STATUS_LABELS = {"draft": _l("Draft"), "submitted": _l("Under review"), "returned": _l("Returned"),
@@ -70,18 +69,7 @@ class ItemForm(FlaskForm):
             raise ValidationError(_l("Enter where it will be published."))
 
     def validate_files(self, field):
-        chosen = [storage for storage in (field.data or []) if storage and storage.filename]
-        if len(chosen) > MAX_FILES:
-            raise ValidationError(_l("At most %(count)d files at a time.", count=MAX_FILES))
-        errors = []
-        for storage in chosen:
-            try:
-                self.checked_files.append(check_upload(storage))
-            except UploadError as error:
-                name = clean_filename(storage.filename or "", extension_of(storage.filename or "") or "bin")
-                errors.append(f"{name}：{error}")
-        if errors:
-            raise ValidationError(" ".join(errors))
+        check_chosen_files(self, field)
 
     def item_data(self) -> ItemData:
         category = self.kinds.get(self.kind.data)
