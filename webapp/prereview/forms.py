@@ -9,6 +9,7 @@ from flask_wtf.file import MultipleFileField
 from wtforms import BooleanField, HiddenField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
+from ..labels import PREREVIEW_STATUS_LABELS
 from ..activities.forms import CountField, LocalDateField, check_chosen_files, choices
 from ..models.prereview import PREREVIEW_CATEGORIES, STAGE_LEVELS, STAGE_ROLES
 from ..uploads import CheckedFile
@@ -17,9 +18,7 @@ from .services import ItemData
 EARLIEST_DATE = date(2000, 1, 1)
 MAX_STAGES = 4
 
-STATUS_LABELS = {"draft": _l("Draft"), "submitted": _l("Under review"), "returned": _l("Returned"),
-                 "approved": _l("Approved"), "rejected": _l("Rejected"), "held": _l("Held"),
-                 "cancelled": _l("Cancelled"), "published": _l("Published")}
+STATUS_LABELS = PREREVIEW_STATUS_LABELS
 CATEGORY_LABELS = {"event": _l("Event (place and date)"), "post": _l("Publication or post (channel)")}
 ROLE_LABELS = {"staff": _l("Branch staff"), "secretary": _l("Secretary"), "admin": _l("Administrator")}
 LEVEL_LABELS = {"own": _l("the organising unit"), "branch": _l("its branch"), "general": _l("its general branch"),

@@ -5,10 +5,8 @@ from math import ceil
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import format_datetime, gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from .. import audit
 from ..models import PrereviewFile, PrereviewItem, PrereviewKind, Unit
 from ..models.prereview import PREREVIEW_STATUSES
 from ..params import positive_int
@@ -22,20 +20,6 @@ from .forms import (CATEGORY_LABELS, DECISION_LABELS, LEVEL_LABELS, MAX_STAGES, 
                     STATUS_LABELS, DecisionForm, ItemForm, KindForm, OutcomeForm, choices, stage_rows_from)
 
 bp = Blueprint("prereview", __name__)
-
-# The change log reads these (webapp/audit.py); registered here so the area stays self-contained.
-audit.ENTITY_LABELS.setdefault("prereview_item", _l("Pre-review item"))
-audit.ENTITY_LABELS.setdefault("prereview_kind", _l("Pre-review kind"))
-for _action, _label in (("pass", _l("passed a review stage")), ("reject", _l("rejected")),
-                        ("held", _l("marked held")), ("cancelled", _l("marked cancelled")),
-                        ("published", _l("marked published"))):
-    audit.ACTION_LABELS.setdefault(_action, _label)
-audit.FIELD_LABELS.setdefault("speaker", _l("Speaker or author"))
-audit.FIELD_LABELS.setdefault("channel", _l("Channel"))
-audit.FIELD_LABELS.setdefault("stages", _l("Review stages"))
-audit.FIELD_LABELS.setdefault("stage", _l("Review stage"))
-audit.FIELD_LABELS.setdefault("lead_days", _l("Days ahead"))
-audit.VALUE_LABELS.setdefault(("prereview_item", "status"), STATUS_LABELS)
 
 
 @bp.context_processor
