@@ -13,8 +13,8 @@ from ..params import positive_int
 from ..permissions import (ADMIN, MONITOR, SECRETARY, STAFF, can_decide_prereview, can_edit_prereview,
                            can_manage_prereview_kind, can_record_prereview_outcome, can_register_prereview,
                            get_or_404, roles_required)
-from ..reports.routes import xlsx_response
 from ..uploads import ACCEPT_ATTRIBUTE, send_stored_file
+from ..xlsx import xlsx_response
 from . import clock, excel, queries, services
 from .forms import (CATEGORY_LABELS, DECISION_LABELS, LEVEL_LABELS, MAX_STAGES, OUTCOME_LABELS, ROLE_LABELS,
                     STATUS_LABELS, DecisionForm, ItemForm, KindForm, OutcomeForm, choices, stage_rows_from)
