@@ -36,6 +36,12 @@ def check_chosen_files(form, field) -> None:
         raise ValidationError(" ".join(errors))
 
 
+def not_before_2000(form, field) -> None:
+    """Validator of the dates the college records (activities, pre-review items): none predates 2000."""
+    if field.data and field.data < EARLIEST_DATE:
+        raise ValidationError(_l("The date cannot be before 2000."))
+
+
 # Labels live in webapp/labels.py; these names are what the activities area's templates and routes use.
 CADENCE_LABELS, LEVEL_LABELS = labels.CADENCE_LABELS, labels.LEVEL_LABELS
 STATUS_LABELS, STATE_LABELS = labels.ACTIVITY_STATUS_LABELS, labels.COMPLIANCE_STATE_LABELS
@@ -74,7 +80,7 @@ class CountField(IntegerField):
 class ActivityForm(FlaskForm):
     unit = SelectField(_l("Unit"), coerce=int, validate_choice=False)
     kind = SelectField(_l("Activity kind"), coerce=int, validate_choice=False)
-    held_on = LocalDateField(_l("Date"), validators=[InputRequired(message=_l("Enter the date."))])
+    held_on = LocalDateField(_l("Date"), validators=[InputRequired(message=_l("Enter the date.")), not_before_2000])
     topic = StringField(_l("Topic"), validators=[DataRequired(message=_l("Enter the topic.")),
                                                  Length(max=200, message=_l("At most %(max)d characters."))])
     place = StringField(_l("Place"), validators=[Length(max=200, message=_l("At most %(max)d characters."))])
@@ -101,8 +107,6 @@ class ActivityForm(FlaskForm):
     def validate_held_on(self, field):
         if field.data and field.data > self.today:
             raise ValidationError(_l("The date cannot be in the future."))
-        if field.data and field.data < EARLIEST_DATE:
-            raise ValidationError(_l("The date cannot be before 2000."))
 
     def validate_present(self, field):
         if field.data is not None and self.expected.data is not None and field.data > self.expected.data:
