@@ -1,6 +1,7 @@
 """Forms of the activities area. Every message a user can see is translated (Chinese by default)."""
 from __future__ import annotations
 
+import json
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
@@ -14,7 +15,7 @@ from ..clock import parse_typed_date
 from ..models import CADENCES, LEVELS
 from ..uploads import CheckedFile, UploadError, check_upload, clean_filename, extension_of
 from .. import labels
-from .services import ActivityData
+from .services import EDITABLE_FIELDS, ActivityData
 
 EARLIEST_DATE = date(2000, 1, 1)
 MAX_FILES = 10
@@ -93,6 +94,7 @@ class ActivityForm(FlaskForm):
     files = MultipleFileField(_l("Photos and files"))
     remove_files = SelectMultipleField(_l("Remove"), coerce=int, validate_choice=False)
     version = HiddenField()
+    base = HiddenField()  # the values the edit form was opened with (base_values): which fields this person changed
 
     def __init__(self, *args, today: date, kind_ids: set[int], **kwargs):
         super().__init__(*args, **kwargs)
@@ -115,11 +117,33 @@ class ActivityForm(FlaskForm):
     def validate_files(self, field):
         check_chosen_files(self, field)
 
+    def edited_fields(self) -> set[str] | None:
+        """The fields whose submitted value differs from the one the form was opened with; None when the form
+        carries no readable base (then every field counts as edited, as a form without it always did)."""
+        try:
+            base = json.loads(self.base.data or "")
+        except ValueError:
+            return None
+        if not isinstance(base, dict):
+            return None
+        submitted = self.activity_data().as_dict()
+        return {name for name in EDITABLE_FIELDS if name not in base or base[name] != _as_text(submitted[name])}
+
     def activity_data(self) -> ActivityData:
         return ActivityData(kind_id=self.kind.data, held_on=self.held_on.data, topic=self.topic.data.strip(),
                             place=(self.place.data or "").strip(), host=(self.host.data or "").strip(),
                             present=self.present.data, expected=self.expected.data,
                             summary=(self.summary.data or "").strip())
+
+
+def _as_text(value) -> str:
+    return "" if value is None else value.isoformat() if isinstance(value, date) else str(value)
+
+
+def base_values(data: ActivityData) -> str:
+    """What an edit form carries in `base`: each field's value as it was when the form was opened."""
+    return json.dumps({name: _as_text(value) for name, value in data.as_dict().items()}, ensure_ascii=False,
+                      sort_keys=True)
 
 
 class ReturnForm(FlaskForm):
