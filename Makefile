@@ -33,7 +33,7 @@ serve: setup
 	exec $(BIN)/gunicorn --workers $(WORKERS) --threads 4 --no-control-socket --bind 127.0.0.1:$(PORT) wsgi:app
 
 test: $(VENV)/.installed translations
-	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 # Re-extract UI strings into the catalogs (sorted, no line numbers, so parallel edits merge cleanly).
 extract-messages: $(VENV)/.installed

@@ -35,12 +35,9 @@ def _soffice() -> str:
     return found
 
 
-# The tests below only read the printed files, so LibreOffice (seconds of CPU) runs once for the module; they
-# share one xdist worker so it runs once per suite.
-pytestmark = pytest.mark.xdist_group("libreoffice")
-
-
-@pytest.fixture(scope="module")
+# The tests below only read the printed files, so LibreOffice (seconds of CPU) runs once per test process
+# (session scope: under pytest-xdist a worker may run other modules' tests between these).
+@pytest.fixture(scope="session")
 def _printed():
     return {}
 
