@@ -1,0 +1,45 @@
+"""The per-request floor (issue 14b): what every request pays around its route stays small and changes nothing
+users see: WTForms' own messages in Chinese from the app's catalogue, the security headers, the input guard."""
+from __future__ import annotations
+
+import pytest
+from flask_wtf import FlaskForm
+from werkzeug.datastructures import MultiDict
+from wtforms import DateField, IntegerField, SelectChoice, SelectField, StringField
+from wtforms.validators import InputRequired, Length
+
+
+class _Sample(FlaskForm):
+    class Meta:
+        csrf = False
+
+    count = IntegerField()
+    day = DateField()
+    choice = SelectField(choices=[SelectChoice("a", "A")])
+    name = StringField(validators=[InputRequired(), Length(max=3)])
+
+
+@pytest.mark.parametrize("locale, expected", [
+    ("zh_Hans_CN", {"count": "不是有效的整数。", "day": "不是有效的日期。", "choice": "不是有效的选项。",
+                    "name": "最多 3 个字符。"}),
+    ("en", {"count": "Not a valid integer value.", "day": "Not a valid date value.", "choice": "Not a valid choice.",
+            "name": "Field cannot be longer than 3 characters."}),
+])
+def test_wtforms_messages_come_from_the_app_catalogue(app, locale, expected):
+    with app.test_request_context("/", method="POST", headers={"Cookie": f"lang={locale}"}):
+        form = _Sample(formdata=MultiDict({"count": "x", "day": "2026-13-40", "choice": "b", "name": "长长长长"}))
+        assert not form.validate()
+        assert {name: errors[0] for name, errors in form.errors.items()} == expected
+        from flask import request
+        assert not hasattr(request, "wtforms_translations")  # WTForms' own catalogue was never read
+
+
+def test_a_required_field_says_so_in_chinese(app):
+    with app.test_request_context("/", method="POST"):
+        form = _Sample(formdata=MultiDict({"count": "1", "day": "2026-03-02", "choice": "a"}))
+        assert not form.validate()
+        assert form.errors == {"name": ["此项为必填项。"]}
+
+
+def test_i18n_of_wtforms_is_off_app_wide(app):
+    assert app.config["WTF_I18N_ENABLED"] is False
