@@ -92,19 +92,29 @@ def _is_utf8(raw: bytes) -> bool:
     return True
 
 
+_FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
+
+
 def refuse_malformed_input() -> None:
-    """before_request: invalid UTF-8 in percent-encoding and control characters in any query or form value are a 400."""
-    if not _is_utf8(request.query_string):
-        abort(400)
-    if request.mimetype == "application/x-www-form-urlencoded" and not _is_utf8(request.get_data(cache=True)):
-        abort(400)
-    # gunicorn refuses request lines past 4094 bytes; behind any other server a longer value is no search either.
-    if any(len(value) > MAX_QUERY_VALUE for _key, values in request.args.lists() for value in values):
-        abort(400)
-    for source in (request.args, request.form):
-        for key, values in source.lists():
-            if _CONTROL_CHARACTERS.search(key) or any(_CONTROL_CHARACTERS.search(value) for value in values):
-                abort(400)
+    """before_request: invalid UTF-8 in percent-encoding and control characters in any query or form value are a 400.
+    A request without a query string or a form body (most GETs, every htmx poll) has nothing to check."""
+    if request.query_string:
+        if not _is_utf8(request.query_string):
+            abort(400)
+        # gunicorn refuses request lines past 4094 bytes; behind any other server a longer value is no search either.
+        if any(len(value) > MAX_QUERY_VALUE for _key, values in request.args.lists() for value in values):
+            abort(400)
+        _refuse_control_characters(request.args)
+    if request.mimetype in _FORM_TYPES:  # only these bodies become request.form
+        if request.mimetype == "application/x-www-form-urlencoded" and not _is_utf8(request.get_data(cache=True)):
+            abort(400)
+        _refuse_control_characters(request.form)
+
+
+def _refuse_control_characters(source) -> None:
+    for key, values in source.lists():
+        if _CONTROL_CHARACTERS.search(key) or any(_CONTROL_CHARACTERS.search(value) for value in values):
+            abort(400)
 
 
 # ---- every form: each field gets only what its type allows ------------------------------------------------

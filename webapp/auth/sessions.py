@@ -152,6 +152,14 @@ class HostPrefixedSessionInterface(SecureCookieSessionInterface):
     """Over HTTPS the session cookie is `__Host-session`: Secure, Path=/ and no Domain, so neither a sibling
     subdomain nor a plain-http page can set or overwrite it. Over plain http it stays `session`."""
 
+    def get_signing_serializer(self, app):
+        # Flask builds a new serializer for every request; it depends on the keys only, so keep one per key set.
+        keys = (app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ()))
+        cached = getattr(self, "_serializer", None)
+        if cached is None or cached[0] != keys:
+            cached = self._serializer = (keys, super().get_signing_serializer(app))
+        return cached[1]
+
     def get_cookie_name(self, app) -> str:
         name = super().get_cookie_name(app)
         return f"__Host-{name}" if _https() else name
