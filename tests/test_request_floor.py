@@ -43,3 +43,14 @@ def test_a_required_field_says_so_in_chinese(app):
 
 def test_i18n_of_wtforms_is_off_app_wide(app):
     assert app.config["WTF_I18N_ENABLED"] is False
+
+
+def test_the_catalogue_kept_per_request_follows_force_locale(app):
+    from flask_babel import force_locale, gettext
+    with app.test_request_context("/"):
+        assert gettext("This field is required.") == "此项为必填项。"
+        with force_locale("en"):
+            assert gettext("This field is required.") == "This field is required."
+        assert gettext("This field is required.") == "此项为必填项。"
+    with app.test_request_context("/", headers={"Cookie": "lang=en"}):  # a new request chooses anew
+        assert gettext("This field is required.") == "This field is required."
