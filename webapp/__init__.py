@@ -66,6 +66,8 @@ def _queue_sqlite_writers(app: Flask) -> None:
     from .sqlite_queue import QueuedWriteConnection
     options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
     options["connect_args"] = {"factory": QueuedWriteConnection, **options.get("connect_args", {})}
+    # A file has no server that could drop the connection: no "SELECT 1" before every request's first statement.
+    options["pool_pre_ping"] = False
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
 
