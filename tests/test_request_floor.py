@@ -54,3 +54,39 @@ def test_the_catalogue_kept_per_request_follows_force_locale(app):
         assert gettext("This field is required.") == "此项为必填项。"
     with app.test_request_context("/", headers={"Cookie": "lang=en"}):  # a new request chooses anew
         assert gettext("This field is required.") == "This field is required."
+
+
+def test_a_lazy_load_carries_each_scope_criterion_once_and_stays_scoped(app, org):
+    """with_loader_criteria travel with objects into their lazy loads; the scope hook does not add them a second
+    time (that doubled every subtree subquery), and a load of something outside the scope still finds nothing."""
+    from flask import g
+    from sqlalchemy import event, select
+
+    from tests.ledger_factories import make_plan, rows_of
+    from webapp import permissions
+    from webapp.extensions import db
+    from webapp.models import LedgerRow, User
+    with app.app_context():
+        ids = make_plan(org.units["general"], [org.units["faculty1"], org.units["foreign_branch"]], sections=1,
+                        tasks_per_section=1)
+    row_id, foreign_row_id = rows_of(ids, org.units["faculty1"])[0], rows_of(ids, org.units["foreign_branch"])[0]
+    seen: list[str] = []
+    with app.test_request_context("/"):
+        user = db.session.get(User, org.users["staff1"])
+        g._login_user = user
+        permissions.activate_scope(user)
+        row = db.session.execute(select(LedgerRow).where(LedgerRow.id == row_id)).scalar_one()
+        assert db.session.execute(select(LedgerRow).where(LedgerRow.id == foreign_row_id)).scalar() is None
+        engine = db.engine
+
+        def note(_conn, _cursor, statement, *_args):
+            seen.append(statement)
+
+        event.listen(engine, "before_cursor_execute", note)
+        try:
+            assert row.task is not None
+        finally:
+            event.remove(engine, "before_cursor_execute", note)
+    task_load = next(statement for statement in seen if statement.lstrip().startswith("SELECT plan_task."))
+    assert task_load.count("plan_task.plan_id IN") == 1, task_load  # was 2: the criterion twice
+    assert task_load.count("LIKE") <= 4, task_load  # was 18
