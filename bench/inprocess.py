@@ -95,10 +95,12 @@ def time_requests(name: str, send, repeat: int, counter: StatementCounter) -> di
 
 def _floor_requests(staff, repeat: int) -> dict:
     """"floor": the bell fragment (htmx GET; session, user, scope, one COUNT, a few lines of template);
+    "floor_bare": GET /session (session, user, scope, a CSRF token, a small JSON: no route SQL, no template);
     "ceiling": a bare Flask hello-world through the test client, the reference for the floor."""
     from bench.ceiling_app import app as ceiling_app
     bare = ceiling_app.test_client()
     return {"floor": (lambda: staff.get("/reminders/bell", headers=HTMX), repeat * 5),
+            "floor_bare": (lambda: staff.get("/session"), repeat * 5),
             "ceiling": (lambda: bare.get("/"), repeat * 5)}
 
 

@@ -90,3 +90,23 @@ def test_a_lazy_load_carries_each_scope_criterion_once_and_stays_scoped(app, org
     task_load = next(statement for statement in seen if statement.lstrip().startswith("SELECT plan_task."))
     assert task_load.count("plan_task.plan_id IN") == 1, task_load  # was 2: the criterion twice
     assert task_load.count("LIKE") <= 4, task_load  # was 18
+
+
+def test_security_and_cache_headers_once_each(app, client):
+    from webapp import CSP
+    page = client.get("/login")
+    static = client.get("/static/css/app.css")
+    for response in (page, static):
+        assert response.headers.getlist("Content-Security-Policy") == [CSP]
+        assert response.headers.getlist("X-Content-Type-Options") == ["nosniff"]
+        assert response.headers.getlist("X-Frame-Options") == ["DENY"]
+        assert response.headers.getlist("Referrer-Policy") == ["same-origin"]
+        assert "HX-Request" in response.headers["Vary"]
+    assert page.headers.getlist("Cache-Control") == ["no-store"]
+    assert "no-store" not in static.headers.get("Cache-Control", "")
+    with app.test_request_context("/"):
+        from flask import Response
+        answer = app.process_response(Response("x", headers={"Cache-Control": "private, max-age=60",
+                                                             "Vary": "Accept-Encoding"}))
+    assert answer.headers.getlist("Cache-Control") == ["private, max-age=60"]  # a route's own choice stays
+    assert answer.headers["Vary"] == "Accept-Encoding, HX-Request"

@@ -142,11 +142,15 @@ def _register_request_hooks(app: Flask) -> None:
     @app.after_request
     def _security_headers(response):
         headers = response.headers
-        for name, value in SECURITY_HEADERS:
-            if name not in headers:
-                headers[name] = value
-        if request.endpoint != "static" and "Cache-Control" not in headers:
-            headers["Cache-Control"] = "no-store"
+        present = {name.lower() for name, _value in headers.items()}
+        # Werkzeug's Headers re-validate every value set through them; these constants need no check.
+        headers.extend([(name, value) for name, value in SECURITY_HEADERS if name.lower() not in present])
+        if request.endpoint != "static" and "cache-control" not in present:
+            headers.add("Cache-Control", "no-store")
+        vary = headers.get("Vary")
+        if vary is None:
+            headers.add("Vary", "HX-Request")
+            return response
         return add_vary_header(response)
 
 
