@@ -20,7 +20,7 @@ class _Sample(FlaskForm):
 
 
 @pytest.mark.parametrize("locale, expected", [
-    ("zh_Hans_CN", {"count": "不是有效的整数。", "day": "不是有效的日期。", "choice": "不是有效的选项。",
+    ("zh_Hans_CN", {"count": "不是有效的整数。", "day": "不是有效的日期。", "choice": "不是有效的选择。",
                     "name": "最多 3 个字符。"}),
     ("en", {"count": "Not a valid integer value.", "day": "Not a valid date value.", "choice": "Not a valid choice.",
             "name": "Field cannot be longer than 3 characters."}),
