@@ -154,7 +154,9 @@ def update_row(row_id: int):
 @bp.route("/ledger/rows/<int:row_id>/history")
 @roles_required()
 def row_history(row_id: int):
-    row = load_row(row_id)
+    row = queries.ledger_row(row_id)  # the page shows the row's unit and task in full: the ORM row
+    if row is None:
+        abort(404)
     return render_page_or_partial("ledger/history.html", "ledger/_history.html", row=row,
                                   entries=queries.row_history(row.id))
 
