@@ -244,6 +244,46 @@ def _row_views_statement(active: tuple[str, ...]):
             .order_by(Section.position, Task.position, Task.id, LedgerRow.id, StoredFile.id))
 
 
+# The page's other reads, as plain rows (attribute access like the models'): the unit, its plans, the plan's sections
+# and the unit selector, each under the scope like the rows.
+_DEPTH = (func.length(Unit.path) - func.length(func.replace(Unit.path, "/", "")) - 2).label("depth")  # Unit.depth
+_UNIT = select(Unit.id, Unit.name, Unit.path).where(Unit.id == bindparam("unit_id"), _IN_SCOPE)
+_PLANS = (select(Plan.id, Plan.year, Plan.title)
+          .where(Plan.status == "published",
+                 select(LedgerRow.id).join(Task, LedgerRow.task_id == Task.id).join(Unit, Unit.id == LedgerRow.unit_id)
+                 .where(Task.plan_id == Plan.id, Task.archived.is_(False), LedgerRow.unit_id == bindparam("unit_id"),
+                        _IN_SCOPE).exists())
+          .order_by(Plan.year.desc(), Plan.id.desc()))
+_SECTIONS = (select(Section.id, Section.number, Section.title).where(Section.plan_id == bindparam("plan_id"))
+             .order_by(Section.position))
+_UNITS_WITH_ROWS = (select(Unit.id, Unit.name, _DEPTH)
+                    .where(_IN_SCOPE, select(LedgerRow.id).join(Task, Task.id == LedgerRow.task_id)
+                           .join(Plan, Plan.id == Task.plan_id)
+                           .where(LedgerRow.unit_id == Unit.id, Plan.status == "published", Task.archived.is_(False))
+                           .exists())
+                    .order_by(Unit.path))
+
+
+def unit_row(unit_id: int):
+    """The unit (id, name, path) if it is in the scope, else None."""
+    return db.session.connection().execute(_UNIT, {"unit_id": unit_id, "scope": scope_pattern()}).first()
+
+
+def published_plan_rows(unit_id: int) -> list:
+    """`published_plans_for` as plain rows (id, year, title)."""
+    return db.session.connection().execute(_PLANS, {"unit_id": unit_id, "scope": scope_pattern()}).all()
+
+
+def section_rows(plan_id: int) -> list:
+    """`sections_of` as plain rows (id, number, title)."""
+    return db.session.connection().execute(_SECTIONS, {"plan_id": plan_id}).all()
+
+
+def unit_choices() -> list:
+    """`units_with_rows` as plain rows (id, name, depth)."""
+    return db.session.connection().execute(_UNITS_WITH_ROWS, {"scope": scope_pattern()}).all()
+
+
 def row_views(unit_id: int, plan_id: int, filters: LedgerFilters, today: date) -> list[RowView]:
     """`ledger_rows` as plain values: the unit's rows of one plan in the printed order, filtered; one SELECT."""
     active = tuple(name for name in ("status", "overdue", "section", "q") if getattr(filters, name))

@@ -6,9 +6,8 @@ from flask_login import current_user
 
 from ..clock import local_today, localtime
 from ..htmx import is_htmx, render_page_or_partial
-from ..models import Unit
 from ..params import positive_int
-from ..permissions import ADMIN, SECRETARY, can_edit_unit_ledger, get_or_404, may_edit_ledger_of, roles_required
+from ..permissions import ADMIN, SECRETARY, can_edit_unit_ledger, may_edit_ledger_of, roles_required
 from .. import audit, labels
 from ..uploads import ACCEPT_ATTRIBUTE, limit_mb
 from . import queries
@@ -54,18 +53,21 @@ def index():
 @bp.route("/units/<int:unit_id>/ledger")
 @roles_required()
 def unit_ledger(unit_id: int):
-    unit = get_or_404(Unit, unit_id)
+    # Every read of this page is a Core statement under the scope (plain rows, no ORM objects): ~1 ms less.
+    unit = queries.unit_row(unit_id)
+    if unit is None:
+        abort(404)
     filters = queries.LedgerFilters.from_args(request.args)
-    plans = queries.published_plans_for(unit.id)
+    plans = queries.published_plan_rows(unit.id)
     plan = next((p for p in plans if p.id == filters.plan), plans[0] if plans else None)
     rows = queries.row_views(unit.id, plan.id, filters, local_today()) if plan else []
-    sections = queries.sections_of(plan.id) if plan else []
+    sections = queries.section_rows(plan.id) if plan else []
     # ?print=1: the printable view (full 具体内容, no selector or filters, a 打印 button).
     print_view = request.args.get("print") == "1"
     return render_page_or_partial(
         "ledger/unit_ledger.html", "ledger/_results.html", unit=unit, plan=plan, plans=plans, filters=filters,
         groups=queries.group_by_section(rows, sections), row_count=len(rows), sections=sections,
-        units=queries.units_with_rows(),
+        units=queries.unit_choices(),
         may_edit=can_edit_unit_ledger(current_user, unit),
         ledger_rows=renderer(print_view).rows,
         print_view=print_view,
