@@ -8,12 +8,14 @@ whose editor is open is rendered by the `editor` macro of `templates/ledger/_edi
 """
 from __future__ import annotations
 
+from datetime import timezone
+
 from flask import g, render_template, request, url_for
 from flask_babel import get_locale, gettext
 from flask_login import current_user
 from markupsafe import Markup, escape
 
-from ..clock import local_today, localtime
+from ..clock import local_today, zone
 from ..permissions import may_edit_ledger_of
 from .. import labels
 
@@ -74,6 +76,7 @@ class RowRenderer:
         self.user = current_user._get_current_object()
         self.print_view = print_view
         self.today = local_today()
+        self.zone = zone()
         self.prereview_for_row = prereview_for_row
         key = (str(get_locale()), request.host_url, request.script_root)
         fixed = _FIXED.get(key)
@@ -140,8 +143,10 @@ class RowRenderer:
                 parts.append(fixed.overdue_badge)
             if row.updated_by_id:
                 name = row.updated_by.display_name if row.updated_by is not None else ""
-                parts.append(f'<small class="muted">{escape(name)} '
-                             f'{escape(localtime(row.updated_at, "%m-%d %H:%M"))}</small>')
+                updated_at = row.updated_at  # clock.localtime(updated_at, "%m-%d %H:%M"), the zone looked up once
+                when = "" if updated_at is None else (updated_at if updated_at.tzinfo else updated_at.replace(
+                    tzinfo=timezone.utc)).astimezone(self.zone).strftime("%m-%d %H:%M")
+                parts.append(f'<small class="muted">{escape(name)} {when}</small>')
             parts.append("</td>")
         parts.append("\n")
         if editing == "files":
