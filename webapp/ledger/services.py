@@ -18,7 +18,7 @@ from ..models.base import utcnow
 from ..permissions import MONITOR, scope_pattern
 from ..uploads import CheckedFile
 from ..versioning import StaleVersion, conflicting_fields, stamped
-from .queries import EditorName
+from .queries import EditorName, row_view
 
 ENTITY = "ledger_row"
 # A save that loses a race re-reads the row and merges again; this many tries is far more than contention needs.
@@ -114,11 +114,13 @@ def save_row(user, row_id: int, base_version: int, changes: dict[str, Any], *, l
 # the values passed (one compiled form per set of changed fields).
 _ROWS = LedgerRow.__table__
 _IN_SCOPE = _ROWS.c.unit_id.in_(select(Unit.id).where(Unit.path.like(bindparam("w_scope", type_=String), escape="\\")))
+# RETURNING what the row now says of its version and save time (the fragment's data-version and 'saved at').
 _SAVE_EDITED = {
-    False: update(_ROWS).where(_ROWS.c.id == bindparam("w_id"), _ROWS.c.version == bindparam("w_version"), _IN_SCOPE),
+    False: update(_ROWS).where(_ROWS.c.id == bindparam("w_id"), _ROWS.c.version == bindparam("w_version"), _IN_SCOPE)
+    .returning(_ROWS.c.version, _ROWS.c.updated_at),
     # Monitors edit their own class's ledger only.
     True: update(_ROWS).where(_ROWS.c.id == bindparam("w_id"), _ROWS.c.version == bindparam("w_version"), _IN_SCOPE,
-                              _ROWS.c.unit_id == bindparam("w_own_unit")),
+                              _ROWS.c.unit_id == bindparam("w_own_unit")).returning(_ROWS.c.version, _ROWS.c.updated_at),
 }
 
 
@@ -145,16 +147,17 @@ def save_edited_row(user, row, base_version: int, changes: dict[str, Any]):
     where = {"w_id": row.id, "w_version": row.version, "w_scope": scope_pattern()}
     if monitor:
         where["w_own_unit"] = user.unit_id
-    if db.session.connection().execute(_SAVE_EDITED[monitor], {**values, **where}).rowcount != 1:
+    saved = db.session.connection().execute(_SAVE_EDITED[monitor], {**values, **where}).first()
+    if saved is None:
         db.session.rollback()
         save_row(user, row.id, base_version, changes)  # lost a race: the general path (merge, 409 or 404)
-        from .queries import row_view
-        saved = row_view(row.id)
-        if saved is None:
+        current = row_view(row.id)
+        if current is None:
             raise RowMissing(row.id)
-        return saved
+        return current
     insert_changes(ENTITY, row.id, row.unit_id, diff, user_id=user.id)  # every field's entry, one INSERT
     _commit_keeping()
+    values["version"], values["updated_at"] = saved
     for field, value in values.items():
         setattr(row, field, value)
     row.updated_by = EditorName(editor_name)
