@@ -2,9 +2,10 @@
 
 The page (`_results.html`) asks it for each section's rows and the fragment endpoints for one row, so both are the
 same HTML. It is plain Python over the rows' values (`queries.RowView`) with markupsafe's escaper: everything that
-is the same for every row (labels in the request's language, URL prefixes, the opening `<td …>` of each cell, the
-edit permission per unit) is built once per request; a row is then one string join. Jinja cost ~0.3 ms a row. A cell
-whose editor is open is rendered by the `editor` macro of `templates/ledger/_editor.html`, as before.
+is the same for every row (labels in the request's language, URL prefixes, the opening `<td …>` of each cell) is
+built once per language, the edit permission once per unit and request; a row is then one string join (Jinja cost
+~0.3 ms a row). A cell whose editor is open is rendered by the `editor` macro of `templates/ledger/_editor.html`, as
+before.
 """
 from __future__ import annotations
 
@@ -65,7 +66,7 @@ class _Fixed:
                       for editable in (False, True)}
 
 
-_FIXED: dict[tuple[str, str, str], _Fixed] = {}
+_FIXED: dict[tuple[str, str], _Fixed] = {}
 
 
 class RowRenderer:
@@ -78,9 +79,11 @@ class RowRenderer:
         self.today = local_today()
         self.zone = zone()
         self.prereview_for_row = prereview_for_row
-        key = (str(get_locale()), request.host_url, request.script_root)
+        key = (str(get_locale()), request.script_root)  # URLs are relative: the host does not matter
         fixed = _FIXED.get(key)
         if fixed is None:
+            if len(_FIXED) > 16:  # a handful of languages and roots; never let odd requests grow it
+                _FIXED.clear()
             fixed = _FIXED[key] = _Fixed()
         self.fixed = fixed
         self.editable_units: dict[int, bool] = {}

@@ -1,7 +1,7 @@
 """A unit's ledger, inline editing of its rows, a row's history and the change log."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, abort, redirect, request, url_for
 from flask_login import current_user
 
 from ..clock import local_today, localtime
