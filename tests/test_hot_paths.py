@@ -130,3 +130,21 @@ def test_a_save_that_loses_the_race_after_its_read_is_merged_by_the_general_path
                                  .execution_options(populate_existing=True)).scalar_one()
         assert (row.lead, row.progress, row.remarks, row.version) == ("李四", "推进中", "甲", 4)
         db.session.remove()
+
+
+def test_the_page_and_the_fragment_show_a_row_in_the_same_bytes(app, org, login_as, csrf):
+    """One renderer makes both: the page's row is byte for byte the fragment htmx swaps in after a save."""
+    import re
+    with app.app_context():
+        ids = make_plan(org.units["general"], [org.units["faculty1"]], sections=2, tasks_per_section=2)
+    row_ids = rows_of(ids, org.units["faculty1"])
+    client = login_as("staff1")
+    token = csrf(target=client, path="/")
+    saved = post_row(client, row_ids[1], token, progress="<b>推进</b> & 完成", status="in_progress", version="1")
+    assert saved.status_code == 200
+    page = client.get(f"/units/{org.units['faculty1']}/ledger").get_data(as_text=True)
+    for row_id in row_ids:
+        fragment = client.get(f"/ledger/rows/{row_id}", headers=HX).get_data(as_text=True)
+        found = re.search(rf'<tr id="row-{row_id}" .*?</tr>', page, re.S)
+        assert found and found.group(0) == fragment, row_id
+    assert saved.get_data(as_text=True) == client.get(f"/ledger/rows/{row_ids[1]}", headers=HX).get_data(as_text=True)
