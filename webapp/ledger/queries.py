@@ -1,4 +1,5 @@
-"""Selects for the ledger. Every one runs through the scoped session: rows outside the user's subtree are absent."""
+"""Selects for the ledger. Every one is scoped (the ORM hook, or for the Core reads of the hot paths their own
+WHERE clause): rows outside the user's subtree are absent."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -78,10 +79,6 @@ def ledger_rows(unit_id: int, plan_id: int, filters: LedgerFilters, today: date)
     stmt = (select(LedgerRow).join(Task, LedgerRow.task_id == Task.id).join(Section, Task.section_id == Section.id)
             .where(LedgerRow.unit_id == unit_id, Task.plan_id == plan_id, Task.archived.is_(False))
             .order_by(Section.position, Task.position, Task.id).options(*_row_options()))
-    return list(db.session.execute(_filtered(stmt, filters, today)).unique().scalars())
-
-
-def _filtered(stmt, filters: LedgerFilters, today: date):
     if filters.status:
         stmt = stmt.where(LedgerRow.status == filters.status)
     if filters.overdue:
@@ -91,7 +88,7 @@ def _filtered(stmt, filters: LedgerFilters, today: date):
     if filters.q:
         stmt = stmt.where(or_(*(column.icontains(filters.q, autoescape=True) for column in (
             Task.title, LedgerRow.progress, LedgerRow.remarks, LedgerRow.lead, LedgerRow.members))))
-    return stmt
+    return list(db.session.execute(stmt).unique().scalars())
 
 
 def group_by_section(rows: list[LedgerRow], sections: list[Section]) -> list[tuple[Section, list[LedgerRow]]]:
@@ -128,7 +125,7 @@ def row_history(row_id: int) -> list[AuditEntry]:
 
 # ---- rows as plain values: the hot paths (the page, the row fragment, the inline edit) ------------------------
 # Read with Core on the session's connection (no ORM objects, no loader criteria): the scope is in each statement's
-# WHERE clause (`permissions.scope_condition`), the same subtree the ORM hook would add.
+# WHERE clause (`permissions.scope_pattern()`), the same subtree the ORM hook would add.
 
 class TaskView:
     __slots__ = ("id", "number", "title", "body", "deadline_text", "due_on", "section_id", "plan_id", "plan")
