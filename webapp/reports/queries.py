@@ -199,10 +199,22 @@ def obligation_cells(year: int, as_of: date, unit_ids: Iterable[int] | None):
 
 
 def obligation_figures_by_unit(units: list[Unit], window: ReportWindow) -> dict[int, ObligationFigures]:
-    """Met and owed obligation periods per unit: the compliance cells' arithmetic without building the cells
-    (the university's dashboard has ~100,000 of them)."""
+    """Met and owed obligation periods per unit (active units in scope), cached per college while nothing they
+    depend on changed (`activities.rollups`). The figures are shared: do not change them, `add` them to others."""
+    figures, _ = _cached_obligation_figures([(u.id, u.path) for u in units], window, ())
+    return figures
+
+
+def _cached_obligation_figures(units: list[tuple[int, str]], window: ReportWindow, complete_buckets):
+    from ..activities import rollups
+    key = (db.engine.url.render_as_string(), window.year, window.period, window.as_of)
+    return rollups.cached_figures(db.session, key, units, complete_buckets,
+                                  lambda unit_ids: _obligation_figures(unit_ids, window))
+
+
+def _obligation_figures(unit_ids: set[int], window: ReportWindow) -> dict[int, ObligationFigures]:
+    """The compliance cells' arithmetic without building the cells (the university's dashboard has ~100,000)."""
     from ..activities.compliance import counted
-    unit_ids = {u.id for u in units}
     base = counted(window.year, unit_ids)
     as_of = window.as_of
     figures: dict[int, ObligationFigures] = {}
@@ -255,30 +267,97 @@ def _figures_per_unit(root: Unit, window: ReportWindow) -> tuple[list[Unit], dic
                    for u in units}
 
 
-def _rollup(unit: Unit, members: list[UnitFigures], own_only: bool, has_children: bool) -> UnitFigures:
-    row = UnitFigures(unit=unit, tasks=TaskFigures(), obligations=ObligationFigures(), own_only=own_only,
-                      has_children=has_children)
-    for member in members:
-        row.tasks.add(member.tasks)
-        row.obligations.add(member.obligations)
-        row.activity_update = _latest(row.activity_update, member.activity_update)
-    return row
-
-
 def overview(root: Unit, window: ReportWindow) -> Overview:
-    """The root's own ledger and one row per child unit rolling up that child's subtree."""
-    units, own = _figures_per_unit(root, window)
+    """The root's own ledger and one row per child unit rolling up that child's subtree.
+
+    Works on light (id, parent, path) rows of the subtree and folds every figure straight into the rows shown:
+    ORM units only for the root and its children, and each college's obligation figures summed once per cache
+    entry (`activities.rollups`), so a university's page does not build an object per unit."""
+    light = db.session.execute(select(Unit.id, Unit.parent_id, Unit.path)
+                               .where(Unit.path.startswith(root.path, autoescape=True), Unit.active.is_(True))).all()
     depth = len(root.ancestor_ids)
-    members: dict[int, list[UnitFigures]] = defaultdict(list)  # child of the root -> its subtree's figures
-    for unit in units:
-        chain = unit.ancestor_ids
-        if len(chain) > depth:
-            members[chain[depth]].append(own[unit.id])
-    rows = [own[root.id]] if root.id in own else []
-    rows += [_rollup(child, members[child.id], own_only=False, has_children=own[child.id].has_children)
-             for child in units if child.parent_id == root.id]
-    total = _rollup(root, list(own.values()), own_only=False, has_children=True)
+    group_of: dict[int, int] = {}  # unit id -> the child of the root whose subtree holds it (the root: 0)
+    parents = set()
+    for unit_id, parent_id, path in light:
+        parents.add(parent_id)
+        chain = path.strip("/").split("/")
+        group_of[unit_id] = int(chain[depth]) if len(chain) > depth else 0
+    children = list(db.session.execute(select(Unit).where(Unit.parent_id == root.id, Unit.active.is_(True))
+                                       .order_by(Unit.path)).scalars())
+    groups: dict[int, UnitFigures] = {0: UnitFigures(unit=root, tasks=TaskFigures(), obligations=ObligationFigures(),
+                                                     own_only=True, has_children=root.id in parents)}
+    for gid in set(group_of.values()) - {0}:
+        groups[gid] = UnitFigures(unit=None, tasks=TaskFigures(), obligations=ObligationFigures(), own_only=False,
+                                  has_children=gid in parents)
+    _fold_tasks(root, window, group_of, groups)
+    for unit_id, last in activity_updates_by_unit(root, window).items():
+        group = groups.get(group_of.get(unit_id, -1))
+        if group is not None:
+            group.activity_update = _latest(group.activity_update, last)
+    _fold_obligations(root, window, light, group_of, groups)
+    total = UnitFigures(unit=root, tasks=TaskFigures(), obligations=ObligationFigures(), own_only=False,
+                        has_children=True)
+    for group in groups.values():
+        total.tasks.add(group.tasks)
+        total.obligations.add(group.obligations)
+        total.activity_update = _latest(total.activity_update, group.activity_update)
+    rows = [groups[0]] if root.id in group_of else []
+    for child in children:
+        row = groups.get(child.id) or UnitFigures(unit=child, tasks=TaskFigures(), obligations=ObligationFigures(),
+                                                  has_children=child.id in parents)
+        row.unit = child
+        rows.append(row)
     return Overview(root=root, window=window, rows=rows, total=total)
+
+
+def _fold_tasks(root: Unit, window: ReportWindow, group_of: dict[int, int], groups: dict[int, UnitFigures]) -> None:
+    """`task_figures_by_unit`'s figures, one row per unit from SQL, added into each unit's group."""
+    overdue = case((and_(Task.due_on < window.as_of, LedgerRow.status != "done"), 1), else_=0)
+    edited_at = case((LedgerRow.updated_by_id.is_not(None), LedgerRow.updated_at))
+    by_status = [func.sum(case((LedgerRow.status == status, 1), else_=0))
+                 for status in ("done", "in_progress", "not_started")]
+    stmt = (select(LedgerRow.unit_id, func.count(LedgerRow.id), *by_status, func.sum(overdue), func.max(edited_at))
+            .join(Task, Task.id == LedgerRow.task_id).join(Plan, Plan.id == Task.plan_id)
+            .where(Plan.year == window.year, Plan.status == "published", Task.archived.is_(False),
+                   LedgerRow.unit_id.in_(Unit.subtree_ids(root.path)))
+            .group_by(LedgerRow.unit_id))
+    if not window.whole_year:
+        stmt = stmt.where(or_(Task.due_on.is_(None), Task.due_on.between(window.start, window.end)))
+    for unit_id, assigned, done, in_progress, not_started, overdue_count, last in db.session.execute(stmt):
+        group = groups.get(group_of.get(unit_id, -1))  # units not active: not in the figures
+        if group is None:
+            continue
+        tasks = group.tasks
+        tasks.assigned += assigned
+        tasks.done += int(done or 0)
+        tasks.in_progress += int(in_progress or 0)
+        tasks.not_started += int(not_started or 0)
+        tasks.overdue += int(overdue_count or 0)
+        tasks.last_update = _latest(tasks.last_update, _as_datetime(last))
+
+
+def _fold_obligations(root: Unit, window: ReportWindow, light, group_of: dict[int, int],
+                      groups: dict[int, UnitFigures]) -> None:
+    from ..activities.rollups import bucket_of
+    # Below a college the cached entries hold more units than this subtree: only whole buckets have totals.
+    complete = {bucket_of(path) for _, _, path in light} if len(root.ancestor_ids) <= 2 else set()
+    figures, entries = _cached_obligation_figures([(unit_id, path) for unit_id, _, path in light], window, complete)
+    summed: set[int] = set()
+    for gid, group in groups.items():
+        entry = entries.get(gid)
+        if gid and entry is not None:  # the child is a college: its entry's total is the whole rollup
+            if entry.total is None:
+                total = ObligationFigures()
+                for unit_figures in entry.figures.values():
+                    if unit_figures is not None:
+                        total.add(unit_figures)
+                entry.total = total
+            group.obligations.add(entry.total)
+            summed.add(gid)
+    for unit_id, unit_figures in figures.items():
+        gid = group_of.get(unit_id)
+        if gid is not None and gid not in summed:
+            groups[gid].obligations.add(unit_figures)
 
 
 def unit_summaries(root: Unit, window: ReportWindow) -> list[UnitFigures]:

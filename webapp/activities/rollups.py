@@ -1,0 +1,215 @@
+"""Cached obligation figures of the dashboards, and the change stamps that say when they are stale.
+
+The dashboards' met/owed figures per unit (`reports.queries.obligation_figures_by_unit`) are a pure function of the
+year's published requirements, the task assignments, the units, the activity kinds, the activity counters and the
+day (and the window asked for). Computing them for a whole university reads ~90,000 counter rows and makes
+~100,000 met/owed checks; they change only when one of those inputs does. So each app process keeps them per
+college ("bucket": the unit two levels down the tree, or a top unit itself) and reuses them while the stamps in
+`met_rollup_stamp` are unchanged:
+
+- row 0 (`STRUCTURE`) moves with every INSERT/UPDATE/DELETE of a plan, task, requirement, assignment, unit or
+  activity kind, whether through the ORM unit of work (`after_flush`) or an ORM-executed statement (`do_orm_execute`,
+  e.g. `update(Plan)`), and with every `recount`;
+- a college's row moves with every change to its units' activity counters (`counters._keep_counters` calls
+  `touch_units`), which are themselves kept in the same transaction as every activity change.
+
+Each bump is written in the same transaction as the change it stands for, so it commits or rolls back with it.
+A request reads the stamps BEFORE the figures' inputs: a change committed after that read moves a stamp the next
+request sees, so a cached figure is never older than its stamps say (at worst one is recomputed needlessly).
+A top unit's figures can count its whole tree (requirements with `include_children`), so they are valid only
+while every stamp is unchanged. Writes that bypass the Session (raw SQL on a connection, the bench generator's
+bulk inserts) must be followed by `flask recount`, which bumps row 0. Rows are never deleted; a new row starts at
+a time-based value, so a recreated table cannot repeat an old stamp.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from typing import Callable, Collection, Iterable
+
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
+
+from ..models import ActivityKind, MetRollupStamp, Plan, Requirement, Task, TaskAssignment, Unit
+
+STRUCTURE = 0
+_STRUCTURAL = (Plan, Task, Requirement, TaskAssignment, Unit, ActivityKind)
+_STRUCTURAL_TABLES = frozenset(model.__table__.name for model in _STRUCTURAL)
+
+
+def bucket_of(path: str) -> int:
+    """The college a unit's figures are cached under: its ancestor two levels down, or the top unit itself."""
+    parts = path.strip("/").split("/")
+    return int(parts[1] if len(parts) > 1 else parts[0])
+
+
+def depth_of(path: str) -> int:
+    return len(path.strip("/").split("/"))
+
+
+# ---- the stamps -------------------------------------------------------------------------------------
+
+def bump(connection, scope_ids: Iterable[int]) -> None:
+    """Move these stamps on `connection`, inside the caller's transaction (in key order: no lock-order deadlocks)."""
+    upsert = _upsert_for(connection.dialect.name)
+    start = time.time_ns() // 1000
+    for scope_id in sorted(set(scope_ids)):
+        connection.execute(upsert, {"scope_id": scope_id, "stamp": start})
+
+
+_UPSERTS: dict = {}
+
+
+def _upsert_for(dialect: str):
+    if dialect not in _UPSERTS:
+        table = MetRollupStamp.__table__
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as dialect_insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert as dialect_insert
+        stmt = dialect_insert(table)
+        _UPSERTS[dialect] = stmt.on_conflict_do_update(index_elements=[table.c.scope_id],
+                                                       set_={"stamp": table.c.stamp + 1})
+    return _UPSERTS[dialect]
+
+
+def touch_units(connection, unit_ids: Collection[int]) -> None:
+    """The counters of these units changed: move their colleges' stamps."""
+    if not unit_ids:
+        return
+    unit = Unit.__table__
+    paths = connection.execute(select(unit.c.path).where(unit.c.id.in_(sorted(unit_ids)))).scalars()
+    bump(connection, {bucket_of(path) for path in paths})
+
+
+def read_stamps(session) -> dict[int, int]:
+    table = MetRollupStamp.__table__
+    return dict(session.execute(select(table.c.scope_id, table.c.stamp)).all())
+
+
+@event.listens_for(Session, "after_flush")
+def _structure_flushed(session: Session, flush_context) -> None:
+    for group in (session.new, session.deleted):
+        if any(isinstance(obj, _STRUCTURAL) for obj in group):
+            bump(session.connection(), [STRUCTURE])
+            return
+    if any(isinstance(obj, _STRUCTURAL) and session.is_modified(obj) for obj in session.dirty):
+        bump(session.connection(), [STRUCTURE])
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _structure_executed(state) -> None:
+    if state.is_select:
+        return
+    table = getattr(state.statement, "table", None)
+    if getattr(table, "name", None) in _STRUCTURAL_TABLES:
+        bump(state.session.connection(), [STRUCTURE])
+
+
+# ---- the cache --------------------------------------------------------------------------------------
+
+class _Entry:
+    __slots__ = ("stamps", "figures", "complete", "total")
+
+    def __init__(self, stamps, figures: dict, complete: bool):
+        self.stamps = stamps
+        self.figures = figures  # unit id -> ObligationFigures (never mutated once stored)
+        self.complete = complete  # every active unit of the bucket is in `figures`
+        self.total = None
+
+
+class FigureCache:
+    """Per process: (year, window, as-of day, bucket) -> the figures of the bucket's units, with their stamps."""
+
+    def __init__(self, size: int = 512):
+        self.size = size
+        self.entries: OrderedDict = OrderedDict()
+        self.lock = threading.Lock()
+        self.enabled = True
+
+    def clear(self) -> None:
+        with self.lock:
+            self.entries.clear()
+
+    @staticmethod
+    def validity(stamps: dict[int, int], bucket: int, top: bool):
+        if top:  # a top unit's figures may count its whole tree
+            return tuple(sorted(stamps.items()))
+        return (stamps.get(STRUCTURE, 0), stamps.get(bucket, 0))
+
+    def get(self, key, validity):
+        with self.lock:
+            entry = self.entries.get(key)
+            if entry is not None and entry.stamps == validity:
+                self.entries.move_to_end(key)
+                return entry
+            return None
+
+    def put(self, key, validity, figures: dict, complete: bool) -> _Entry:
+        entry = _Entry(validity, figures, complete)
+        with self.lock:
+            old = self.entries.get(key)
+            if old is not None and old.stamps == validity and not complete:
+                # Same stamps: add to what is there (a narrower view filled part of it).
+                merged = dict(old.figures)
+                merged.update(figures)
+                entry = _Entry(validity, merged, old.complete)
+            self.entries[key] = entry
+            self.entries.move_to_end(key)
+            while len(self.entries) > self.size:
+                self.entries.popitem(last=False)
+        return entry
+
+
+cache = FigureCache()
+
+
+def cached_figures(session, window_key: tuple, units: list[tuple[int, str]], complete_buckets: Collection[int],
+                   compute: Callable[[set[int]], dict]) -> tuple[dict[int, object], dict[int, _Entry]]:
+    """The figures of `units` ((id, path) of active units in the caller's scope), from the cache where its stamps
+    allow, the rest from `compute(unit ids)` in one go. Also returns the entry of each bucket in `complete_buckets`
+    (buckets all of whose active units are among `units`), for their totals.
+
+    `compute` must return figures only for the ids it is given (absent: nothing owed)."""
+    stamps = read_stamps(session)  # first: before any input of the figures is read
+    by_bucket: dict[int, list[int]] = {}
+    tops: set[int] = set()
+    for unit_id, path in units:
+        bucket = bucket_of(path)
+        by_bucket.setdefault(bucket, []).append(unit_id)
+        if depth_of(path) == 1:
+            tops.add(bucket)
+    result: dict[int, object] = {}
+    entries: dict[int, _Entry] = {}
+    missing: dict[int, list[int]] = {}
+    for bucket, ids in by_bucket.items():
+        validity = cache.validity(stamps, bucket, bucket in tops)
+        entry = cache.get((*window_key, bucket), validity) if cache.enabled else None
+        if entry is not None and (entry.complete or all(i in entry.figures for i in ids)):
+            figures = entry.figures
+            for unit_id in ids:
+                found = figures.get(unit_id)
+                if found is not None:
+                    result[unit_id] = found
+            entries[bucket] = entry
+        else:
+            missing[bucket] = ids
+    if missing:
+        wanted = {unit_id for ids in missing.values() for unit_id in ids}
+        computed = compute(wanted)
+        result.update(computed)
+        for bucket, ids in missing.items():
+            figures = {unit_id: computed[unit_id] for unit_id in ids if unit_id in computed}
+            if not cache.enabled:
+                entries[bucket] = _Entry(None, figures, bucket in complete_buckets)
+                continue
+            # A figure absent from `computed` means nothing owed: the entry must say so for these ids.
+            for unit_id in ids:
+                figures.setdefault(unit_id, None)
+            entry = cache.put((*window_key, bucket), cache.validity(stamps, bucket, bucket in tops), figures,
+                              bucket in complete_buckets)
+            entries[bucket] = entry
+    for unit_id in [unit_id for unit_id, value in result.items() if value is None]:
+        del result[unit_id]
+    return result, {bucket: entry for bucket, entry in entries.items() if bucket in complete_buckets}
