@@ -190,6 +190,6 @@ def test_the_cached_figures_follow_every_change_they_depend_on(app, org, monkeyp
         assert general.id == org.units["general"]
 
 
-@pytest.mark.parametrize("path, bucket, depth", [("/1/", 1, 1), ("/1/10/", 10, 2), ("/1/10/112/", 10, 3)])
-def test_units_are_cached_under_their_college(path, bucket, depth):
-    assert (rollups.bucket_of(path), rollups.depth_of(path)) == (bucket, depth)
+@pytest.mark.parametrize("path, bucket, top", [("/1/", 1, True), ("/1/10/", 10, False), ("/1/10/112/", 10, False)])
+def test_units_are_cached_under_their_college(path, bucket, top):
+    assert rollups.placed(path) == (bucket, top) and rollups.bucket_of(path) == bucket

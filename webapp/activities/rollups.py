@@ -44,10 +44,6 @@ def bucket_of(path: str) -> int:
     return int(parts[1] if len(parts) > 1 else parts[0])
 
 
-def depth_of(path: str) -> int:
-    return len(path.strip("/").split("/"))
-
-
 # ---- the stamps -------------------------------------------------------------------------------------
 
 def bump(connection, scope_ids: Iterable[int]) -> None:
@@ -165,20 +161,28 @@ class FigureCache:
 cache = FigureCache()
 
 
-def cached_figures(session, window_key: tuple, units: list[tuple[int, str]], complete_buckets: Collection[int],
+def placed(path: str) -> tuple[int, bool]:
+    """(bucket, is a top unit) of a unit's path, read once."""
+    parts = path.strip("/").split("/")
+    return int(parts[1] if len(parts) > 1 else parts[0]), len(parts) == 1
+
+
+def cached_figures(session, window_key: tuple, units: Iterable[tuple[int, int, bool]], complete_buckets: Collection[int],
                    compute: Callable[[set[int]], dict]) -> tuple[dict[int, object], dict[int, _Entry]]:
-    """The figures of `units` ((id, path) of active units in the caller's scope), from the cache where its stamps
-    allow, the rest from `compute(unit ids)` in one go. Also returns the entry of each bucket in `complete_buckets`
-    (buckets all of whose active units are among `units`), for their totals.
+    """The figures of `units` ((id, bucket, is top) of active units in the caller's scope, see `placed`), from the
+    cache where its stamps allow, the rest from `compute(unit ids)` in one go. Also returns the entry of each bucket
+    in `complete_buckets` (buckets all of whose active units are among `units`), for their totals.
 
     `compute` must return figures only for the ids it is given (absent: nothing owed)."""
     stamps = read_stamps(session)  # first: before any input of the figures is read
     by_bucket: dict[int, list[int]] = {}
     tops: set[int] = set()
-    for unit_id, path in units:
-        bucket = bucket_of(path)
-        by_bucket.setdefault(bucket, []).append(unit_id)
-        if depth_of(path) == 1:
+    for unit_id, bucket, top in units:
+        ids = by_bucket.get(bucket)
+        if ids is None:
+            ids = by_bucket[bucket] = []
+        ids.append(unit_id)
+        if top:
             tops.add(bucket)
     result: dict[int, object] = {}
     entries: dict[int, _Entry] = {}

@@ -201,11 +201,12 @@ def obligation_cells(year: int, as_of: date, unit_ids: Iterable[int] | None):
 def obligation_figures_by_unit(units: list[Unit], window: ReportWindow) -> dict[int, ObligationFigures]:
     """Met and owed obligation periods per unit (active units in scope), cached per college while nothing they
     depend on changed (`activities.rollups`). The figures are shared: do not change them, `add` them to others."""
-    figures, _ = _cached_obligation_figures([(u.id, u.path) for u in units], window, ())
+    from ..activities.rollups import placed
+    figures, _ = _cached_obligation_figures([(u.id, *placed(u.path)) for u in units], window, ())
     return figures
 
 
-def _cached_obligation_figures(units: list[tuple[int, str]], window: ReportWindow, complete_buckets):
+def _cached_obligation_figures(units: list[tuple[int, int, bool]], window: ReportWindow, complete_buckets):
     from ..activities import rollups
     key = (db.engine.url.render_as_string(), window.year, window.period, window.as_of)
     return rollups.cached_figures(db.session, key, units, complete_buckets,
@@ -278,10 +279,12 @@ def overview(root: Unit, window: ReportWindow) -> Overview:
     depth = len(root.ancestor_ids)
     group_of: dict[int, int] = {}  # unit id -> the child of the root whose subtree holds it (the root: 0)
     parents = set()
+    placed = []  # (unit id, college, is a top unit): where its obligation figures are cached
     for unit_id, parent_id, path in light:
         parents.add(parent_id)
         chain = path.strip("/").split("/")
         group_of[unit_id] = int(chain[depth]) if len(chain) > depth else 0
+        placed.append((unit_id, int(chain[1] if len(chain) > 1 else chain[0]), len(chain) == 1))
     children = list(db.session.execute(select(Unit).where(Unit.parent_id == root.id, Unit.active.is_(True))
                                        .order_by(Unit.path)).scalars())
     groups: dict[int, UnitFigures] = {0: UnitFigures(unit=root, tasks=TaskFigures(), obligations=ObligationFigures(),
@@ -294,7 +297,7 @@ def overview(root: Unit, window: ReportWindow) -> Overview:
         group = groups.get(group_of.get(unit_id, -1))
         if group is not None:
             group.activity_update = _latest(group.activity_update, last)
-    _fold_obligations(root, window, light, group_of, groups)
+    _fold_obligations(root, window, placed, group_of, groups)
     total = UnitFigures(unit=root, tasks=TaskFigures(), obligations=ObligationFigures(), own_only=False,
                         has_children=True)
     for group in groups.values():
@@ -336,12 +339,11 @@ def _fold_tasks(root: Unit, window: ReportWindow, group_of: dict[int, int], grou
         tasks.last_update = _latest(tasks.last_update, _as_datetime(last))
 
 
-def _fold_obligations(root: Unit, window: ReportWindow, light, group_of: dict[int, int],
-                      groups: dict[int, UnitFigures]) -> None:
-    from ..activities.rollups import bucket_of
+def _fold_obligations(root: Unit, window: ReportWindow, placed: list[tuple[int, int, bool]],
+                      group_of: dict[int, int], groups: dict[int, UnitFigures]) -> None:
     # Below a college the cached entries hold more units than this subtree: only whole buckets have totals.
-    complete = {bucket_of(path) for _, _, path in light} if len(root.ancestor_ids) <= 2 else set()
-    figures, entries = _cached_obligation_figures([(unit_id, path) for unit_id, _, path in light], window, complete)
+    complete = {bucket for _, bucket, _ in placed} if len(root.ancestor_ids) <= 2 else set()
+    figures, entries = _cached_obligation_figures(placed, window, complete)
     summed: set[int] = set()
     for gid, group in groups.items():
         entry = entries.get(gid)
