@@ -119,12 +119,13 @@ def counted(year: int, unit_ids: Collection[int] | None = None) -> Counted:
     owing = units if unit_ids is None else [unit for unit in units if unit.id in unit_ids]
     assigned = _assigned_units(year, None if len(owing) == len(units) else
                                {a for unit in owing for a in unit.ancestor_ids})
+    owed = owed_obligations(obligations, owing, assigned)
     semesters = current_app.config.get("SEMESTERS")
     periods_by_cadence = {cadence: periods(cadence, year, semesters) for cadence in {o.cadence for o in obligations}}
-    tally = _Tally(_approved_counts(obligations, periods_by_cadence, _activity_units(units, unit_ids)), units,
+    # Descendants' counts only for the units that owe an obligation counting children.
+    tally = _Tally(_approved_counts(obligations, periods_by_cadence, _activity_units(units, unit_ids, owed)), units,
                    rollup_kind_ids={o.kind_id for o in obligations if o.include_children})
-    return Counted(obligations, owing, assigned, periods_by_cadence, tally,
-                   owed_obligations(obligations, owing, assigned))
+    return Counted(obligations, owing, assigned, periods_by_cadence, tally, owed)
 
 
 def compliance(year: int, as_of: date, unit_ids: Collection[int] | None = None, *,
@@ -306,12 +307,15 @@ def units_in_scope() -> list[UnitNode]:
     return sorted(nodes, key=lambda unit: unit.ancestor_ids)
 
 
-def _activity_units(units: list[UnitNode], unit_ids: Collection[int] | None) -> list[int] | None:
-    """Units whose activities the cells of `unit_ids` can count (they and their descendants); None: all in scope."""
+def _activity_units(units: list[UnitNode], unit_ids: Collection[int] | None,
+                    owed: dict[tuple, Obligation] | None = None) -> list[int] | None:
+    """Units whose activities the cells of `unit_ids` can count: they, and the descendants of those owing an
+    obligation that counts children (all descendants when `owed` is not given); None: all in scope."""
     if unit_ids is None:
         return None
     wanted = set(unit_ids)
-    relevant = [unit.id for unit in units if not wanted.isdisjoint(unit.ancestor_ids)]
+    rolled = wanted if owed is None else {key[0] for key, o in owed.items() if o.include_children and key[0] in wanted}
+    relevant = [unit.id for unit in units if unit.id in wanted or not rolled.isdisjoint(unit.ancestor_ids)]
     return None if len(relevant) == len(units) else relevant
 
 
