@@ -156,10 +156,7 @@ def _keep_counters(session: Session, flush_context) -> None:
         return
     deltas = _deltas(session)
     if any(deltas.values()):
-        connection = session.connection()
-        apply(connection, deltas)
-        # The dashboards' cached figures of these units' colleges are stale now (same transaction).
-        rollups.touch_units(connection, {unit_id for (unit_id, _, _), number in deltas.items() if number})
+        apply(session.connection(), deltas)  # (rollups' own hook moves the colleges' stamps)
 
 
 # ---- rebuilding them -------------------------------------------------------------------------------

@@ -28,14 +28,15 @@ import time
 from collections import OrderedDict
 from typing import Callable, Collection, Iterable
 
-from sqlalchemy import event, select
+from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Session
 
-from ..models import ActivityKind, MetRollupStamp, Plan, Requirement, Task, TaskAssignment, Unit
+from ..models import Activity, ActivityKind, MetRollupStamp, Plan, Requirement, Task, TaskAssignment, Unit
 
 STRUCTURE = 0
 _STRUCTURAL = (Plan, Task, Requirement, TaskAssignment, Unit, ActivityKind)
 _STRUCTURAL_TABLES = frozenset(model.__table__.name for model in _STRUCTURAL)
+_WATCHED_TABLES = _STRUCTURAL_TABLES | {Activity.__table__.name}
 
 
 def bucket_of(path: str) -> int:
@@ -99,8 +100,24 @@ def _structure_executed(state) -> None:
     if state.is_select:
         return
     table = getattr(state.statement, "table", None)
-    if getattr(table, "name", None) in _STRUCTURAL_TABLES:
+    # A statement on activities (a bulk insert) cannot say which colleges it touches: all of them, then.
+    if getattr(table, "name", None) in _WATCHED_TABLES:
         bump(state.session.connection(), [STRUCTURE])
+
+
+@event.listens_for(Session, "after_flush")
+def _activities_flushed(session: Session, flush_context) -> None:
+    """Any change to an activity (its unit's "last update" is cached too; approvals also move the counters)."""
+    unit_ids = set()
+    for group in (session.new, session.dirty, session.deleted):
+        for obj in group:
+            if isinstance(obj, Activity) and (group is not session.dirty or session.is_modified(obj)):
+                unit_ids.add(obj.unit_id)
+                history = inspect(obj).attrs.unit_id.history
+                unit_ids.update(history.deleted or ())
+    unit_ids.discard(None)
+    if unit_ids:
+        touch_units(session.connection(), unit_ids)
 
 
 # ---- the cache --------------------------------------------------------------------------------------
@@ -169,12 +186,11 @@ def placed(path: str) -> tuple[int, bool]:
 
 def cached_figures(session, window_key: tuple, units: Iterable[tuple[int, int, bool]], complete_buckets: Collection[int],
                    compute: Callable[[set[int]], dict]) -> tuple[dict[int, object], dict[int, _Entry]]:
-    """The figures of `units` ((id, bucket, is top) of active units in the caller's scope, see `placed`), from the
-    cache where its stamps allow, the rest from `compute(unit ids)` in one go. Also returns the entry of each bucket
-    in `complete_buckets` (buckets all of whose active units are among `units`), for their totals.
-
-    `compute` must return figures only for the ids it is given (absent: nothing owed)."""
-    stamps = read_stamps(session)  # first: before any input of the figures is read
+    """The values of `units` ((id, bucket, is top) of active units in the caller's scope, see `placed`), from the
+    cache where its stamps allow, the rest from `compute(unit ids)` in one go (it must return a value for every id
+    it is given). Also returns the entry of each bucket in `complete_buckets` (buckets all of whose active units
+    are among `units`), for their totals. Values are shared: never change one."""
+    stamps = read_stamps(session)  # first: before any input of the values is read
     by_bucket: dict[int, list[int]] = {}
     tops: set[int] = set()
     for unit_id, bucket, top in units:
@@ -190,30 +206,21 @@ def cached_figures(session, window_key: tuple, units: Iterable[tuple[int, int, b
     for bucket, ids in by_bucket.items():
         validity = cache.validity(stamps, bucket, bucket in tops)
         entry = cache.get((*window_key, bucket), validity) if cache.enabled else None
-        if entry is not None and (entry.complete or all(i in entry.figures for i in ids)):
-            figures = entry.figures
+        values = entry.figures if entry is not None else None
+        if values is not None and (entry.complete or all(i in values for i in ids)):
             for unit_id in ids:
-                found = figures.get(unit_id)
-                if found is not None:
-                    result[unit_id] = found
+                result[unit_id] = values[unit_id]
             entries[bucket] = entry
         else:
             missing[bucket] = ids
     if missing:
-        wanted = {unit_id for ids in missing.values() for unit_id in ids}
-        computed = compute(wanted)
-        result.update(computed)
+        computed = compute({unit_id for ids in missing.values() for unit_id in ids})
         for bucket, ids in missing.items():
-            figures = {unit_id: computed[unit_id] for unit_id in ids if unit_id in computed}
-            if not cache.enabled:
-                entries[bucket] = _Entry(None, figures, bucket in complete_buckets)
-                continue
-            # A figure absent from `computed` means nothing owed: the entry must say so for these ids.
-            for unit_id in ids:
-                figures.setdefault(unit_id, None)
-            entry = cache.put((*window_key, bucket), cache.validity(stamps, bucket, bucket in tops), figures,
-                              bucket in complete_buckets)
-            entries[bucket] = entry
-    for unit_id in [unit_id for unit_id, value in result.items() if value is None]:
-        del result[unit_id]
+            values = {unit_id: computed[unit_id] for unit_id in ids}
+            result.update(values)
+            if cache.enabled:
+                entries[bucket] = cache.put((*window_key, bucket), cache.validity(stamps, bucket, bucket in tops),
+                                            values, bucket in complete_buckets)
+            else:
+                entries[bucket] = _Entry(None, values, bucket in complete_buckets)
     return result, {bucket: entry for bucket, entry in entries.items() if bucket in complete_buckets}

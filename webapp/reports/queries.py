@@ -183,13 +183,17 @@ def _as_datetime(value) -> datetime | None:
 
 def activity_updates_by_unit(root: Unit, window: ReportWindow) -> dict[int, datetime]:
     """Per unit of the subtree, when an activity of the year was last changed."""
+    return _activity_updates(select(Unit.id).where(Unit.path.startswith(root.path, autoescape=True)), window)
+
+
+def _activity_updates(units, window: ReportWindow) -> dict[int, datetime]:
     # Newest first per unit (index unit_id, updated_at, held_on): a few index steps per unit, not every activity.
     last = (select(Activity.updated_at)
             .where(Activity.unit_id == Unit.id,
                    Activity.held_on.between(date(window.year, 1, 1), date(window.year, 12, 31)))
             .order_by(Activity.updated_at.desc()).limit(1).scalar_subquery())
-    stmt = select(Unit.id, last).where(Unit.path.startswith(root.path, autoescape=True))
-    return {unit_id: _as_datetime(last) for unit_id, last in db.session.execute(stmt) if last is not None}
+    return {unit_id: _as_datetime(last) for unit_id, last in db.session.execute(units.add_columns(last))
+            if last is not None}
 
 
 def obligation_cells(year: int, as_of: date, unit_ids: Iterable[int] | None):
@@ -202,15 +206,22 @@ def obligation_figures_by_unit(units: list[Unit], window: ReportWindow) -> dict[
     """Met and owed obligation periods per unit (active units in scope), cached per college while nothing they
     depend on changed (`activities.rollups`). The figures are shared: do not change them, `add` them to others."""
     from ..activities.rollups import placed
-    figures, _ = _cached_obligation_figures([(u.id, *placed(u.path)) for u in units], window, ())
-    return figures
+    values, _ = _cached_unit_values([(u.id, *placed(u.path)) for u in units], window, ())
+    return {unit_id: figures for unit_id, (figures, _) in values.items() if figures is not None}
 
 
-def _cached_obligation_figures(units: list[tuple[int, int, bool]], window: ReportWindow, complete_buckets):
+def _cached_unit_values(units: list[tuple[int, int, bool]], window: ReportWindow, complete_buckets):
+    """Per unit: (its obligation figures or None, when an activity of the year was last changed or None)."""
     from ..activities import rollups
     key = (db.engine.url.render_as_string(), window.year, window.period, window.as_of)
     return rollups.cached_figures(db.session, key, units, complete_buckets,
-                                  lambda unit_ids: _obligation_figures(unit_ids, window))
+                                  lambda unit_ids: _unit_values(unit_ids, window))
+
+
+def _unit_values(unit_ids: set[int], window: ReportWindow) -> dict[int, tuple]:
+    figures = _obligation_figures(unit_ids, window)
+    updates = _activity_updates(select(Unit.id).where(Unit.id.in_(sorted(unit_ids))), window)
+    return {unit_id: (figures.get(unit_id), updates.get(unit_id)) for unit_id in unit_ids}
 
 
 def _obligation_figures(unit_ids: set[int], window: ReportWindow) -> dict[int, ObligationFigures]:
@@ -293,10 +304,6 @@ def overview(root: Unit, window: ReportWindow) -> Overview:
         groups[gid] = UnitFigures(unit=None, tasks=TaskFigures(), obligations=ObligationFigures(), own_only=False,
                                   has_children=gid in parents)
     _fold_tasks(root, window, group_of, groups)
-    for unit_id, last in activity_updates_by_unit(root, window).items():
-        group = groups.get(group_of.get(unit_id, -1))
-        if group is not None:
-            group.activity_update = _latest(group.activity_update, last)
     _fold_obligations(root, window, placed, group_of, groups)
     total = UnitFigures(unit=root, tasks=TaskFigures(), obligations=ObligationFigures(), own_only=False,
                         has_children=True)
@@ -346,23 +353,28 @@ def _fold_obligations(root: Unit, window: ReportWindow, placed: list[tuple[int, 
                       group_of: dict[int, int], groups: dict[int, UnitFigures]) -> None:
     # Below a college the cached entries hold more units than this subtree: only whole buckets have totals.
     complete = {bucket for _, bucket, _ in placed} if len(root.ancestor_ids) <= 2 else set()
-    figures, entries = _cached_obligation_figures(placed, window, complete)
+    values, entries = _cached_unit_values(placed, window, complete)
     summed: set[int] = set()
     for gid, group in groups.items():
         entry = entries.get(gid)
         if gid and entry is not None:  # the child is a college: its entry's total is the whole rollup
             if entry.total is None:
-                total = ObligationFigures()
-                for unit_figures in entry.figures.values():
+                total, last = ObligationFigures(), None
+                for unit_figures, update in entry.figures.values():
                     if unit_figures is not None:
                         total.add(unit_figures)
-                entry.total = total
-            group.obligations.add(entry.total)
+                    last = _latest(last, update)
+                entry.total = (total, last)
+            group.obligations.add(entry.total[0])
+            group.activity_update = _latest(group.activity_update, entry.total[1])
             summed.add(gid)
-    for unit_id, unit_figures in figures.items():
+    for unit_id, (unit_figures, update) in values.items():
         gid = group_of.get(unit_id)
         if gid is not None and gid not in summed:
-            groups[gid].obligations.add(unit_figures)
+            group = groups[gid]
+            if unit_figures is not None:
+                group.obligations.add(unit_figures)
+            group.activity_update = _latest(group.activity_update, update)
 
 
 def unit_summaries(root: Unit, window: ReportWindow) -> list[UnitFigures]:
