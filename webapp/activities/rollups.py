@@ -185,11 +185,13 @@ def placed(path: str) -> tuple[int, bool]:
 
 
 def cached_figures(session, window_key: tuple, units: Iterable[tuple[int, int, bool]], complete_buckets: Collection[int],
-                   compute: Callable[[set[int]], dict]) -> tuple[dict[int, object], dict[int, _Entry]]:
+                   compute: Callable[[set[int]], dict], totals_only: Collection[int] = ()
+                   ) -> tuple[dict[int, object], dict[int, _Entry]]:
     """The values of `units` ((id, bucket, is top) of active units in the caller's scope, see `placed`), from the
     cache where its stamps allow, the rest from `compute(unit ids)` in one go (it must return a value for every id
     it is given). Also returns the entry of each bucket in `complete_buckets` (buckets all of whose active units
-    are among `units`), for their totals. Values are shared: never change one."""
+    are among `units`), for their totals; the units of buckets in `totals_only` (complete ones the caller reads
+    the totals of) are left out of the values returned. Values are shared: never change one."""
     stamps = read_stamps(session)  # first: before any input of the values is read
     by_bucket: dict[int, list[int]] = {}
     tops: set[int] = set()
@@ -208,8 +210,9 @@ def cached_figures(session, window_key: tuple, units: Iterable[tuple[int, int, b
         entry = cache.get((*window_key, bucket), validity) if cache.enabled else None
         values = entry.figures if entry is not None else None
         if values is not None and (entry.complete or all(i in values for i in ids)):
-            for unit_id in ids:
-                result[unit_id] = values[unit_id]
+            if bucket not in totals_only:
+                for unit_id in ids:
+                    result[unit_id] = values[unit_id]
             entries[bucket] = entry
         else:
             missing[bucket] = ids
@@ -217,7 +220,8 @@ def cached_figures(session, window_key: tuple, units: Iterable[tuple[int, int, b
         computed = compute({unit_id for ids in missing.values() for unit_id in ids})
         for bucket, ids in missing.items():
             values = {unit_id: computed[unit_id] for unit_id in ids}
-            result.update(values)
+            if bucket not in totals_only:
+                result.update(values)
             if cache.enabled:
                 entries[bucket] = cache.put((*window_key, bucket), cache.validity(stamps, bucket, bucket in tops),
                                             values, bucket in complete_buckets)

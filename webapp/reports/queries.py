@@ -210,12 +210,13 @@ def obligation_figures_by_unit(units: list[Unit], window: ReportWindow) -> dict[
     return {unit_id: figures for unit_id, (figures, _) in values.items() if figures is not None}
 
 
-def _cached_unit_values(units: list[tuple[int, int, bool]], window: ReportWindow, complete_buckets):
+def _cached_unit_values(units: list[tuple[int, int, bool]], window: ReportWindow, complete_buckets,
+                        totals_only=()):
     """Per unit: (its obligation figures or None, when an activity of the year was last changed or None)."""
     from ..activities import rollups
     key = (db.engine.url.render_as_string(), window.year, window.period, window.as_of)
     return rollups.cached_figures(db.session, key, units, complete_buckets,
-                                  lambda unit_ids: _unit_values(unit_ids, window))
+                                  lambda unit_ids: _unit_values(unit_ids, window), totals_only)
 
 
 def _unit_values(unit_ids: set[int], window: ReportWindow) -> dict[int, tuple]:
@@ -353,7 +354,8 @@ def _fold_obligations(root: Unit, window: ReportWindow, placed: list[tuple[int, 
                       group_of: dict[int, int], groups: dict[int, UnitFigures]) -> None:
     # Below a college the cached entries hold more units than this subtree: only whole buckets have totals.
     complete = {bucket for _, bucket, _ in placed} if len(root.ancestor_ids) <= 2 else set()
-    values, entries = _cached_unit_values(placed, window, complete)
+    # A child that is a college itself is one cached total: its units are not read one by one.
+    values, entries = _cached_unit_values(placed, window, complete, complete & groups.keys())
     summed: set[int] = set()
     for gid, group in groups.items():
         entry = entries.get(gid)
