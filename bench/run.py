@@ -324,8 +324,10 @@ def app_phases(wrk: str, url: str, config: GunicornConfig, phases: Phases, insta
                     "dashboard-warmup", phases, ports)
             results["dashboard"] = run_wrk(wrk, base, "get.lua", dashboard, phases.dashboard_connections,
                                            phases.seconds["dashboard"], "dashboard", phases, ports)
+            # 15 requests: the first one each app process serves computes every college's figures (a cache miss,
+            # reported as max_ms); the median is the steady state.
             results["dashboard_root"] = sequential_timing(base, login(base, "secretary", BENCH_PASSWORD), "/overview",
-                                                          phases.seconds["dashboard_root"])
+                                                          phases.seconds["dashboard_root"], most=15)
             # The servers' cached dashboards (warm now) against a fresh computation: part of counters_ok.
             rollups_ok, rollup_differences = check_rollups(base, url)
             results["rollups"] = {"ok": rollups_ok, "differences": rollup_differences}
