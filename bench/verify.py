@@ -116,7 +116,8 @@ def check_counters(engine: Engine) -> tuple[bool, list[str]]:
     return not differences, differences[:10]
 
 
-TOKENS = re.compile(r"[A-Za-z0-9_-]{20,}\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{20,}")  # CSRF tokens differ per session
+# What differs between two sessions' pages: CSRF tokens, the seconds left of the login.
+TOKENS = re.compile(r"[A-Za-z0-9_-]{20,}\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{20,}|data-seconds-left=\"\d+\"")
 
 
 def check_rollups(base_url: str, database_url: str, usernames=("secretary", "g1-secretary")) -> tuple[bool, list[str]]:
@@ -139,7 +140,9 @@ def check_rollups(base_url: str, database_url: str, usernames=("secretary", "g1-
             body = served.body.decode() if isinstance(served.body, bytes) else served.body
             a, b = (TOKENS.sub("", text) for text in (body, fresh.get_data(as_text=True)))
             if served.status != 200 or a != b:
-                differences.append(f"{username}: served {served.status}, {len(a)} bytes; fresh {len(b)} bytes")
+                at = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+                differences.append(f"{username}: served {served.status}, {len(a)} bytes; fresh {len(b)} bytes; "
+                                   f"from {a[max(at - 60, 0):at + 60]!r} vs {b[max(at - 60, 0):at + 60]!r}")
     finally:
         rollups.cache.enabled = enabled
     return not differences, differences
