@@ -91,6 +91,19 @@ def time_requests(name: str, send, repeat: int, counter: StatementCounter) -> di
     return figures
 
 
+# ---- the per-request floor (issue 14b): what every logged-in request pays around its route -------------------
+
+def _floor_requests(staff, repeat: int) -> dict:
+    """"floor": the bell fragment (htmx GET; session, user, scope, one COUNT, a few lines of template);
+    "floor_bare": GET /session (session, user, scope, a CSRF token, a small JSON: no route SQL, no template);
+    "ceiling": a bare Flask hello-world through the test client, the reference for the floor."""
+    from bench.ceiling_app import app as ceiling_app
+    bare = ceiling_app.test_client()
+    return {"floor": (lambda: staff.get("/reminders/bell", headers=HTMX), repeat * 5),
+            "floor_bare": (lambda: staff.get("/session"), repeat * 5),
+            "ceiling": (lambda: bare.get("/"), repeat * 5)}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--full", action="store_true", help="bench/out/full.db instead of quick.db")
@@ -101,6 +114,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sql", action="store_true", help="print every SELECT with its time (re-run) and slow ones' plans")
     parser.add_argument("--explain-ms", type=float, default=5, help="with --sql: explain SELECTs slower than this")
     parser.add_argument("--sort", default="cumulative", help="cProfile sort key (cumulative, tottime)")
+    parser.add_argument("--profile-repeat", type=int, default=5, help="requests under the profiler")
+    parser.add_argument("--profile-dump", default="", help="also write the profile to this file (pstats)")
     parser.add_argument("--profile", default="", help="cProfile this request name and print the top functions")
     args = parser.parse_args(argv)
     path = args.database or ROOT / "bench" / "out" / ("full.db" if args.full else "quick.db")
@@ -150,6 +165,7 @@ def main(argv: list[str] | None = None) -> int:
         "dashboard_root": (lambda: university.get("/overview"), max(args.repeat // 4, 3)),
         "root_after_approval": (approval_then_root, max(args.repeat // 4, 3)),
     }
+    requests.update(_floor_requests(staff, args.repeat))
     only = set(filter(None, args.only.split(",")))
     for name, (send, repeat) in requests.items():
         if not only or name in only:
@@ -158,9 +174,11 @@ def main(argv: list[str] | None = None) -> int:
         send = requests[args.profile][0]
         profiler = cProfile.Profile()
         profiler.enable()
-        for _ in range(5):
+        for _ in range(args.profile_repeat):
             send()
         profiler.disable()
+        if args.profile_dump:
+            profiler.dump_stats(args.profile_dump)
         pstats.Stats(profiler).sort_stats(args.sort).print_stats(45)
     return 0
 

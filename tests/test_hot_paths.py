@@ -33,10 +33,10 @@ def test_an_inline_edit_is_one_load_one_update_one_audit_insert_and_no_reload(ap
                                                      version=version))
     assert answer.status_code == 200
     assert row_element(answer.get_data(as_text=True), row_id).get("data-version") == str(int(version) + 1)
-    # Before the edit's own statements: the login's (the session, the user). Then the row with all its fragment
+    # Before the edit's own statements: the login's (the session and its user in one SELECT). Then the row with all its fragment
     # needs, the compare-and-set UPDATE, both fields' audit entries in one INSERT; nothing is read after the UPDATE.
     first = next(i for i, statement in enumerate(seen) if "ledger_row" in statement)
-    assert all(statement.startswith("SELECT") for statement in seen[:first]) and first <= 2, seen
+    assert all(statement.startswith("SELECT") for statement in seen[:first]) and first <= 1, seen
     edit = seen[first:]
     assert [statement.split()[0] for statement in edit] == ["SELECT", "UPDATE", "INSERT"], seen
     assert edit[1].startswith("UPDATE ledger_row") and edit[2].startswith("INSERT INTO audit_entry")

@@ -199,3 +199,95 @@ def test_empty_login_fields_get_a_message_beside_the_field(app, org):
     assert tree.xpath("//label[input[@name='username']]/span[@class='field-error']/text()") == ["请输入登录名。"]
     assert tree.xpath("//label[input[@name='password']]/span[@class='field-error']/text()") == ["请输入密码。"]
     assert tree.xpath("//input[@name='username']/@aria-invalid") == ["true"]
+
+
+# ---- the per-request floor: one SELECT for the session and its user, a touch at most once a minute ----------
+
+def last_seen(app) -> datetime:
+    with app.app_context():
+        return db.session.execute(select(UserSession.last_seen_at)).scalar_one()
+
+
+def session_statements(app, client, path="/reminders/bell") -> list[str]:
+    from sqlalchemy import event
+    seen: list[str] = []
+
+    def note(_conn, _cursor, statement, *_args):
+        seen.append(" ".join(statement.split()))
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        assert client.get(path, headers={"HX-Request": "true"}).status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    return seen
+
+
+def test_the_session_is_touched_at_most_once_a_minute(app, org, clock):
+    client = app.test_client()
+    log_in(client)
+    logged_in_at = clock.now
+    clock.advance(seconds=59)
+    seen = session_statements(app, client)
+    assert not any(statement.startswith("UPDATE user_session") for statement in seen), seen
+    assert last_seen(app) == logged_in_at  # no write within the minute
+    clock.advance(seconds=1)
+    seen = session_statements(app, client)
+    assert [statement for statement in seen if statement.startswith("UPDATE")] == [
+        next(statement for statement in seen if statement.startswith("UPDATE user_session"))]
+    assert last_seen(app) == clock.now
+
+
+def test_idle_timeout_holds_to_the_minute_without_a_write_per_request(app, org, clock):
+    """Requests every 30 s keep the session alive (one touch a minute); then 2 h of silence after the last touch ends
+    it, even though the last request came up to a minute after that touch."""
+    client = app.test_client()
+    log_in(client)
+    for _ in range(6):
+        clock.advance(seconds=30)
+        assert logged_in(client)
+    touched = last_seen(app)
+    assert clock.now - touched < sessions.TOUCH_INTERVAL
+    clock.now = touched + timedelta(hours=2) - timedelta(seconds=1)
+    assert logged_in(client)  # touched again now: the idle clock restarts
+    clock.advance(hours=2, seconds=1)
+    assert not logged_in(client)
+
+
+def test_the_session_and_the_user_are_one_select(app, org):
+    client = app.test_client()
+    log_in(client)
+    seen = session_statements(app, client)
+    loads = [statement for statement in seen if "user_session" in statement or "user_account" in statement]
+    assert len(loads) == 1 and "JOIN user_session" in loads[0], seen
+
+
+def test_a_deactivated_user_is_refused_at_once_even_within_the_touch_interval(app, org, clock):
+    from webapp.models import User
+    client = app.test_client()
+    log_in(client)
+    assert logged_in(client)  # the session was just touched: no write is due for a minute
+    with app.app_context():
+        user = db.session.execute(select(User).where(User.username == "staff1")
+                                  .execution_options(unscoped=True)).scalar_one()
+        user.active = False  # even without the epoch bump the admin page makes
+        db.session.commit()
+    clock.advance(seconds=5)
+    assert not logged_in(client)
+    assert client.get("/reminders/bell", headers={"HX-Request": "true"}).status_code == 401
+
+
+def test_a_password_reset_ends_the_session_at_once(app, org, clock):
+    from webapp.models import User
+    client = app.test_client()
+    log_in(client)
+    assert logged_in(client)
+    with app.app_context():
+        user = db.session.execute(select(User).where(User.username == "staff1")
+                                  .execution_options(unscoped=True)).scalar_one()
+        user.session_epoch += 1
+        db.session.commit()
+    clock.advance(seconds=1)
+    assert not logged_in(client)

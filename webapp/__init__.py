@@ -66,6 +66,8 @@ def _queue_sqlite_writers(app: Flask) -> None:
     from .sqlite_queue import QueuedWriteConnection
     options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
     options["connect_args"] = {"factory": QueuedWriteConnection, **options.get("connect_args", {})}
+    # A file has no server that could drop the connection: no "SELECT 1" before every request's first statement.
+    options["pool_pre_ping"] = False
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
 
@@ -114,12 +116,20 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
        "frame-ancestors 'none'")
 
 
+SECURITY_HEADERS = (("Content-Security-Policy", CSP), ("X-Content-Type-Options", "nosniff"), ("X-Frame-Options", "DENY"),
+                    ("Referrer-Policy", "same-origin"))
+
+
 def _register_request_hooks(app: Flask) -> None:
+    from .api.errors import is_api_path
     from .htmx import add_vary_header
     from .params import refuse_malformed_input
     from .permissions import activate_scope, authenticate_bearer
 
     def _scope_for_user():
+        if request.routing_exception is not None and is_api_path(request.path):
+            # An unknown API URL or method: its JSON 404/405 at once, before a session, a token or a CSRF check.
+            raise request.routing_exception
         authenticate_bearer()  # an API request with a token acts as the token's user (no cookie session)
         if current_user.is_authenticated:
             activate_scope(current_user)
@@ -131,12 +141,16 @@ def _register_request_hooks(app: Flask) -> None:
 
     @app.after_request
     def _security_headers(response):
-        response.headers.setdefault("Content-Security-Policy", CSP)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        if request.endpoint != "static":
-            response.headers.setdefault("Cache-Control", "no-store")
+        headers = response.headers
+        present = {name.lower() for name, _value in headers.items()}
+        # Werkzeug's Headers re-validate every value set through them; these constants need no check.
+        headers.extend([(name, value) for name, value in SECURITY_HEADERS if name.lower() not in present])
+        if request.endpoint != "static" and "cache-control" not in present:
+            headers.add("Cache-Control", "no-store")
+        vary = headers.get("Vary")
+        if vary is None:
+            headers.add("Vary", "HX-Request")
+            return response
         return add_vary_header(response)
 
 

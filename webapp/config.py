@@ -37,6 +37,7 @@ def load_config(instance_path: str) -> dict:
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_SECURE": not development,
         "WTF_CSRF_TIME_LIMIT": None,
+        "WTF_I18N_ENABLED": False,  # WTForms' messages come from the app's own catalogue (params.APP_CATALOGUE)
         # Server-side sessions (webapp/auth/sessions.py): idle timeout and absolute lifetime.
         "SESSION_IDLE_SECONDS": int(env.get("TAIZHANG_SESSION_IDLE_SECONDS", 2 * 3600)),
         "SESSION_ABSOLUTE_SECONDS": int(env.get("TAIZHANG_SESSION_ABSOLUTE_SECONDS", 12 * 3600)),

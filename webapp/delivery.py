@@ -16,6 +16,8 @@ from flask.wrappers import Response
 COMPRESSIBLE = {"text/html", "text/css", "text/javascript", "application/javascript", "application/json",
                 "image/svg+xml", "text/plain"}
 MIN_SIZE = 512
+# The ledger page (51 KB of HTML): level 6 takes 0.35 ms of CPU for 5.9 KB, level 4 0.24 ms for 6.1 KB.
+COMPRESS_LEVEL = 4
 STATIC_MAX_AGE = 365 * 24 * 3600
 
 
@@ -59,7 +61,7 @@ def _compress(response: Response) -> Response:
     data = response.get_data()
     if len(data) < MIN_SIZE:
         return response
-    response.set_data(gzip.compress(data, compresslevel=6, mtime=0))
+    response.set_data(gzip.compress(data, compresslevel=COMPRESS_LEVEL, mtime=0))
     response.headers["Content-Encoding"] = "gzip"
     response.vary.add("Accept-Encoding")
     etag, weak = response.get_etag()

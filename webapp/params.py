@@ -13,6 +13,7 @@ from datetime import date
 from urllib.parse import unquote_to_bytes
 
 from flask import abort, request
+from flask_babel import get_translations, gettext, ngettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.form import _Auto
@@ -91,19 +92,29 @@ def _is_utf8(raw: bytes) -> bool:
     return True
 
 
+_FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
+
+
 def refuse_malformed_input() -> None:
-    """before_request: invalid UTF-8 in percent-encoding and control characters in any query or form value are a 400."""
-    if not _is_utf8(request.query_string):
-        abort(400)
-    if request.mimetype == "application/x-www-form-urlencoded" and not _is_utf8(request.get_data(cache=True)):
-        abort(400)
-    # gunicorn refuses request lines past 4094 bytes; behind any other server a longer value is no search either.
-    if any(len(value) > MAX_QUERY_VALUE for _key, values in request.args.lists() for value in values):
-        abort(400)
-    for source in (request.args, request.form):
-        for key, values in source.lists():
-            if _CONTROL_CHARACTERS.search(key) or any(_CONTROL_CHARACTERS.search(value) for value in values):
-                abort(400)
+    """before_request: invalid UTF-8 in percent-encoding and control characters in any query or form value are a 400.
+    A request without a query string or a form body (most GETs, every htmx poll) has nothing to check."""
+    if request.query_string:
+        if not _is_utf8(request.query_string):
+            abort(400)
+        # gunicorn refuses request lines past 4094 bytes; behind any other server a longer value is no search either.
+        if any(len(value) > MAX_QUERY_VALUE for _key, values in request.args.lists() for value in values):
+            abort(400)
+        _refuse_control_characters(request.args)
+    if request.mimetype in _FORM_TYPES:  # only these bodies become request.form
+        if request.mimetype == "application/x-www-form-urlencoded" and not _is_utf8(request.get_data(cache=True)):
+            abort(400)
+        _refuse_control_characters(request.form)
+
+
+def _refuse_control_characters(source) -> None:
+    for key, values in source.lists():
+        if _CONTROL_CHARACTERS.search(key) or any(_CONTROL_CHARACTERS.search(value) for value in values):
+            abort(400)
 
 
 # ---- every form: each field gets only what its type allows ------------------------------------------------
@@ -170,3 +181,50 @@ def install_form_guards() -> None:
         return field
 
     meta.wrap_formdata, meta.bind_field, meta._taizhang_guarded = wrap_formdata, bind_field, True
+    meta.get_translations = lambda self, form: APP_CATALOGUE
+
+
+# ---- WTForms' own messages come from the app's catalogue --------------------------------------------------
+
+class _AppCatalogue:
+    """What WTForms asks to translate its built-in messages with: the app's own catalogue (already loaded by
+    Flask-Babel for the request), not Flask-WTF's, which read WTForms' .mo file from disk on every request that
+    built a form (WTF_I18N_ENABLED is off). Only called when a message is shown. Formatting stays with WTForms:
+    flask_babel.ngettext would fill in only `num`, and these messages name `min`, `max`, `value`."""
+
+    def gettext(self, string):
+        return get_translations().ugettext(string)
+
+    def ngettext(self, singular, plural, n):
+        return get_translations().ungettext(singular, plural, n)
+
+
+APP_CATALOGUE = _AppCatalogue()
+
+
+def _wtforms_messages() -> None:  # never called: marks WTForms' messages that fields of this app can show
+    gettext("This field is required.")
+    gettext("Invalid input.")
+    gettext("This field cannot be edited.")
+    gettext("This field is disabled and cannot have a value.")
+    gettext("Not a valid choice.")
+    gettext("Invalid Choice: could not coerce.")
+    gettext("Choices cannot be None.")
+    gettext("Invalid choice(s): one or more data inputs could not be coerced.")
+    ngettext("'%(value)s' is not a valid choice for this field.", "'%(value)s' are not valid choices for this field.", 1)
+    gettext("Invalid value, must be one of: %(values)s.")
+    gettext("Invalid value, can't be any of: %(values)s.")
+    gettext("Not a valid date value.")
+    gettext("Not a valid datetime value.")
+    gettext("Not a valid time value.")
+    gettext("Not a valid integer value.")
+    gettext("Not a valid decimal value.")
+    gettext("Not a valid float value.")
+    ngettext("Field must be at least %(min)d character long.", "Field must be at least %(min)d characters long.", 1)
+    ngettext("Field cannot be longer than %(max)d character.", "Field cannot be longer than %(max)d characters.", 1)
+    ngettext("Field must be exactly %(max)d character long.", "Field must be exactly %(max)d characters long.", 1)
+    gettext("Field must be between %(min)d and %(max)d characters long.")
+    gettext("Number must be at least %(min)s.")
+    gettext("Number must be at most %(max)s.")
+    gettext("Number must be between %(min)s and %(max)s.")
+    gettext("Invalid email address.")

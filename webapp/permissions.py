@@ -110,7 +110,16 @@ def _apply_scope(state):
         if user is not None and user.is_authenticated and not g.get("activating_scope"):
             raise ScopeNotSet("a logged-in request selected scoped rows before activate_scope()")
         return
+    if state.is_relationship_load and _carries(state.statement, options):
+        return  # a lazy or selectin load of an object loaded under this scope: the criteria came along with it
     state.statement = state.statement.options(*options)
+
+
+def _carries(statement, options: tuple) -> bool:
+    """The criteria already travel with the statement (with_loader_criteria propagates to relationship loads):
+    adding them again would repeat every subtree subquery in the SQL and cost its cache key twice."""
+    present = {id(option) for option in statement._with_options}
+    return all(id(option) in present for option in options)
 
 
 # ---- deliberate escapes from the scope ---------------------------------------------------------------

@@ -76,3 +76,18 @@ HTTP_CODES = {400: ("bad_request", "bad_request"), 401: ("login_required", "logi
 def http_error(status: int) -> ApiError:
     code, key = HTTP_CODES.get(status, ("bad_request", "bad_request"))
     return ApiError(status, code, key)
+
+
+PREFIX = "/api/v1"
+
+
+def is_api_path(path: str) -> bool:
+    return path == PREFIX or path.startswith(PREFIX + "/")
+
+
+def routing_error_response(error):
+    """A URL under /api/v1/ that names no operation (404) or a method it does not have (405): the API's JSON error,
+    with Allow on a 405, not the site's HTML page."""
+    answer = http_error(error.code)
+    answer.headers = {name: value for name, value in error.get_headers() if name == "Allow"}
+    return error_response(answer)

@@ -1,7 +1,6 @@
 """Login, logout, language choice, the account page."""
-from ..extensions import db, login_manager
-from ..models import User
-from .sessions import current_session
+from ..extensions import login_manager
+from .sessions import session_user
 
 
 @login_manager.user_loader
@@ -12,10 +11,7 @@ def load_user(session_id: str):
         user_id, epoch = (int(part) for part in session_id.split(":"))
     except ValueError:
         return None
-    if current_session(user_id) is None:
-        return None
-    user = db.session.execute(
-        db.select(User).where(User.id == user_id).execution_options(unscoped=True)).scalar_one_or_none()
+    user = session_user(user_id)  # the session row and the user in one SELECT
     if user is None or not user.active or user.session_epoch != epoch:
         return None
     return user

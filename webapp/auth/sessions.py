@@ -9,10 +9,11 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from flask import current_app, g, has_request_context, request, session
 from flask.sessions import SecureCookieSessionInterface
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import bindparam, delete, or_, select, update
 
 from ..extensions import db
 from ..models import User, UserSession
@@ -53,27 +54,49 @@ def login_session(user: User) -> None:
     session[SESSION_KEY] = start_session(user)
 
 
-def current_session(user_id: int) -> UserSession | None:
-    """The live session row the cookie names for `user_id`, touched; None if missing, foreign or expired."""
+class SessionTimes(NamedTuple):
+    """What the request keeps of its session row: which one, and when it began and was last used."""
+    id: int
+    created_at: datetime
+    last_seen_at: datetime
+
+
+# One statement per request for the session and its user (with the user's unit, joined by the relationship):
+# built once, so neither its construction nor its cache key is paid again. user_session and the login user
+# are no unit-owned rows the scope could filter, and the scope is set from this very user afterwards.
+_SESSION_USER = (
+    select(User, UserSession.id, UserSession.created_at, UserSession.last_seen_at)
+    .join(UserSession, UserSession.user_id == User.id)
+    .where(UserSession.token_hash == bindparam("token_hash"))
+    .execution_options(unscoped=True))
+
+
+def session_user(user_id: int) -> User | None:
+    """The user of the live session the cookie names, if it is `user_id`'s, in one SELECT; the session is touched
+    (at most once per TOUCH_INTERVAL). None if the session is missing, foreign or expired (an expired row is
+    deleted). Whether the user may still use it (active, epoch) is the caller's decision."""
     token = session.get(SESSION_KEY)
     if not isinstance(token, str) or not token:
         return None
-    # user_session is no unit-owned table: the scope neither filters it nor is needed for it.
-    record = db.session.execute(
-        select(UserSession).where(UserSession.token_hash == _hash(token))).scalar_one_or_none()
-    if record is None or record.user_id != user_id:
+    found = db.session.execute(_SESSION_USER, {"token_hash": _hash(token)}).first()
+    if found is None:
+        return None
+    user, times = found[0], SessionTimes(*found[1:])
+    if user.id != user_id:
         return None
     now = utcnow()
     idle, absolute = _limits()
-    if record.last_seen_at < now - idle or record.created_at < now - absolute:
-        db.session.execute(delete(UserSession).where(UserSession.id == record.id))
+    if times.last_seen_at < now - idle or times.created_at < now - absolute:
+        db.session.execute(delete(UserSession).where(UserSession.id == times.id))
         db.session.commit()
         return None
-    g.user_session = record  # for the page's script: when this session would end if left alone
-    if now - record.last_seen_at >= TOUCH_INTERVAL:
-        db.session.execute(update(UserSession).where(UserSession.id == record.id).values(last_seen_at=now))
+    g.user_session = times  # for the page's script: when this session would end if left alone
+    # The idle timeout is in hours: last_seen_at is written when it is a minute old, not on every request, so a
+    # session idles out at most TOUCH_INTERVAL early and a busy user costs one UPDATE a minute.
+    if now - times.last_seen_at >= TOUCH_INTERVAL:
+        db.session.execute(update(UserSession).where(UserSession.id == times.id).values(last_seen_at=now))
         db.session.commit()
-    return record
+    return user
 
 
 def seconds_left() -> int:
@@ -128,6 +151,14 @@ def cookie_secure() -> bool:
 class HostPrefixedSessionInterface(SecureCookieSessionInterface):
     """Over HTTPS the session cookie is `__Host-session`: Secure, Path=/ and no Domain, so neither a sibling
     subdomain nor a plain-http page can set or overwrite it. Over plain http it stays `session`."""
+
+    def get_signing_serializer(self, app):
+        # Flask builds a new serializer for every request; it depends on the keys only, so keep one per key set.
+        keys = (app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ()))
+        cached = getattr(self, "_serializer", None)
+        if cached is None or cached[0] != keys:
+            cached = self._serializer = (keys, super().get_signing_serializer(app))
+        return cached[1]
 
     def get_cookie_name(self, app) -> str:
         name = super().get_cookie_name(app)

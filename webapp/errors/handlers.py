@@ -1,5 +1,5 @@
 """Error pages: a fragment for htmx, a page otherwise; 500 rolls the session back."""
-from flask import Blueprint, render_template
+from flask import Blueprint, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 
@@ -38,6 +38,9 @@ def csrf_error(error):
 @bp.app_errorhandler(413)
 @bp.app_errorhandler(429)
 def http_error(error):
+    from ..api.errors import is_api_path, routing_error_response
+    if request.url_rule is None and is_api_path(request.path):  # no API operation matched: answer as the API does
+        return routing_error_response(error)
     if error.code == 413:  # the body was over MAX_CONTENT_LENGTH: say the limit, in the upload's own place
         from ..ledger.files import upload_too_large
         answer = upload_too_large()

@@ -1,0 +1,112 @@
+"""The per-request floor (issue 14b): what every request pays around its route stays small and changes nothing
+users see: WTForms' own messages in Chinese from the app's catalogue, the security headers, the input guard."""
+from __future__ import annotations
+
+import pytest
+from flask_wtf import FlaskForm
+from werkzeug.datastructures import MultiDict
+from wtforms import DateField, IntegerField, SelectChoice, SelectField, StringField
+from wtforms.validators import InputRequired, Length
+
+
+class _Sample(FlaskForm):
+    class Meta:
+        csrf = False
+
+    count = IntegerField()
+    day = DateField()
+    choice = SelectField(choices=[SelectChoice("a", "A")])
+    name = StringField(validators=[InputRequired(), Length(max=3)])
+
+
+@pytest.mark.parametrize("locale, expected", [
+    ("zh_Hans_CN", {"count": "不是有效的整数。", "day": "不是有效的日期。", "choice": "不是有效的选择。",
+                    "name": "最多 3 个字符。"}),
+    ("en", {"count": "Not a valid integer value.", "day": "Not a valid date value.", "choice": "Not a valid choice.",
+            "name": "Field cannot be longer than 3 characters."}),
+])
+def test_wtforms_messages_come_from_the_app_catalogue(app, locale, expected):
+    with app.test_request_context("/", method="POST", headers={"Cookie": f"lang={locale}"}):
+        form = _Sample(formdata=MultiDict({"count": "x", "day": "2026-13-40", "choice": "b", "name": "长长长长"}))
+        assert not form.validate()
+        assert {name: errors[0] for name, errors in form.errors.items()} == expected
+        from flask import request
+        assert not hasattr(request, "wtforms_translations")  # WTForms' own catalogue was never read
+
+
+def test_a_required_field_says_so_in_chinese(app):
+    with app.test_request_context("/", method="POST"):
+        form = _Sample(formdata=MultiDict({"count": "1", "day": "2026-03-02", "choice": "a"}))
+        assert not form.validate()
+        assert form.errors == {"name": ["此项为必填项。"]}
+
+
+def test_i18n_of_wtforms_is_off_app_wide(app):
+    assert app.config["WTF_I18N_ENABLED"] is False
+
+
+def test_the_catalogue_kept_per_request_follows_force_locale(app):
+    from flask_babel import force_locale, gettext
+    with app.test_request_context("/"):
+        assert gettext("This field is required.") == "此项为必填项。"
+        with force_locale("en"):
+            assert gettext("This field is required.") == "This field is required."
+        assert gettext("This field is required.") == "此项为必填项。"
+    with app.test_request_context("/", headers={"Cookie": "lang=en"}):  # a new request chooses anew
+        assert gettext("This field is required.") == "This field is required."
+
+
+def test_a_lazy_load_carries_each_scope_criterion_once_and_stays_scoped(app, org):
+    """with_loader_criteria travel with objects into their lazy loads; the scope hook does not add them a second
+    time (that doubled every subtree subquery), and a load of something outside the scope still finds nothing."""
+    from flask import g
+    from sqlalchemy import event, select
+
+    from tests.ledger_factories import make_plan, rows_of
+    from webapp import permissions
+    from webapp.extensions import db
+    from webapp.models import LedgerRow, User
+    with app.app_context():
+        ids = make_plan(org.units["general"], [org.units["faculty1"], org.units["foreign_branch"]], sections=1,
+                        tasks_per_section=1)
+    row_id, foreign_row_id = rows_of(ids, org.units["faculty1"])[0], rows_of(ids, org.units["foreign_branch"])[0]
+    seen: list[str] = []
+    with app.test_request_context("/"):
+        user = db.session.get(User, org.users["staff1"])
+        g._login_user = user
+        permissions.activate_scope(user)
+        row = db.session.execute(select(LedgerRow).where(LedgerRow.id == row_id)).scalar_one()
+        assert db.session.execute(select(LedgerRow).where(LedgerRow.id == foreign_row_id)).scalar() is None
+        engine = db.engine
+
+        def note(_conn, _cursor, statement, *_args):
+            seen.append(statement)
+
+        event.listen(engine, "before_cursor_execute", note)
+        try:
+            assert row.task is not None
+        finally:
+            event.remove(engine, "before_cursor_execute", note)
+    task_load = next(statement for statement in seen if statement.lstrip().startswith("SELECT plan_task."))
+    assert task_load.count("plan_task.plan_id IN") == 1, task_load  # was 2: the criterion twice
+    assert task_load.count("LIKE") <= 4, task_load  # was 18
+
+
+def test_security_and_cache_headers_once_each(app, client):
+    from webapp import CSP
+    page = client.get("/login")
+    static = client.get("/static/css/app.css")
+    for response in (page, static):
+        assert response.headers.getlist("Content-Security-Policy") == [CSP]
+        assert response.headers.getlist("X-Content-Type-Options") == ["nosniff"]
+        assert response.headers.getlist("X-Frame-Options") == ["DENY"]
+        assert response.headers.getlist("Referrer-Policy") == ["same-origin"]
+        assert "HX-Request" in response.headers["Vary"]
+    assert page.headers.getlist("Cache-Control") == ["no-store"]
+    assert "no-store" not in static.headers.get("Cache-Control", "")
+    with app.test_request_context("/"):
+        from flask import Response
+        answer = app.process_response(Response("x", headers={"Cache-Control": "private, max-age=60",
+                                                             "Vary": "Accept-Encoding"}))
+    assert answer.headers.getlist("Cache-Control") == ["private, max-age=60"]  # a route's own choice stays
+    assert answer.headers["Vary"].startswith("Accept-Encoding, HX-Request")
