@@ -1,6 +1,7 @@
 """Nothing lost: match what the load generator was told against the rows and the audit log."""
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -113,3 +114,35 @@ def check_counters(engine: Engine) -> tuple[bool, list[str]]:
     with Session(engine) as session:
         differences = check(session)
     return not differences, differences[:10]
+
+
+# What differs between two sessions' pages: CSRF tokens, the seconds left of the login.
+TOKENS = re.compile(r"[A-Za-z0-9_-]{20,}\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{20,}|data-seconds-left=\"\d+\"")
+
+
+def check_rollups(base_url: str, database_url: str, usernames=("secretary", "g1-secretary")) -> tuple[bool, list[str]]:
+    """The dashboards the running servers answer (their cached obligation figures, `activities.rollups`) equal
+    the same pages computed afresh in this process with the cache off."""
+    from bench.generate import BENCH_PASSWORD
+    from bench.inprocess import logged_in
+    from bench.sessions import fetch, login
+    from webapp import create_app
+    from webapp.activities import rollups
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "verify",
+                      "SESSION_COOKIE_SECURE": False, "REMEMBER_COOKIE_SECURE": False})
+    differences = []
+    enabled, rollups.cache.enabled = rollups.cache.enabled, False
+    try:
+        for username in usernames:
+            served = fetch(base_url, "GET", "/overview", login(base_url, username, BENCH_PASSWORD).cookie)
+            fresh = logged_in(app, username).get("/overview")
+            body = served.body.decode() if isinstance(served.body, bytes) else served.body
+            a, b = (TOKENS.sub("", text) for text in (body, fresh.get_data(as_text=True)))
+            if served.status != 200 or a != b:
+                at = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+                differences.append(f"{username}: served {served.status}, {len(a)} bytes; fresh {len(b)} bytes; "
+                                   f"from {a[max(at - 60, 0):at + 60]!r} vs {b[max(at - 60, 0):at + 60]!r}")
+    finally:
+        rollups.cache.enabled = enabled
+    return not differences, differences

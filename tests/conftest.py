@@ -80,6 +80,8 @@ def _clean_database(request):
     if "app" not in request.fixturenames:
         return
     app = request.getfixturevalue("app")
+    from webapp.activities import rollups
+    rollups.cache.clear()  # the next test's database starts over (its stamps too)
     with app.app_context():
         db.session.remove()
         tables = [t.name for t in db.metadata.sorted_tables]

@@ -187,6 +187,7 @@ def build_world(org) -> World:
 
 # Tables that belong to no college: the login throttle's counts, the server-side sessions.
 SHARED_TABLES = {"login_failure", "user_session"}
+SHARED_TABLES |= {"met_rollup_stamp"}  # the dashboards' cache stamps: bookkeeping, row 0 shared by every college
 
 
 def college_fingerprint(general_id: int) -> str:

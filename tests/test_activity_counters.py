@@ -9,7 +9,7 @@ from tests.activities_factories import kind_id, make_activity
 from webapp.activities import counters, services
 from webapp.activities.services import ActivityData
 from webapp.extensions import db
-from webapp.models import Activity, ActivityCounter, Unit, User
+from webapp.models import Activity, ActivityCounter, Plan, Requirement, Section, Task, Unit, User
 
 
 def _count(unit_id, kind, cadence, period) -> int:
@@ -78,12 +78,31 @@ def test_recount_command_rebuilds_one_year_or_all(app, org):
 THREADS, OPERATIONS = 4, 30
 
 
+def _plan_of_2034(general_id: int, kinds: list[int]) -> None:
+    """Requirements on both kinds, one counting a branch's classes too: the dashboards' figures move with them."""
+    plan = Plan(unit_id=general_id, year=2034, title="2034年方案", status="published")
+    section = Section(plan=plan, position=0, number="一", title="活动")
+    task = Task(plan=plan, section=section, position=1, number=1, title="开展活动。")
+    db.session.add_all([plan, section, task,
+                        Requirement(task=task, text="每月主题班会", kind="主题班会", kind_id=kinds[0], cadence="month",
+                                    count=1, level="class"),
+                        Requirement(task=task, text="支部每季度两次", kind="支部委员会", kind_id=kinds[1],
+                                    cadence="quarter", count=2, level="branch", include_children=True)])
+    db.session.commit()
+
+
 def test_random_concurrent_changes_keep_counters_equal_to_a_recount(app, org):
-    """Logging, approving, returning, editing, withdrawing and deleting from several threads at once."""
+    """Logging, approving, returning, editing, withdrawing and deleting from several threads at once; then the
+    counters equal a recount and the dashboards' cached figures (warm before the threads) equal fresh ones."""
+    from tests.test_dashboard_rollups import reference_overview, snapshot
+    from webapp.reports import queries
+    window = queries.report_window(2034, "", date(2035, 1, 10))
     with app.app_context():
         counters.recount(db.session)
         db.session.commit()
         kinds = [kind_id("主题班会"), kind_id("支部委员会")]
+        _plan_of_2034(org.units["general"], kinds)
+        warm = {key: snapshot(queries.overview(org.unit(key), window)) for key in ("general", "student1", "class1")}
     units = [org.units["class1"], org.units["class2"], org.units["class3"]]
     errors: list[BaseException] = []
     created: list[int] = []
@@ -150,3 +169,7 @@ def test_random_concurrent_changes_keep_counters_equal_to_a_recount(app, org):
     assert any(approvals)
     with app.app_context():
         assert counters.check(db.session) == []
+        for key in warm:
+            cached = snapshot(queries.overview(org.unit(key), window))
+            assert cached == snapshot(reference_overview(org.unit(key), window)), key
+        assert cached != warm["class1"]  # the figures did move

@@ -51,13 +51,17 @@ def apply_changes(obj: Any, values: dict[str, Any], allowed: Iterable[str] | Non
     return changes
 
 
+_INSERT_ENTRIES = insert(AuditEntry.__table__)
+
+
 def insert_changes(entity: str, entity_id: int, unit_id: int | None, changes: dict[str, tuple[Any, Any]],
                    action: str = "update", user_id: int | None = None) -> None:
     """The entries `record_changes` makes, as ONE INSERT statement without ORM objects (the hot save paths)."""
     if not changes:
         return
     actor, now = (user_id if user_id is not None else actor_id()), utcnow()
-    db.session.execute(insert(AuditEntry.__table__), [
+    # On the session's connection: a plain table INSERT needs nothing of the ORM (and skips its ~0.1 ms).
+    db.session.connection().execute(_INSERT_ENTRIES, [
         {"at": now, "user_id": actor, "unit_id": unit_id, "entity": entity, "entity_id": entity_id, "action": action,
          "field": field, "before": _text(before), "after": _text(after)}
         for field, (before, after) in changes.items()])

@@ -64,6 +64,16 @@ def scope_path() -> str | None:
     return g.get("scope_path") if has_request_context() else None
 
 
+def scope_pattern() -> str:
+    """The user's subtree as a LIKE pattern on a unit's path (escape character backslash), for the Core statements
+    of the ledger's hot paths, which run on the session's connection where the ORM hook does not see them: they say
+    `Unit.path LIKE :scope` with this value. Fails closed like the hook."""
+    path = scope_path()
+    if path is None:
+        raise ScopeNotSet("a Core statement asked for the scope before activate_scope()")
+    return path.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
 @lru_cache(maxsize=4096)
 def _scope_criteria(path: str, ancestor_ids: tuple[int, ...]) -> tuple:
     """The loader criteria of one subtree: immutable SQL expressions, safe to share between requests and threads."""
@@ -190,11 +200,14 @@ def in_scope(user, unit: Unit | None) -> bool:
 
 def can_edit_unit_ledger(user, unit: Unit) -> bool:
     """Staff edit ledgers in their subtree, monitors only their own class's, admins any in scope."""
-    if not in_scope(user, unit):
-        return False
+    return in_scope(user, unit) and may_edit_ledger_of(user, unit.id)
+
+
+def may_edit_ledger_of(user, unit_id: int) -> bool:
+    """`can_edit_unit_ledger` for a unit already known to be in the user's scope (a row read under it)."""
     if user.role in (ADMIN, STAFF):
         return True
-    return user.role == MONITOR and unit.id == user.unit_id
+    return user.role == MONITOR and unit_id == user.unit_id
 
 
 def can_edit_ledger_row(user, row: LedgerRow) -> bool:

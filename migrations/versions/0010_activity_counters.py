@@ -31,7 +31,7 @@ def upgrade():
     )
     # Fill it from the activities already there (the same SELECTs as `flask recount`).
     from webapp.activities.counters import recount
-    recount(op.get_bind())
+    recount(op.get_bind(), stamp=False)  # the stamps' table comes in 0011
 
 
 def downgrade():

@@ -115,13 +115,17 @@ def counted(year: int, unit_ids: Collection[int] | None = None) -> Counted:
     # All of the year's obligations, also when only some are asked for: which one a unit owes depends on the rest.
     obligations = obligations_of_year(year)
     units = units_in_scope()
-    assigned = _assigned_units(year)
+    # Who owes what is decided for the asked units only, from their own and their ancestors' assignments.
+    owing = units if unit_ids is None else [unit for unit in units if unit.id in unit_ids]
+    assigned = _assigned_units(year, None if len(owing) == len(units) else
+                               {a for unit in owing for a in unit.ancestor_ids})
+    owed = owed_obligations(obligations, owing, assigned)
     semesters = current_app.config.get("SEMESTERS")
     periods_by_cadence = {cadence: periods(cadence, year, semesters) for cadence in {o.cadence for o in obligations}}
-    tally = _Tally(_approved_counts(obligations, periods_by_cadence, _activity_units(units, unit_ids)), units,
+    # Descendants' counts only for the units that owe an obligation counting children.
+    tally = _Tally(_approved_counts(obligations, periods_by_cadence, _activity_units(units, unit_ids, owed)), units,
                    rollup_kind_ids={o.kind_id for o in obligations if o.include_children})
-    return Counted(obligations, units, assigned, periods_by_cadence, tally,
-                   owed_obligations(obligations, units, assigned))
+    return Counted(obligations, owing, assigned, periods_by_cadence, tally, owed)
 
 
 def compliance(year: int, as_of: date, unit_ids: Collection[int] | None = None, *,
@@ -269,12 +273,13 @@ def obligations_of_year(year: int, requirement_ids: Collection[int] | None = Non
             plan_title in db.session.execute(query)]
 
 
-def _assigned_units(year: int) -> dict[int, set[int]]:
+def _assigned_units(year: int, only: Collection[int] | None = None) -> dict[int, set[int]]:
     """Per task that has assignments: its assigned units that can matter to the viewer.
 
     Those are the units in the viewer's subtree and above it; an assignment elsewhere cannot contain a
     unit the viewer sees, but it still makes the task "assigned" (then with an empty set: nobody here owes it).
-    Unscoped, because the units above the viewer's subtree are outside the ORM scope.
+    Unscoped, because the units above the viewer's subtree are outside the ORM scope. With `only`, just the
+    assignments to those units (the asked units and their ancestors: all that decides whether they owe).
     """
     published_tasks = (select(Task.id).join(Plan, Task.plan_id == Plan.id)
                        .where(Plan.year == year, Plan.status == "published", Task.archived.is_(False)))
@@ -285,6 +290,8 @@ def _assigned_units(year: int) -> dict[int, set[int]]:
     if path is not None:
         above = [int(part) for part in path.strip("/").split("/") if part]
         units = units.where(or_(TaskAssignment.unit_id.in_(above), TaskAssignment.unit_id.in_(Unit.subtree_ids(path))))
+    if only is not None:
+        units = units.where(TaskAssignment.unit_id.in_(sorted(only)))
     assigned: dict[int, set[int]] = {}
     for task_id, unit_id in assignments_around_scope(union_all(tasks, units)):
         unit_ids = assigned.setdefault(task_id, set())  # a NULL unit: the task is assigned somewhere
@@ -300,12 +307,15 @@ def units_in_scope() -> list[UnitNode]:
     return sorted(nodes, key=lambda unit: unit.ancestor_ids)
 
 
-def _activity_units(units: list[UnitNode], unit_ids: Collection[int] | None) -> list[int] | None:
-    """Units whose activities the cells of `unit_ids` can count (they and their descendants); None: all in scope."""
+def _activity_units(units: list[UnitNode], unit_ids: Collection[int] | None,
+                    owed: dict[tuple, Obligation] | None = None) -> list[int] | None:
+    """Units whose activities the cells of `unit_ids` can count: they, and the descendants of those owing an
+    obligation that counts children (all descendants when `owed` is not given); None: all in scope."""
     if unit_ids is None:
         return None
     wanted = set(unit_ids)
-    relevant = [unit.id for unit in units if not wanted.isdisjoint(unit.ancestor_ids)]
+    rolled = wanted if owed is None else {key[0] for key, o in owed.items() if o.include_children and key[0] in wanted}
+    relevant = [unit.id for unit in units if unit.id in wanted or not rolled.isdisjoint(unit.ancestor_ids)]
     return None if len(relevant) == len(units) else relevant
 
 

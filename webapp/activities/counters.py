@@ -25,6 +25,7 @@ from sqlalchemy import Date, String, and_, delete, event, func, insert, inspect,
 from sqlalchemy.orm import Session
 
 from ..models import Activity, ActivityCounter
+from . import rollups
 from .periods import DEFAULT_SEMESTERS, Period, periods
 
 CADENCES = ("week", "month", "quarter", "semester", "year")
@@ -155,7 +156,7 @@ def _keep_counters(session: Session, flush_context) -> None:
         return
     deltas = _deltas(session)
     if any(deltas.values()):
-        apply(session.connection(), deltas)
+        apply(session.connection(), deltas)  # (rollups' own hook moves the colleges' stamps)
 
 
 # ---- rebuilding them -------------------------------------------------------------------------------
@@ -197,10 +198,11 @@ def _years(session: Session) -> range:
     return range(_as_date(first).year, _as_date(last).year + 1)
 
 
-def recount(session: Session, year: int | None = None) -> int:
+def recount(session: Session, year: int | None = None, *, stamp: bool = True) -> int:
     """Rebuild the counters (of the periods touching `year`, or all) from the approved activities. Returns rows.
 
-    The caller commits."""
+    Also moves the stamp that makes every cached dashboard figure stale (`rollups`; not before that table
+    exists: `stamp=False` in the migration that creates the counters). The caller commits."""
     table = ActivityCounter.__table__
     if year is None:
         session.execute(delete(table))
@@ -212,6 +214,8 @@ def recount(session: Session, year: int | None = None) -> int:
     for counted in _count_selects(session, years):
         session.execute(insert(table).from_select(
             ["unit_id", "kind_id", "cadence", "period", "first_day", "last_day", "approved"], counted))
+    if stamp:
+        rollups.bump(session if hasattr(session, "dialect") else session.connection(), [rollups.STRUCTURE])
     return session.execute(select(func.count()).select_from(table)).scalar()
 
 

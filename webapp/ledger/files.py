@@ -5,7 +5,7 @@ from flask import abort, flash, redirect, request
 from flask_login import current_user
 
 from ..htmx import is_htmx
-from ..permissions import can_edit_ledger_row, can_remove_file, permitted, roles_required
+from ..permissions import can_remove_file, may_edit_ledger_of, permitted, roles_required
 from ..uploads import UploadError, check_upload, send_stored_file, too_large_message
 from . import queries
 from .routes import bp, load_editable_row, load_row, render_row, row_page_url
@@ -38,10 +38,10 @@ def upload_evidence(row_id: int):
 def upload_too_large():
     """A request over MAX_CONTENT_LENGTH to a row's upload: the row with the limit in its file cell (422),
     replacing whatever error the cell showed; None for any other request."""
-    if request.endpoint != "ledger.upload_evidence" or not is_htmx():
+    if request.endpoint != "ledger.upload_evidence" or not is_htmx() or not current_user.is_authenticated:
         return None
     row = load_row(request.view_args["row_id"])
-    if not can_edit_ledger_row(current_user, row):
+    if not may_edit_ledger_of(current_user, row.unit_id):
         return None
     return render_row(row, 422, editing="files", upload_error=too_large_message())
 

@@ -1,16 +1,19 @@
-"""Selects for the ledger. Every one runs through the scoped session: rows outside the user's subtree are absent."""
+"""Selects for the ledger. Every one is scoped (the ORM hook, or for the Core reads of the hot paths their own
+WHERE clause): rows outside the user's subtree are absent."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import String, bindparam, func, or_, select
 from sqlalchemy.orm import joinedload, undefer
 
 from ..clock import local_midnight_utc
 from ..extensions import db
 from ..models import LEDGER_STATUSES, AuditEntry, LedgerRow, Plan, Section, StoredFile, Task, Unit, User
 from ..params import bounded_date, optional_positive_int
+from ..permissions import scope_pattern
 
 CHANGES_PER_PAGE = 50
 
@@ -118,6 +121,172 @@ def row_history(row_id: int) -> list[AuditEntry]:
     stmt = (select(AuditEntry).where(AuditEntry.entity == "ledger_row", AuditEntry.entity_id == row_id)
             .order_by(AuditEntry.at.desc(), AuditEntry.id.desc()))
     return list(db.session.execute(stmt).scalars())
+
+
+# ---- rows as plain values: the hot paths (the page, the row fragment, the inline edit) ------------------------
+# Read with Core on the session's connection (no ORM objects, no loader criteria): the scope is in each statement's
+# WHERE clause (`permissions.scope_pattern()`), the same subtree the ORM hook would add.
+
+class TaskView:
+    __slots__ = ("id", "number", "title", "body", "deadline_text", "due_on", "section_id", "plan_id", "plan")
+
+
+class PlanYear:
+    """What a row's fragment needs of its plan (`row.task.plan.year`: date checks, pre-review counts)."""
+    __slots__ = ("id", "year")
+
+    def __init__(self, plan_id: int, year: int):
+        self.id, self.year = plan_id, year
+
+
+class FileView:
+    __slots__ = ("id", "filename", "size")
+
+    def __init__(self, file_id: int, filename: str, size: int):
+        self.id, self.filename, self.size = file_id, filename, size
+
+
+class EditorName:
+    """The last editor as the fragment shows them (`row.updated_by.display_name`)."""
+    __slots__ = ("display_name",)
+
+    def __init__(self, display_name: str):
+        self.display_name = display_name
+
+
+class RowView:
+    """A ledger row with what its fragment shows, as plain values (attribute names as on LedgerRow)."""
+    __slots__ = ("id", "task_id", "unit_id", "lead", "members", "progress", "status", "completed_on", "remarks",
+                 "version", "field_versions", "updated_by_id", "updated_at", "updated_by", "task", "files")
+
+
+_ROW_COLUMNS = (LedgerRow.id, LedgerRow.task_id, LedgerRow.unit_id, LedgerRow.lead, LedgerRow.members,
+                LedgerRow.progress, LedgerRow.status, LedgerRow.completed_on, LedgerRow.remarks, LedgerRow.version,
+                LedgerRow.field_versions, LedgerRow.updated_by_id, LedgerRow.updated_at,
+                Task.number, Task.title, Task.body, Task.deadline_text, Task.due_on, Task.section_id, Task.plan_id,
+                Plan.year, User.display_name, StoredFile.id, StoredFile.filename, StoredFile.size)
+
+
+# The viewer's subtree (`permissions.scope_pattern()`): every statement below carries it, so a missing value is an
+# error (fails closed), never an unscoped read.
+_IN_SCOPE = Unit.path.like(bindparam("scope", type_=String), escape="\\")
+
+
+def _row_views_select(*conditions):
+    # The last editor's name is shown to whoever sees the row, even when that person is above the viewer (as
+    # permissions.actor_names does); files in file order; the row's unit must be in the viewer's subtree.
+    return (select(*_ROW_COLUMNS)
+            .join(Task, Task.id == LedgerRow.task_id).join(Plan, Plan.id == Task.plan_id)
+            .join(Unit, Unit.id == LedgerRow.unit_id)
+            .outerjoin(User, User.id == LedgerRow.updated_by_id)
+            .outerjoin(StoredFile, StoredFile.ledger_row_id == LedgerRow.id)
+            .where(_IN_SCOPE, *conditions))
+
+
+def _views(result) -> list[RowView]:
+    """One RowView per ledger row from the joined result (a row with files comes once per file, in file order)."""
+    views: list[RowView] = []
+    plans: dict[int, PlanYear] = {}
+    last = None
+    for (row_id, task_id, unit_id, lead, members, progress, status, completed_on, remarks, version, field_versions,
+         updated_by_id, updated_at, number, title, body, deadline_text, due_on, section_id, plan_id, year,
+         editor_name, file_id, filename, size) in result:
+        if last is None or last.id != row_id:
+            last = RowView()
+            (last.id, last.task_id, last.unit_id, last.lead, last.members, last.progress, last.status,
+             last.completed_on, last.remarks, last.version, last.field_versions, last.updated_by_id,
+             last.updated_at) = (row_id, task_id, unit_id, lead, members, progress, status, completed_on, remarks,
+                                 version, field_versions, updated_by_id, updated_at)
+            last.updated_by = EditorName(editor_name) if editor_name is not None else None
+            task = last.task = TaskView()
+            (task.id, task.number, task.title, task.body, task.deadline_text, task.due_on, task.section_id,
+             task.plan_id) = (task_id, number, title, body, deadline_text, due_on, section_id, plan_id)
+            plan = plans.get(plan_id)
+            if plan is None:
+                plan = plans[plan_id] = PlanYear(plan_id, year)
+            task.plan = plan
+            last.files = []
+            views.append(last)
+        if file_id is not None:
+            last.files.append(FileView(file_id, filename, size))
+    return views
+
+
+# Built once: a statement object reused with new values skips building and its cache key (~0.3 ms a request).
+_ROW_VIEW = _row_views_select(LedgerRow.id == bindparam("row_id")).order_by(StoredFile.id)
+
+
+def row_view(row_id: int) -> RowView | None:
+    """One row with what its fragment (and saving it) needs, in one SELECT; None when missing or out of scope."""
+    views = _views(db.session.connection().execute(_ROW_VIEW, {"row_id": row_id, "scope": scope_pattern()}))
+    return views[0] if views else None
+
+
+def _like_pattern(text: str) -> str:
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+_SEARCHED = (Task.title, LedgerRow.progress, LedgerRow.remarks, LedgerRow.lead, LedgerRow.members)
+_FILTERS = {"status": LedgerRow.status == bindparam("status"),
+            "overdue": (Task.due_on < bindparam("today")) & (LedgerRow.status != "done"),
+            "section": Task.section_id == bindparam("section"),
+            "q": or_(*(func.lower(column).like(func.lower(bindparam("q")), escape="\\") for column in _SEARCHED))}
+
+
+@lru_cache(maxsize=16)
+def _row_views_statement(active: tuple[str, ...]):
+    return (_row_views_select(LedgerRow.unit_id == bindparam("unit_id"), Task.plan_id == bindparam("plan_id"),
+                              Task.archived.is_(False), *(_FILTERS[name] for name in active))
+            .join(Section, Section.id == Task.section_id)
+            .order_by(Section.position, Task.position, Task.id, LedgerRow.id, StoredFile.id))
+
+
+# The page's other reads, as plain rows (attribute access like the models'): the unit, its plans, the plan's sections
+# and the unit selector, each under the scope like the rows.
+_DEPTH = (func.length(Unit.path) - func.length(func.replace(Unit.path, "/", "")) - 2).label("depth")  # Unit.depth
+_UNIT = select(Unit.id, Unit.name, Unit.path).where(Unit.id == bindparam("unit_id"), _IN_SCOPE)
+_PLANS = (select(Plan.id, Plan.year, Plan.title)
+          .where(Plan.status == "published",
+                 select(LedgerRow.id).join(Task, LedgerRow.task_id == Task.id).join(Unit, Unit.id == LedgerRow.unit_id)
+                 .where(Task.plan_id == Plan.id, Task.archived.is_(False), LedgerRow.unit_id == bindparam("unit_id"),
+                        _IN_SCOPE).exists())
+          .order_by(Plan.year.desc(), Plan.id.desc()))
+_SECTIONS = (select(Section.id, Section.number, Section.title).where(Section.plan_id == bindparam("plan_id"))
+             .order_by(Section.position))
+_UNITS_WITH_ROWS = (select(Unit.id, Unit.name, _DEPTH)
+                    .where(_IN_SCOPE, select(LedgerRow.id).join(Task, Task.id == LedgerRow.task_id)
+                           .join(Plan, Plan.id == Task.plan_id)
+                           .where(LedgerRow.unit_id == Unit.id, Plan.status == "published", Task.archived.is_(False))
+                           .exists())
+                    .order_by(Unit.path))
+
+
+def unit_row(unit_id: int):
+    """The unit (id, name, path) if it is in the scope, else None."""
+    return db.session.connection().execute(_UNIT, {"unit_id": unit_id, "scope": scope_pattern()}).first()
+
+
+def published_plan_rows(unit_id: int) -> list:
+    """`published_plans_for` as plain rows (id, year, title)."""
+    return db.session.connection().execute(_PLANS, {"unit_id": unit_id, "scope": scope_pattern()}).all()
+
+
+def section_rows(plan_id: int) -> list:
+    """`sections_of` as plain rows (id, number, title)."""
+    return db.session.connection().execute(_SECTIONS, {"plan_id": plan_id}).all()
+
+
+def unit_choices() -> list:
+    """`units_with_rows` as plain rows (id, name, depth)."""
+    return db.session.connection().execute(_UNITS_WITH_ROWS, {"scope": scope_pattern()}).all()
+
+
+def row_views(unit_id: int, plan_id: int, filters: LedgerFilters, today: date) -> list[RowView]:
+    """`ledger_rows` as plain values: the unit's rows of one plan in the printed order, filtered; one SELECT."""
+    active = tuple(name for name in ("status", "overdue", "section", "q") if getattr(filters, name))
+    values = {"unit_id": unit_id, "plan_id": plan_id, "scope": scope_pattern(), "status": filters.status,
+              "today": today, "section": filters.section, "q": _like_pattern(filters.q)}  # unused ones are ignored
+    return _views(db.session.connection().execute(_row_views_statement(active), values))
 
 
 # ---- files ---------------------------------------------------------------------------------------

@@ -1,21 +1,20 @@
 """A unit's ledger, inline editing of its rows, a row's history and the change log."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, redirect, request, url_for
 from flask_login import current_user
-from markupsafe import Markup, escape
 
 from ..clock import local_today, localtime
 from ..htmx import is_htmx, render_page_or_partial
-from ..models import LedgerRow, Unit
 from ..params import positive_int
-from ..permissions import (ADMIN, SECRETARY, can_edit_ledger_row, can_edit_unit_ledger, get_or_404, permitted,
-                           roles_required)
+from ..permissions import ADMIN, SECRETARY, can_edit_unit_ledger, may_edit_ledger_of, roles_required
 from .. import audit, labels
 from ..uploads import ACCEPT_ATTRIBUTE, limit_mb
 from . import queries
 from .forms import LedgerRowForm
-from .services import RowMissing, StaleVersion, save_row
+from .queries import RowView
+from .render import renderer
+from .services import RowMissing, StaleVersion, save_edited_row
 
 bp = Blueprint("ledger", __name__)
 
@@ -28,24 +27,10 @@ FIELD_LABELS = labels.LEDGER_FIELD_LABELS
 
 @bp.context_processor
 def ledger_helpers():
-    today = local_today()
-    editable_units: dict[int, bool] = {}  # a page's rows are mostly one unit's: decide once per unit
-
-    def can_edit_row(row) -> bool:
-        editable = editable_units.get(row.unit_id)
-        if editable is None:
-            editable = editable_units[row.unit_id] = can_edit_ledger_row(current_user._get_current_object(), row)
-        return editable
-
     return {
-        "today": today,
-        "can_edit_row": can_edit_row,
-        "is_overdue": lambda row: bool(row.task.due_on and row.task.due_on < today and row.status != "done"),
         "status_label": lambda status: STATUS_LABELS.get(status, status or ""),
         "field_label": lambda field: FIELD_LABELS.get(field, field or ""),
         "local_time": localtime,
-        "id_url": id_url,
-        "cell_open": _cell_opener(),
         "status_labels": STATUS_LABELS,
         "editor_fields": EDITOR_FIELDS,
         "upload_accept": ACCEPT_ATTRIBUTE,
@@ -53,42 +38,6 @@ def ledger_helpers():
         "actor_name": audit.actor_name,
         "upload_limit_mb": limit_mb(),
     }
-
-
-_ID_MARK = "2147483646"
-
-
-def id_url(endpoint: str, number: int) -> str:
-    """url_for(endpoint, <its one id argument>=number), built once per request and endpoint (a page asks ~150 times)."""
-    cache = g.setdefault("id_urls", {})
-    parts = cache.get(endpoint)
-    if parts is None:
-        key = "file_id" if endpoint == "ledger.download" else "row_id"
-        parts = cache[endpoint] = url_for(endpoint, **{key: int(_ID_MARK)}).split(_ID_MARK, 1)
-    return f"{parts[0]}{number}{parts[1]}"
-
-
-def _cell_open_tag(field: str, editable: bool, multiline: bool) -> Markup:
-    label = escape(str(FIELD_LABELS.get(field, field)))  # data-label: the column's name on a phone's card
-    if editable:
-        return Markup(f'<td class="editable{" note" if multiline else ""}" tabindex="0" data-field="{field}" '
-                      f'data-label="{label}" aria-describedby="edit-hint">')
-    note = ' class="note"' if multiline else ""
-    return Markup(f'<td data-field="{field}" data-label="{label}"{note}>')
-
-
-def _cell_opener():
-    """cell_open(field, editable, multiline): the opening <td> of a ledger cell, built once per render (the labels
-    are in the request's language) instead of a macro call per cell."""
-    built: dict[tuple, Markup] = {}
-
-    def cell_open(field: str, editable: bool, multiline: bool = False) -> Markup:
-        key = (field, bool(editable), multiline)
-        tag = built.get(key)
-        if tag is None:
-            tag = built[key] = _cell_open_tag(field, bool(editable), multiline)
-        return tag
-    return cell_open
 
 
 # ---- the ledger page -------------------------------------------------------------------------------
@@ -104,19 +53,24 @@ def index():
 @bp.route("/units/<int:unit_id>/ledger")
 @roles_required()
 def unit_ledger(unit_id: int):
-    unit = get_or_404(Unit, unit_id)
+    # Every read of this page is a Core statement under the scope (plain rows, no ORM objects): ~1 ms less.
+    unit = queries.unit_row(unit_id)
+    if unit is None:
+        abort(404)
     filters = queries.LedgerFilters.from_args(request.args)
-    plans = queries.published_plans_for(unit.id)
+    plans = queries.published_plan_rows(unit.id)
     plan = next((p for p in plans if p.id == filters.plan), plans[0] if plans else None)
-    rows = queries.ledger_rows(unit.id, plan.id, filters, local_today()) if plan else []
-    sections = queries.sections_of(plan.id) if plan else []
+    rows = queries.row_views(unit.id, plan.id, filters, local_today()) if plan else []
+    sections = queries.section_rows(plan.id) if plan else []
+    # ?print=1: the printable view (full 具体内容, no selector or filters, a 打印 button).
+    print_view = request.args.get("print") == "1"
     return render_page_or_partial(
         "ledger/unit_ledger.html", "ledger/_results.html", unit=unit, plan=plan, plans=plans, filters=filters,
         groups=queries.group_by_section(rows, sections), row_count=len(rows), sections=sections,
-        units=queries.units_with_rows(),
+        units=queries.unit_choices(),
         may_edit=can_edit_unit_ledger(current_user, unit),
-        # ?print=1: the printable view (full 具体内容, no selector or filters, a 打印 button).
-        print_view=request.args.get("print") == "1",
+        ledger_rows=renderer(print_view).rows,
+        print_view=print_view,
         print_url=url_for("ledger.unit_ledger", unit_id=unit.id, **{**_kept_args(), "print": "1"}),
         screen_url=url_for("ledger.unit_ledger", unit_id=unit.id, **_kept_args()))
 
@@ -129,23 +83,29 @@ def _kept_args() -> dict[str, str]:
 
 # ---- one row -------------------------------------------------------------------------------------
 
-def load_row(row_id: int, query=queries.ledger_row) -> LedgerRow:
-    row = query(row_id)
+def load_row(row_id: int) -> RowView:
+    """The row with what its fragment shows (plain values, one SELECT under the scope); 404 when missing or outside."""
+    row = queries.row_view(row_id)
     if row is None:
         abort(404)
     return row
 
 
-def load_editable_row(row_id: int, query=queries.ledger_row) -> LedgerRow:
-    return permitted(can_edit_ledger_row, load_row(row_id, query))
+def load_editable_row(row_id: int) -> RowView:
+    """As load_row, and 403 when the user may not edit the row's ledger."""
+    row = load_row(row_id)
+    if not may_edit_ledger_of(current_user, row.unit_id):  # read under the scope: the unit is in the subtree
+        abort(403)
+    return row
 
 
-def render_row(row: LedgerRow, status: int = 200, **state):
-    """The row fragment (`<tr id="row-N" data-version="V">`), optionally with one cell's editor open."""
-    return render_template("ledger/_row.html", row=row, **state), status
+def render_row(row: RowView, status: int = 200, **state):
+    """The row fragment (`<tr id="row-N" data-version="V">`), optionally with one cell's editor open: the same
+    renderer as the page's rows (render.py)."""
+    return renderer().row(row, **state), status
 
 
-def row_page_url(row: LedgerRow) -> str:
+def row_page_url(row: RowView) -> str:
     return url_for("ledger.unit_ledger", unit_id=row.unit_id, plan=row.task.plan_id, _anchor=f"row-{row.id}")
 
 
@@ -174,8 +134,8 @@ def editor_for(present: list[str]) -> str:
 @roles_required()
 def update_row(row_id: int):
     """Contract: form fields named after the columns, plus `version`; answers the row (200/409/422)."""
-    # One load for the checks and the fragment: the save writes its values into this row, nothing is reloaded.
-    row = load_editable_row(row_id, queries.ledger_row_to_save)
+    # One SELECT for the checks and the fragment; the save writes its values into it, nothing is read again.
+    row = load_editable_row(row_id)
     form = LedgerRowForm(present=list(request.form))
     if not form.version.validate(form):
         abort(400)
@@ -183,20 +143,22 @@ def update_row(row_id: int):
     if not form.validate_for(row, row.task.plan.year, local_today()):
         return render_row(row, 422, editing=editing, errors=form.field_errors, values=form.submitted_values())
     try:
-        row = save_row(current_user, row.id, form.version.data, form.changes, loaded=row)
+        row = save_edited_row(current_user, row, form.version.data, form.changes)
     except RowMissing:
         abort(404)
-    except StaleVersion:
+    except StaleVersion as stale:
         # Only a field both people changed gets here: other fields changed meanwhile were merged.
-        row = load_row(row_id)
-        return render_row(row, 409, editing=editing, values=form.submitted_values(), conflict=True)
+        current = stale.current if isinstance(stale.current, RowView) else load_row(row_id)
+        return render_row(current, 409, editing=editing, values=form.submitted_values(), conflict=True)
     return render_row(row)
 
 
 @bp.route("/ledger/rows/<int:row_id>/history")
 @roles_required()
 def row_history(row_id: int):
-    row = load_row(row_id)
+    row = queries.ledger_row(row_id)  # the page shows the row's unit and task in full: the ORM row
+    if row is None:
+        abort(404)
     return render_page_or_partial("ledger/history.html", "ledger/_history.html", row=row,
                                   entries=queries.row_history(row.id))
 

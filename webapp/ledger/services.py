@@ -8,21 +8,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import String, bindparam, delete, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..audit import insert_changes, record
 from ..extensions import db
-from ..models import LedgerRow, StoredFile
+from ..models import LedgerRow, StoredFile, Unit
 from ..models.base import utcnow
+from ..permissions import MONITOR, scope_pattern
 from ..uploads import CheckedFile
 from ..versioning import StaleVersion, conflicting_fields, stamped
+from .queries import EditorName, row_view
 
 ENTITY = "ledger_row"
 # A save that loses a race re-reads the row and merges again; this many tries is far more than contention needs.
 MAX_ATTEMPTS = 50
 
-__all__ = ["StaleVersion", "RowMissing", "save_row", "apply_row_changes", "add_evidence", "remove_evidence"]
+__all__ = ["StaleVersion", "RowMissing", "save_row", "save_edited_row", "apply_row_changes", "add_evidence", "remove_evidence"]
 
 
 class RowMissing(LookupError):
@@ -107,9 +109,64 @@ def save_row(user, row_id: int, base_version: int, changes: dict[str, Any], *, l
     raise StaleVersion(_current_row(row_id), ())
 
 
-def _commit_keeping(row: LedgerRow) -> None:
+# The inline editor's compare-and-set: the version it read, and the scope and the editing permission again in the
+# WHERE clause, so the UPDATE itself cannot reach a row the user may not change. The SET columns are the keys of
+# the values passed (one compiled form per set of changed fields).
+_ROWS = LedgerRow.__table__
+_IN_SCOPE = _ROWS.c.unit_id.in_(select(Unit.id).where(Unit.path.like(bindparam("w_scope", type_=String), escape="\\")))
+# RETURNING what the row now says of its version and save time (the fragment's data-version and 'saved at').
+_SAVE_EDITED = {
+    False: update(_ROWS).where(_ROWS.c.id == bindparam("w_id"), _ROWS.c.version == bindparam("w_version"), _IN_SCOPE)
+    .returning(_ROWS.c.version, _ROWS.c.updated_at),
+    # Monitors edit their own class's ledger only.
+    True: update(_ROWS).where(_ROWS.c.id == bindparam("w_id"), _ROWS.c.version == bindparam("w_version"), _IN_SCOPE,
+                              _ROWS.c.unit_id == bindparam("w_own_unit")).returning(_ROWS.c.version, _ROWS.c.updated_at),
+}
+
+
+def save_edited_row(user, row, base_version: int, changes: dict[str, Any]):
+    """The inline editor's save of a row it has just read (`queries.RowView`, in this request): `save_row`'s
+    contract in one UPDATE and one INSERT, with no ORM object; returns the row as saved (the same object).
+
+    A stale `base_version` merges field by field, the same field changed by both raises StaleVersion(row, fields);
+    if another save lands between the read and the UPDATE, the general `save_row` takes over (it reads again and
+    merges again) and the row is read again for the fragment.
+    """
+    conflicts = conflicting_fields(row, changes, base_version)
+    if conflicts:
+        raise StaleVersion(row, conflicts)
+    diff = {field: (getattr(row, field), value) for field, value in changes.items() if getattr(row, field) != value}
+    if not diff:
+        return row
+    new_version = row.version + 1
+    values = {**{field: after for field, (_before, after) in diff.items()},
+              "version": new_version, "field_versions": stamped(row, diff, new_version),
+              "updated_by_id": user.id, "updated_at": utcnow()}
+    editor_name = user.display_name  # read before the commit
+    monitor = user.role == MONITOR
+    where = {"w_id": row.id, "w_version": row.version, "w_scope": scope_pattern()}
+    if monitor:
+        where["w_own_unit"] = user.unit_id
+    saved = db.session.connection().execute(_SAVE_EDITED[monitor], {**values, **where}).first()
+    if saved is None:
+        db.session.rollback()
+        save_row(user, row.id, base_version, changes)  # lost a race: the general path (merge, 409 or 404)
+        current = row_view(row.id)
+        if current is None:
+            raise RowMissing(row.id)
+        return current
+    insert_changes(ENTITY, row.id, row.unit_id, diff, user_id=user.id)  # every field's entry, one INSERT
+    _commit_keeping()
+    values["version"], values["updated_at"] = saved
+    for field, value in values.items():
+        setattr(row, field, value)
+    row.updated_by = EditorName(editor_name)
+    return row
+
+
+def _commit_keeping(row: LedgerRow | None = None) -> None:
     """Commit without expiring what the session holds: `row` already carries what was written, and the
-    fragment is rendered from it (reloading it cost a SELECT per save)."""
+    fragment is rendered from it (reloading it cost a SELECT per save); the user stays loaded too."""
     session = db.session()
     session.expire_on_commit = False
     try:

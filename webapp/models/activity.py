@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Optional
 
-from sqlalchemy import ColumnElement, ForeignKey, Index, String, Text, UniqueConstraint, or_
+from sqlalchemy import BigInteger, ColumnElement, ForeignKey, Index, String, Text, UniqueConstraint, or_
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -93,3 +93,16 @@ class ActivityCounter(db.Model):
     first_day: Mapped[date]
     last_day: Mapped[date]
     approved: Mapped[int] = mapped_column(default=0)
+
+
+class MetRollupStamp(db.Model):
+    """Change stamps behind the cached obligation figures of the dashboards (`webapp/activities/rollups.py`).
+
+    Row 0 moves with every change to plans, tasks, requirements, assignments, units or activity kinds; the row of a
+    college (a unit two levels down, or a top unit itself) moves with every change to its activity counters. Both
+    are written in the same transaction as the change; a cached figure is used only while its stamps are unchanged.
+    """
+    __tablename__ = "met_rollup_stamp"
+
+    scope_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    stamp: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -183,13 +183,17 @@ def _as_datetime(value) -> datetime | None:
 
 def activity_updates_by_unit(root: Unit, window: ReportWindow) -> dict[int, datetime]:
     """Per unit of the subtree, when an activity of the year was last changed."""
+    return _activity_updates(select(Unit.id).where(Unit.path.startswith(root.path, autoescape=True)), window)
+
+
+def _activity_updates(units, window: ReportWindow) -> dict[int, datetime]:
     # Newest first per unit (index unit_id, updated_at, held_on): a few index steps per unit, not every activity.
     last = (select(Activity.updated_at)
             .where(Activity.unit_id == Unit.id,
                    Activity.held_on.between(date(window.year, 1, 1), date(window.year, 12, 31)))
             .order_by(Activity.updated_at.desc()).limit(1).scalar_subquery())
-    stmt = select(Unit.id, last).where(Unit.path.startswith(root.path, autoescape=True))
-    return {unit_id: _as_datetime(last) for unit_id, last in db.session.execute(stmt) if last is not None}
+    return {unit_id: _as_datetime(last) for unit_id, last in db.session.execute(units.add_columns(last))
+            if last is not None}
 
 
 def obligation_cells(year: int, as_of: date, unit_ids: Iterable[int] | None):
@@ -199,10 +203,31 @@ def obligation_cells(year: int, as_of: date, unit_ids: Iterable[int] | None):
 
 
 def obligation_figures_by_unit(units: list[Unit], window: ReportWindow) -> dict[int, ObligationFigures]:
-    """Met and owed obligation periods per unit: the compliance cells' arithmetic without building the cells
-    (the university's dashboard has ~100,000 of them)."""
+    """Met and owed obligation periods per unit (active units in scope), cached per college while nothing they
+    depend on changed (`activities.rollups`). The figures are shared: do not change them, `add` them to others."""
+    from ..activities.rollups import placed
+    values, _ = _cached_unit_values([(u.id, *placed(u.path)) for u in units], window, ())
+    return {unit_id: figures for unit_id, (figures, _) in values.items() if figures is not None}
+
+
+def _cached_unit_values(units: list[tuple[int, int, bool]], window: ReportWindow, complete_buckets,
+                        totals_only=()):
+    """Per unit: (its obligation figures or None, when an activity of the year was last changed or None)."""
+    from ..activities import rollups
+    key = (db.engine.url.render_as_string(), window.year, window.period, window.as_of)
+    return rollups.cached_figures(db.session, key, units, complete_buckets,
+                                  lambda unit_ids: _unit_values(unit_ids, window), totals_only)
+
+
+def _unit_values(unit_ids: set[int], window: ReportWindow) -> dict[int, tuple]:
+    figures = _obligation_figures(unit_ids, window)
+    updates = _activity_updates(select(Unit.id).where(Unit.id.in_(sorted(unit_ids))), window)
+    return {unit_id: (figures.get(unit_id), updates.get(unit_id)) for unit_id in unit_ids}
+
+
+def _obligation_figures(unit_ids: set[int], window: ReportWindow) -> dict[int, ObligationFigures]:
+    """The compliance cells' arithmetic without building the cells (the university's dashboard has ~100,000)."""
     from ..activities.compliance import counted
-    unit_ids = {u.id for u in units}
     base = counted(window.year, unit_ids)
     as_of = window.as_of
     figures: dict[int, ObligationFigures] = {}
@@ -255,30 +280,103 @@ def _figures_per_unit(root: Unit, window: ReportWindow) -> tuple[list[Unit], dic
                    for u in units}
 
 
-def _rollup(unit: Unit, members: list[UnitFigures], own_only: bool, has_children: bool) -> UnitFigures:
-    row = UnitFigures(unit=unit, tasks=TaskFigures(), obligations=ObligationFigures(), own_only=own_only,
-                      has_children=has_children)
-    for member in members:
-        row.tasks.add(member.tasks)
-        row.obligations.add(member.obligations)
-        row.activity_update = _latest(row.activity_update, member.activity_update)
-    return row
-
-
 def overview(root: Unit, window: ReportWindow) -> Overview:
-    """The root's own ledger and one row per child unit rolling up that child's subtree."""
-    units, own = _figures_per_unit(root, window)
+    """The root's own ledger and one row per child unit rolling up that child's subtree.
+
+    Works on light (id, parent, path) rows of the subtree and folds every figure straight into the rows shown:
+    ORM units only for the root and its children, and each college's obligation figures summed once per cache
+    entry (`activities.rollups`), so a university's page does not build an object per unit."""
+    light = db.session.execute(select(Unit.id, Unit.parent_id, Unit.path)
+                               .where(Unit.path.startswith(root.path, autoescape=True), Unit.active.is_(True))).all()
     depth = len(root.ancestor_ids)
-    members: dict[int, list[UnitFigures]] = defaultdict(list)  # child of the root -> its subtree's figures
-    for unit in units:
-        chain = unit.ancestor_ids
-        if len(chain) > depth:
-            members[chain[depth]].append(own[unit.id])
-    rows = [own[root.id]] if root.id in own else []
-    rows += [_rollup(child, members[child.id], own_only=False, has_children=own[child.id].has_children)
-             for child in units if child.parent_id == root.id]
-    total = _rollup(root, list(own.values()), own_only=False, has_children=True)
+    group_of: dict[int, int] = {}  # unit id -> the child of the root whose subtree holds it (the root: 0)
+    parents = set()
+    placed = []  # (unit id, college, is a top unit): where its obligation figures are cached
+    for unit_id, parent_id, path in light:
+        parents.add(parent_id)
+        chain = path.strip("/").split("/")
+        group_of[unit_id] = int(chain[depth]) if len(chain) > depth else 0
+        placed.append((unit_id, int(chain[1] if len(chain) > 1 else chain[0]), len(chain) == 1))
+    children = list(db.session.execute(select(Unit).where(Unit.parent_id == root.id, Unit.active.is_(True))
+                                       .order_by(Unit.path)).scalars())
+    groups: dict[int, UnitFigures] = {0: UnitFigures(unit=root, tasks=TaskFigures(), obligations=ObligationFigures(),
+                                                     own_only=True, has_children=root.id in parents)}
+    for gid in set(group_of.values()) - {0}:
+        groups[gid] = UnitFigures(unit=None, tasks=TaskFigures(), obligations=ObligationFigures(), own_only=False,
+                                  has_children=gid in parents)
+    _fold_tasks(root, window, group_of, groups)
+    _fold_obligations(root, window, placed, group_of, groups)
+    total = UnitFigures(unit=root, tasks=TaskFigures(), obligations=ObligationFigures(), own_only=False,
+                        has_children=True)
+    for group in groups.values():
+        total.tasks.add(group.tasks)
+        total.obligations.add(group.obligations)
+        total.activity_update = _latest(total.activity_update, group.activity_update)
+    rows = [groups[0]] if root.id in group_of else []
+    for child in children:
+        row = groups.get(child.id) or UnitFigures(unit=child, tasks=TaskFigures(), obligations=ObligationFigures(),
+                                                  has_children=child.id in parents)
+        row.unit = child
+        rows.append(row)
     return Overview(root=root, window=window, rows=rows, total=total)
+
+
+def _fold_tasks(root: Unit, window: ReportWindow, group_of: dict[int, int], groups: dict[int, UnitFigures]) -> None:
+    """`task_figures_by_unit`'s figures, one row per unit from SQL, added into each unit's group."""
+    # The year's tasks as a list of ids, not a join per ledger row (the whole university has 34,000 rows).
+    tasks = (select(Task.id).join(Plan, Plan.id == Task.plan_id)
+             .where(Plan.year == window.year, Plan.status == "published", Task.archived.is_(False)))
+    if not window.whole_year:
+        # Tasks due in the window, plus those without a due date (they run all year).
+        tasks = tasks.where(or_(Task.due_on.is_(None), Task.due_on.between(window.start, window.end)))
+    past_due = select(Task.id).where(Task.due_on < window.as_of)
+    overdue = case((and_(LedgerRow.task_id.in_(past_due), LedgerRow.status != "done"), 1), else_=0)
+    edited_at = case((LedgerRow.updated_by_id.is_not(None), LedgerRow.updated_at))
+    by_status = [func.sum(case((LedgerRow.status == status, 1), else_=0))
+                 for status in ("done", "in_progress", "not_started")]
+    stmt = (select(LedgerRow.unit_id, func.count(LedgerRow.id), *by_status, func.sum(overdue), func.max(edited_at))
+            .where(LedgerRow.task_id.in_(tasks), LedgerRow.unit_id.in_(Unit.subtree_ids(root.path)))
+            .group_by(LedgerRow.unit_id))
+    for unit_id, assigned, done, in_progress, not_started, overdue_count, last in db.session.execute(stmt):
+        group = groups.get(group_of.get(unit_id, -1))  # units not active: not in the figures
+        if group is None:
+            continue
+        tasks = group.tasks
+        tasks.assigned += assigned
+        tasks.done += int(done or 0)
+        tasks.in_progress += int(in_progress or 0)
+        tasks.not_started += int(not_started or 0)
+        tasks.overdue += int(overdue_count or 0)
+        tasks.last_update = _latest(tasks.last_update, _as_datetime(last))
+
+
+def _fold_obligations(root: Unit, window: ReportWindow, placed: list[tuple[int, int, bool]],
+                      group_of: dict[int, int], groups: dict[int, UnitFigures]) -> None:
+    # Below a college the cached entries hold more units than this subtree: only whole buckets have totals.
+    complete = {bucket for _, bucket, _ in placed} if len(root.ancestor_ids) <= 2 else set()
+    # A child that is a college itself is one cached total: its units are not read one by one.
+    values, entries = _cached_unit_values(placed, window, complete, complete & groups.keys())
+    summed: set[int] = set()
+    for gid, group in groups.items():
+        entry = entries.get(gid)
+        if gid and entry is not None:  # the child is a college: its entry's total is the whole rollup
+            if entry.total is None:
+                total, last = ObligationFigures(), None
+                for unit_figures, update in entry.figures.values():
+                    if unit_figures is not None:
+                        total.add(unit_figures)
+                    last = _latest(last, update)
+                entry.total = (total, last)
+            group.obligations.add(entry.total[0])
+            group.activity_update = _latest(group.activity_update, entry.total[1])
+            summed.add(gid)
+    for unit_id, (unit_figures, update) in values.items():
+        gid = group_of.get(unit_id)
+        if gid is not None and gid not in summed:
+            group = groups[gid]
+            if unit_figures is not None:
+                group.obligations.add(unit_figures)
+            group.activity_update = _latest(group.activity_update, update)
 
 
 def unit_summaries(root: Unit, window: ReportWindow) -> list[UnitFigures]:

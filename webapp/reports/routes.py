@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, render_template, request
+from flask_babel import gettext
 from flask_login import current_user
 
 from ..htmx import render_page_or_partial
@@ -42,6 +43,8 @@ def dashboard():
         "reports/overview.html", "reports/_overview.html", form=form, overview=result, rows=rows,
         window=window, bar_chart=bar_chart, bars=bars, heat_chart=heat_chart, month_x=month_x, heat_rows=heat_rows,
         cell_size=charts.CELL_SIZE, trail=queries.visible_ancestors(root),
+        # Translated once, not once per heat-map cell (31 rows × 12 months for a university).
+        month_labels=[gettext("Month %(n)s", n=n) for n in range(1, 13)],
         prereview_rows=prereview_queries.dashboard_rows(result, rows))
 
 
