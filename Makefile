@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 WORKERS ?= 2
+# pytest-xdist processes for `make test` (auto: one per CPU core); TEST_WORKERS=0 runs the suite in one process.
+TEST_WORKERS ?= auto
 export FLASK_APP := wsgi
 
 .PHONY: setup run serve test translations extract-messages clean
@@ -31,7 +33,7 @@ serve: setup
 	exec $(BIN)/gunicorn --workers $(WORKERS) --threads 4 --no-control-socket --bind 127.0.0.1:$(PORT) wsgi:app
 
 test: $(VENV)/.installed translations
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 # Re-extract UI strings into the catalogs (sorted, no line numbers, so parallel edits merge cleanly).
 extract-messages: $(VENV)/.installed

@@ -1,7 +1,9 @@
 """Fixtures: one migrated database per test session, emptied after every test.
 
 The database is SQLite in a temporary folder unless TEST_DATABASE_URL names another
-(CI runs the suite a second time against PostgreSQL that way).
+(CI runs the suite a second time against PostgreSQL that way). Under pytest-xdist (`make test` runs
+`-n auto`) every worker is its own process with its own app, SQLite file, live server and browser;
+on PostgreSQL each worker gets its own database beside the one named (`<name>_gw0`, …).
 """
 from __future__ import annotations
 
@@ -24,10 +26,31 @@ from webapp.org import add_unit, add_user
 from .api_contract import api_answers_follow_the_document  # noqa: F401  (every API answer checked against its document)
 
 PASSWORD = "test-pass-2023"
+WORKER = os.environ.get("PYTEST_XDIST_WORKER")  # "gw0", "gw1", … under pytest-xdist; None in a plain run
+
+
+def per_worker_database(url: str) -> str:
+    """`url` itself in a plain run; under pytest-xdist a new empty database `<name>_<worker>` on the same server
+    (the role needs CREATEDB, as scripts/pg-temp gives it), so workers never share tables."""
+    if not WORKER:
+        return url
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+    base = make_url(url)
+    name = f"{base.database}_{WORKER}"
+    engine = create_engine(base, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        engine.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
 
 
 def _database_url(tmp: Path) -> str:
-    return os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp / 'test.db'}"
+    url = os.environ.get("TEST_DATABASE_URL")
+    return per_worker_database(url) if url else f"sqlite:///{tmp / 'test.db'}"
 
 
 @pytest.fixture(scope="session")
@@ -232,7 +255,7 @@ def postgres_url():
     """A PostgreSQL database: TEST_POSTGRES_URL if given (CI), else a throwaway cluster (needs apt postgresql)."""
     url = os.environ.get("TEST_POSTGRES_URL")
     if url:
-        yield url
+        yield per_worker_database(url)
         return
     import socket
     import subprocess

@@ -2,6 +2,7 @@
 import threading
 from datetime import date
 
+import lxml.html
 from sqlalchemy import select
 
 from tests.activities_factories import make_activity
@@ -196,3 +197,49 @@ def test_a_conflict_judged_on_an_old_read_is_checked_again_on_a_fresh_one(app, o
                 remarks="别人的备注", version=3, field_versions='{"_since": 1, "progress": 2, "remarks": 3}'))
         saved = save_row(staff, row_id, 2, {"lead": "我填的"}, loaded=loaded)
         assert (saved.lead, saved.remarks, saved.progress, saved.version) == ("我填的", "别人的备注", "别人的", 4)
+
+
+def opened_edit_form(client, activity_id) -> dict:
+    """The activity's edit form as the browser would send it back untouched (hidden inputs included)."""
+    page = lxml.html.fromstring(client.get(f"/activities/{activity_id}/edit").get_data(as_text=True))
+    values = dict(page.xpath("//form[contains(@class, 'activity-form')]")[0].form_values())
+    assert values["base"] and values["version"] == "1"
+    return {**values, "action": "draft"}
+
+
+def test_two_people_editing_different_activity_fields_both_land(app, org, client, login_as):
+    """Each form re-sends every field; only the ones changed since it was opened count as its edit."""
+    with app.app_context():
+        activity_id = make_activity(org.units["class1"], "主题班会", date(2026, 3, 3), status="draft")
+    monitor, admin = login_as("monitor1"), login_as("admin", app.test_client())
+    monitors_form, admins_form = opened_edit_form(monitor, activity_id), opened_edit_form(admin, activity_id)
+    assert admin.post(f"/activities/{activity_id}/edit", data={**admins_form, "place": "报告厅"}).status_code == 302
+    response = monitor.post(f"/activities/{activity_id}/edit", data={**monitors_form, "topic": "诚信考试主题班会"})
+    assert response.status_code == 302
+    with app.app_context():
+        saved = db.session.get(Activity, activity_id)
+        assert (saved.topic, saved.place, saved.version) == ("诚信考试主题班会", "报告厅", 3)
+        changes = db.session.execute(select(AuditEntry.field, AuditEntry.after).where(
+            AuditEntry.entity == "activity", AuditEntry.entity_id == activity_id,
+            AuditEntry.action == "update")).all()
+        assert sorted(changes) == [("place", "报告厅"), ("topic", "诚信考试主题班会")]
+
+
+def test_the_same_activity_field_edited_in_two_forms_is_a_409_with_the_saved_value(app, org, client, login_as):
+    with app.app_context():
+        activity_id = make_activity(org.units["class1"], "主题班会", date(2026, 3, 3), status="draft")
+    monitor, admin = login_as("monitor1"), login_as("admin", app.test_client())
+    monitors_form, admins_form = opened_edit_form(monitor, activity_id), opened_edit_form(admin, activity_id)
+    assert admin.post(f"/activities/{activity_id}/edit", data={**admins_form, "topic": "管理员的主题"}).status_code == 302
+    response = monitor.post(f"/activities/{activity_id}/edit",
+                            data={**monitors_form, "topic": "班长的主题", "place": "教室"})
+    assert response.status_code == 409
+    page = lxml.html.fromstring(response.get_data(as_text=True))
+    errors = " ".join(p.text_content() for p in page.xpath("//*[contains(@class, 'error-panel')]"))
+    assert "管理员的主题" in errors
+    assert page.xpath("string(//input[@name='topic']/@value)") == "班长的主题"  # what they typed is kept
+    with app.app_context():
+        saved = db.session.get(Activity, activity_id)
+        # Nothing of theirs is half-saved: not the place either.
+        assert (saved.topic, saved.place, saved.version) == ("管理员的主题", monitors_form["place"], 2)
+    assert monitors_form["place"] != "教室"

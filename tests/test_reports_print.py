@@ -35,8 +35,23 @@ def _soffice() -> str:
     return found
 
 
+# The tests below only read the printed files, so LibreOffice (seconds of CPU) runs once per test process
+# (session scope: under pytest-xdist a worker may run other modules' tests between these).
+@pytest.fixture(scope="session")
+def _printed():
+    return {}
+
+
 @pytest.fixture
-def exports(app, client, login_as, org, tmp_path):
+def exports(_printed, request, tmp_path_factory):
+    if not _printed:
+        _printed.update(_print_exports(request.getfixturevalue("app"), request.getfixturevalue("client"),
+                                       request.getfixturevalue("login_as"), request.getfixturevalue("org"),
+                                       tmp_path_factory.mktemp("printed")))
+    return _printed
+
+
+def _print_exports(app, client, login_as, org, tmp_path):
     with app.app_context():
         data = make_plan(org.units["general"], extra_tasks=20)
 

@@ -13,6 +13,9 @@ ACTIVITY_STATUS_LABELS = {"draft": _l("Draft"), "submitted": _l("Awaiting review
                           "returned": _l("Returned")}
 PLAN_STATUS_LABELS = {"draft": _l("Draft"), "published": _l("Published"), "withdrawn": _l("Withdrawn"),
                       "deleted": _l("Deleted")}
+PREREVIEW_STATUS_LABELS = {"draft": _l("Draft"), "submitted": _l("Under review"), "returned": _l("Returned"),
+                           "approved": _l("Approved"), "rejected": _l("Rejected"), "held": _l("Held"),
+                           "cancelled": _l("Cancelled"), "published": _l("Published")}
 COMPLIANCE_STATE_LABELS = {"met": _l("Met"), "missing": _l("Missing"), "in_progress": _l("In progress"),
                            "upcoming": _l("Upcoming")}
 
@@ -59,6 +62,10 @@ ACTION_LABELS = {"create": _l("created"), "update": _l("changed"), "delete": _l(
 # API tokens (webapp/api/tokens.py) write these.
 ENTITY_LABELS["api_token"] = _l("API token")
 ACTION_LABELS.update({"revoke": _l("revoked"), "write": _l("wrote through the API")})
+# The pre-review register (webapp/prereview/services.py) writes these.
+ENTITY_LABELS.update({"prereview_item": _l("Pre-review item"), "prereview_kind": _l("Pre-review kind")})
+ACTION_LABELS.update({"pass": _l("passed a review stage"), "reject": _l("rejected"), "held": _l("marked held"),
+                      "cancelled": _l("marked cancelled"), "published": _l("marked published")})
 FIELD_LABELS = {"lead": _l("Lead"), "members": _l("Members"), "progress": _l("Progress"),
                 "completed_on": _l("Completion date"), "remarks": _l("Remarks"), "files": _l("Evidence"),
                 "file": _l("File"), "title": _l("Title"), "body": _l("Details"), "deadline_text": _l("Time limit"),
@@ -79,7 +86,10 @@ FIELD_LABELS = {"lead": _l("Lead"), "members": _l("Members"), "progress": _l("Pr
                 "plans": _l("Work plans"),
                 "kinds": _l("Activity kinds"), "robot": _l("Group robot"),
                 "reminder_email": _l("E-mail for reminders"), "reminder_digest": _l("Reminder digest"),
-                "note": _l("Note")}
+                "note": _l("Note"),
+                # the pre-review register
+                "speaker": _l("Speaker or author"), "channel": _l("Channel"), "stages": _l("Review stages"),
+                "stage": _l("Review stage"), "lead_days": _l("Days ahead")}
 # The same column name means different things on different records.
 ENTITY_FIELD_LABELS = {("ledger_row", "status"): _l("Completion status"), ("unit", "kind"): _l("Kind"),
                        ("plan", "archived"): _l("Tasks archived"), ("plan", "file"): _l("File")}
@@ -94,6 +104,7 @@ VALUE_LABELS = {
     ("requirement", "level"): LEVEL_LABELS,
     ("activity_kind", "cadence"): CADENCE_LABELS,
     ("activity_kind", "level"): LEVEL_LABELS,
+    ("prereview_item", "status"): PREREVIEW_STATUS_LABELS,
 }
 
 

@@ -1,6 +1,7 @@
 """Forms of the activities area. Every message a user can see is translated (Chinese by default)."""
 from __future__ import annotations
 
+import json
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
@@ -14,7 +15,7 @@ from ..clock import parse_typed_date
 from ..models import CADENCES, LEVELS
 from ..uploads import CheckedFile, UploadError, check_upload, clean_filename, extension_of
 from .. import labels
-from .services import ActivityData
+from .services import EDITABLE_FIELDS, ActivityData
 
 EARLIEST_DATE = date(2000, 1, 1)
 MAX_FILES = 10
@@ -34,6 +35,12 @@ def check_chosen_files(form, field) -> None:
             errors.append(f"{clean_filename(storage.filename or '', extension_of(storage.filename or '') or 'bin')}：{error}")
     if errors:
         raise ValidationError(" ".join(errors))
+
+
+def not_before_2000(form, field) -> None:
+    """Validator of the dates the college records (activities, pre-review items): none predates 2000."""
+    if field.data and field.data < EARLIEST_DATE:
+        raise ValidationError(_l("The date cannot be before 2000."))
 
 
 # Labels live in webapp/labels.py; these names are what the activities area's templates and routes use.
@@ -74,7 +81,7 @@ class CountField(IntegerField):
 class ActivityForm(FlaskForm):
     unit = SelectField(_l("Unit"), coerce=int, validate_choice=False)
     kind = SelectField(_l("Activity kind"), coerce=int, validate_choice=False)
-    held_on = LocalDateField(_l("Date"), validators=[InputRequired(message=_l("Enter the date."))])
+    held_on = LocalDateField(_l("Date"), validators=[InputRequired(message=_l("Enter the date.")), not_before_2000])
     topic = StringField(_l("Topic"), validators=[DataRequired(message=_l("Enter the topic.")),
                                                  Length(max=200, message=_l("At most %(max)d characters."))])
     place = StringField(_l("Place"), validators=[Length(max=200, message=_l("At most %(max)d characters."))])
@@ -87,6 +94,7 @@ class ActivityForm(FlaskForm):
     files = MultipleFileField(_l("Photos and files"))
     remove_files = SelectMultipleField(_l("Remove"), coerce=int, validate_choice=False)
     version = HiddenField()
+    base = HiddenField()  # the values the edit form was opened with (base_values): which fields this person changed
 
     def __init__(self, *args, today: date, kind_ids: set[int], **kwargs):
         super().__init__(*args, **kwargs)
@@ -101,8 +109,6 @@ class ActivityForm(FlaskForm):
     def validate_held_on(self, field):
         if field.data and field.data > self.today:
             raise ValidationError(_l("The date cannot be in the future."))
-        if field.data and field.data < EARLIEST_DATE:
-            raise ValidationError(_l("The date cannot be before 2000."))
 
     def validate_present(self, field):
         if field.data is not None and self.expected.data is not None and field.data > self.expected.data:
@@ -111,11 +117,33 @@ class ActivityForm(FlaskForm):
     def validate_files(self, field):
         check_chosen_files(self, field)
 
+    def edited_fields(self) -> set[str] | None:
+        """The fields whose submitted value differs from the one the form was opened with; None when the form
+        carries no readable base (then every field counts as edited, as a form without it always did)."""
+        try:
+            base = json.loads(self.base.data or "")
+        except ValueError:
+            return None
+        if not isinstance(base, dict):
+            return None
+        submitted = self.activity_data().as_dict()
+        return {name for name in EDITABLE_FIELDS if name not in base or base[name] != _as_text(submitted[name])}
+
     def activity_data(self) -> ActivityData:
         return ActivityData(kind_id=self.kind.data, held_on=self.held_on.data, topic=self.topic.data.strip(),
                             place=(self.place.data or "").strip(), host=(self.host.data or "").strip(),
                             present=self.present.data, expected=self.expected.data,
                             summary=(self.summary.data or "").strip())
+
+
+def _as_text(value) -> str:
+    return "" if value is None else value.isoformat() if isinstance(value, date) else str(value)
+
+
+def base_values(data: ActivityData) -> str:
+    """What an edit form carries in `base`: each field's value as it was when the form was opened."""
+    return json.dumps({name: _as_text(value) for name, value in data.as_dict().items()}, ensure_ascii=False,
+                      sort_keys=True)
 
 
 class ReturnForm(FlaskForm):

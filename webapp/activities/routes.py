@@ -23,7 +23,7 @@ from ..uploads import send_stored_file
 from . import compliance as comp
 from . import queries, services
 from .forms import (ACTION_LABELS, CADENCE_LABELS, FIELD_LABELS, LEVEL_LABELS, STATE_LABELS, STATUS_LABELS,
-                    ActivityForm, KindForm, ReturnForm, choices)
+                    ActivityForm, KindForm, ReturnForm, base_values, choices)
 
 # Paths are spelled out because a unit's obligations page lives under /units/.
 bp = Blueprint("activities", __name__)
@@ -165,7 +165,7 @@ def edit(activity_id: int):
     values = {"kind": activity.kind_id, "held_on": activity.held_on, "topic": activity.topic,
               "place": activity.place, "host": activity.host, "present": activity.present,
               "expected": activity.expected, "summary": activity.summary, "version": activity.version,
-              "unit": activity.unit_id}
+              "unit": activity.unit_id, "base": base_values(services.ActivityData.of(activity))}
     form = _activity_form(kinds, [activity.unit], data=values)
     form.remove_files.choices = choices((stored.id, stored.filename) for stored in activity.files)
     if request.method == "GET":
@@ -175,7 +175,7 @@ def edit(activity_id: int):
         try:
             services.update_activity(current_user, activity, _int(form.version.data), form.activity_data(),
                                      form.checked_files, form.remove_files.data or [], submit=_wants_submit(),
-                                     pending=pending)
+                                     pending=pending, edited=form.edited_fields())
         except services.StaleVersion as stale:
             db.session.rollback()
             current = get_or_404(Activity, activity_id)

@@ -51,6 +51,10 @@ class ActivityData:
     def as_dict(self) -> dict:
         return {field: getattr(self, field) for field in EDITABLE_FIELDS}
 
+    @classmethod
+    def of(cls, activity: Activity) -> "ActivityData":
+        return cls(**{field: getattr(activity, field) for field in EDITABLE_FIELDS})
+
 
 # ---- kinds ----------------------------------------------------------------------------------------
 
@@ -124,10 +128,14 @@ def _no_autoflush(function):
 
 @_no_autoflush
 def update_activity(user, activity: Activity, version: int, data: ActivityData, files: Iterable[CheckedFile],
-                    remove_file_ids: Iterable[int], submit: bool, pending: Iterable[StoredFile] = ()) -> None:
+                    remove_file_ids: Iterable[int], submit: bool, pending: Iterable[StoredFile] = (),
+                    edited: Iterable[str] | None = None) -> None:
     """Save the form based on `version`. If someone saved since (a reviewer's decision, another field), the
-    edit is merged unless it changes a field they changed too: then StaleVersion(activity, fields)."""
+    edit is merged unless it changes a field they changed too: then StaleVersion(activity, fields).
+    `edited`: the fields this person changed in the form (the rest keep what is saved now); None: every field."""
     values = data.as_dict()
+    if edited is not None:
+        values = {field: value for field, value in values.items() if field in set(edited)}
     conflicts = conflicting_fields(activity, values, version)
     if conflicts:
         raise StaleVersion(activity, conflicts)

@@ -1,25 +1,21 @@
 """Forms of the pre-review area. Every message a user can see is translated (Chinese by default)."""
 from __future__ import annotations
 
-from datetime import date
-
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
 from wtforms import BooleanField, HiddenField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
-from ..activities.forms import CountField, LocalDateField, check_chosen_files, choices
+from ..activities.forms import CountField, LocalDateField, check_chosen_files, choices, not_before_2000
+from ..labels import PREREVIEW_STATUS_LABELS
 from ..models.prereview import PREREVIEW_CATEGORIES, STAGE_LEVELS, STAGE_ROLES
 from ..uploads import CheckedFile
 from .services import ItemData
 
-EARLIEST_DATE = date(2000, 1, 1)
 MAX_STAGES = 4
 
-STATUS_LABELS = {"draft": _l("Draft"), "submitted": _l("Under review"), "returned": _l("Returned"),
-                 "approved": _l("Approved"), "rejected": _l("Rejected"), "held": _l("Held"),
-                 "cancelled": _l("Cancelled"), "published": _l("Published")}
+STATUS_LABELS = PREREVIEW_STATUS_LABELS
 CATEGORY_LABELS = {"event": _l("Event (place and date)"), "post": _l("Publication or post (channel)")}
 ROLE_LABELS = {"staff": _l("Branch staff"), "secretary": _l("Secretary"), "admin": _l("Administrator")}
 LEVEL_LABELS = {"own": _l("the organising unit"), "branch": _l("its branch"), "general": _l("its general branch"),
@@ -35,7 +31,7 @@ class ItemForm(FlaskForm):
     title = StringField(_l("Title"), validators=[DataRequired(message=_l("Enter the title.")),
                                                  Length(max=200, message=_l("At most %(max)d characters."))])
     held_on = LocalDateField(_l("Date (event or planned publication)"),
-                             validators=[InputRequired(message=_l("Enter the date."))])
+                             validators=[InputRequired(message=_l("Enter the date.")), not_before_2000])
     place = StringField(_l("Place"), validators=[Length(max=200, message=_l("At most %(max)d characters."))])
     channel = StringField(_l("Channel (account, journal or publisher)"),
                           validators=[Length(max=200, message=_l("At most %(max)d characters."))])
@@ -55,10 +51,6 @@ class ItemForm(FlaskForm):
     def validate_kind(self, field):
         if field.data not in self.kinds:
             raise ValidationError(_l("Choose a kind from the list."))
-
-    def validate_held_on(self, field):
-        if field.data and field.data < EARLIEST_DATE:
-            raise ValidationError(_l("The date cannot be before 2000."))
 
     def validate_place(self, field):
         if self.kinds.get(self.kind.data) == "event" and not (field.data or "").strip():

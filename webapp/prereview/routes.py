@@ -5,37 +5,21 @@ from math import ceil
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import format_datetime, gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from .. import audit
 from ..models import PrereviewFile, PrereviewItem, PrereviewKind, Unit
 from ..models.prereview import PREREVIEW_STATUSES
 from ..params import positive_int
 from ..permissions import (ADMIN, MONITOR, SECRETARY, STAFF, can_decide_prereview, can_edit_prereview,
                            can_manage_prereview_kind, can_record_prereview_outcome, can_register_prereview,
                            get_or_404, roles_required)
-from ..reports.routes import xlsx_response
 from ..uploads import ACCEPT_ATTRIBUTE, send_stored_file
+from ..xlsx import xlsx_response
 from . import clock, excel, queries, services
 from .forms import (CATEGORY_LABELS, DECISION_LABELS, LEVEL_LABELS, MAX_STAGES, OUTCOME_LABELS, ROLE_LABELS,
                     STATUS_LABELS, DecisionForm, ItemForm, KindForm, OutcomeForm, choices, stage_rows_from)
 
 bp = Blueprint("prereview", __name__)
-
-# The change log reads these (webapp/audit.py); registered here so the area stays self-contained.
-audit.ENTITY_LABELS.setdefault("prereview_item", _l("Pre-review item"))
-audit.ENTITY_LABELS.setdefault("prereview_kind", _l("Pre-review kind"))
-for _action, _label in (("pass", _l("passed a review stage")), ("reject", _l("rejected")),
-                        ("held", _l("marked held")), ("cancelled", _l("marked cancelled")),
-                        ("published", _l("marked published"))):
-    audit.ACTION_LABELS.setdefault(_action, _label)
-audit.FIELD_LABELS.setdefault("speaker", _l("Speaker or author"))
-audit.FIELD_LABELS.setdefault("channel", _l("Channel"))
-audit.FIELD_LABELS.setdefault("stages", _l("Review stages"))
-audit.FIELD_LABELS.setdefault("stage", _l("Review stage"))
-audit.FIELD_LABELS.setdefault("lead_days", _l("Days ahead"))
-audit.VALUE_LABELS.setdefault(("prereview_item", "status"), STATUS_LABELS)
 
 
 @bp.context_processor

@@ -1,9 +1,7 @@
 """Overview (dashboards), Excel exports and the ledger re-import."""
 from __future__ import annotations
 
-from urllib.parse import quote
-
-from flask import Blueprint, abort, make_response, render_template, request
+from flask import Blueprint, abort, render_template, request
 from flask_babel import gettext
 from flask_login import current_user
 
@@ -15,18 +13,11 @@ from ..plans.queries import published_plan_years
 from ..permissions import (ADMIN, SECRETARY, STAFF, can_edit_all_rows, can_edit_ledger_row, get_or_404, permitted,
                            roles_required)
 from ..prereview import queries as prereview_queries
+from ..xlsx import xlsx_response
 from . import charts, excel, queries, services
 from .forms import ImportConfirmForm, LedgerUploadForm, OverviewFilterForm
 
 bp = Blueprint("reports", __name__)
-
-
-def xlsx_response(data: bytes, filename: str, fallback: str):
-    response = make_response(data)
-    response.headers["Content-Type"] = excel.XLSX_MIMETYPE
-    # RFC 6266: an ASCII fallback for old clients, then the real (Chinese) name.
-    response.headers["Content-Disposition"] = f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename)}"
-    return response
 
 
 def _int_arg(name: str) -> int | None:
