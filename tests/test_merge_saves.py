@@ -243,3 +243,53 @@ def test_the_same_activity_field_edited_in_two_forms_is_a_409_with_the_saved_val
         # Nothing of theirs is half-saved: not the place either.
         assert (saved.topic, saved.place, saved.version) == ("管理员的主题", monitors_form["place"], 2)
     assert monitors_form["place"] != "教室"
+
+
+def test_a_merged_activity_save_keeps_present_within_expected(app, org, client, login_as):
+    """实到 ≤ 应到 is checked on the form's values; the merge must not combine one person's 实到 with another's
+    smaller 应到 into a record that breaks it (the pair counts as one edit)."""
+    with app.app_context():
+        activity_id = make_activity(org.units["class1"], "主题班会", date(2026, 3, 3), status="draft",
+                                    present=20, expected=30)
+    monitor, admin = login_as("monitor1"), login_as("admin", app.test_client())
+    monitors_form, admins_form = opened_edit_form(monitor, activity_id), opened_edit_form(admin, activity_id)
+    assert admin.post(f"/activities/{activity_id}/edit", data={**admins_form, "expected": "22"}).status_code == 302
+    response = monitor.post(f"/activities/{activity_id}/edit", data={**monitors_form, "present": "28"})
+    assert response.status_code in (409, 422)
+    with app.app_context():
+        saved = db.session.get(Activity, activity_id)
+        assert (saved.present, saved.expected) == (20, 22)
+
+
+def test_a_forged_base_cannot_skip_the_present_within_expected_check(app, org, client, login_as):
+    import json
+    with app.app_context():
+        activity_id = make_activity(org.units["class1"], "主题班会", date(2026, 3, 3), status="draft",
+                                    present=5, expected=10)
+    monitor = login_as("monitor1")
+    form = opened_edit_form(monitor, activity_id)
+    base = json.loads(form["base"])
+    base["expected"] = "100"  # claims 应到 was 100 when opened: only 实到 would count as edited
+    response = monitor.post(f"/activities/{activity_id}/edit",
+                            data={**form, "present": "100", "expected": "100", "base": json.dumps(base)})
+    with app.app_context():
+        saved = db.session.get(Activity, activity_id)
+        assert saved.present <= saved.expected, (response.status_code, saved.present, saved.expected)
+
+
+def test_a_garbled_or_missing_base_saves_like_a_form_without_it(app, org, client, login_as):
+    with app.app_context():
+        activity_id = make_activity(org.units["class1"], "主题班会", date(2026, 3, 3), status="draft")
+    monitor = login_as("monitor1")
+    for base in ("{not json", "[1, 2]", "null", "\"x\"", "{\"present\": [1]}"):
+        page = lxml.html.fromstring(monitor.get(f"/activities/{activity_id}/edit").get_data(as_text=True))
+        form = {**dict(page.xpath("//form[contains(@class, 'activity-form')]")[0].form_values()), "action": "draft"}
+        response = monitor.post(f"/activities/{activity_id}/edit", data={**form, "topic": f"主题{len(base)}",
+                                                                          "base": base})
+        assert response.status_code == 302, base
+    page = lxml.html.fromstring(monitor.get(f"/activities/{activity_id}/edit").get_data(as_text=True))
+    form = {**dict(page.xpath("//form[contains(@class, 'activity-form')]")[0].form_values()), "action": "draft"}
+    del form["base"]
+    assert monitor.post(f"/activities/{activity_id}/edit", data={**form, "topic": "无基准"}).status_code == 302
+    with app.app_context():
+        assert db.session.get(Activity, activity_id).topic == "无基准"
