@@ -127,13 +127,21 @@ class ActivityForm(FlaskForm):
         if not isinstance(base, dict):
             return None
         submitted = self.activity_data().as_dict()
-        return {name for name in EDITABLE_FIELDS if name not in base or base[name] != _as_text(submitted[name])}
+        edited = {name for name in EDITABLE_FIELDS if name not in base or base[name] != _as_text(submitted[name])}
+        # 实到 ≤ 应到 is checked on the pair as submitted: one edited means both are (a merge or a forged base must
+        # not pair this form's 实到 with another 应到; someone else's change to either is then a conflict).
+        if edited & _CHECKED_TOGETHER:
+            edited |= _CHECKED_TOGETHER
+        return edited
 
     def activity_data(self) -> ActivityData:
         return ActivityData(kind_id=self.kind.data, held_on=self.held_on.data, topic=self.topic.data.strip(),
                             place=(self.place.data or "").strip(), host=(self.host.data or "").strip(),
                             present=self.present.data, expected=self.expected.data,
                             summary=(self.summary.data or "").strip())
+
+
+_CHECKED_TOGETHER = frozenset({"present", "expected"})
 
 
 def _as_text(value) -> str:
