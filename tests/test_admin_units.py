@@ -227,3 +227,22 @@ def test_delete_an_empty_unit(app, admin, org):
         assert {e.unit_id for e in entries} == {org.units["student1"]}
         assert "临时班级" in entries[-1].before and entries[-1].after is None
     assert admin.get(f"/admin/units/{unit_id}/row").status_code == 404
+
+
+def test_moving_a_deleted_units_activities_to_the_parent_keeps_the_counters_true(app, admin, org):
+    """The dashboards count approved activities from `activity_counter`: activities handed to the parent unit must
+    be counted there, as a recount would."""
+    from webapp.activities import counters
+    with app.app_context():
+        kind = ActivityKind(unit_id=org.units["general"], name="主题班会")
+        db.session.add(kind)
+        db.session.flush()
+        db.session.add(Activity(unit_id=org.units["class2"], kind_id=kind.id, held_on=date(2024, 3, 1), topic="开学",
+                                status="approved"))
+        db.session.commit()
+        assert counters.check(db.session) == []
+    response = admin.post(f"/admin/units/{org.units['class2']}/delete", {"move": "1"})
+    assert response.status_code == 200, response.get_data(as_text=True)[:300]
+    with app.app_context():
+        assert db.session.get(Unit, org.units["class2"]) is None
+        assert counters.check(db.session) == []
