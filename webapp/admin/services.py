@@ -142,12 +142,28 @@ def move_holdings_to_parent(unit: Unit) -> dict[str, int]:
     moved = unit_holdings(unit)
     for child in list(unit.children):
         _move(child, parent)
+    _move_counted_activities(unit.id, parent.id)
     for model in (User, Plan, ActivityKind, LedgerRow, Activity, StoredFile, TaskAssignment):
         db.session.execute(update(model).where(model.unit_id == unit.id).values(unit_id=parent.id)
                            .execution_options(synchronize_session=False))
     audit.record("unit", unit.id, "move", unit_id=parent.id, after={
         "parent": _unit_label(parent), **{key: count for key, count in moved.items() if count}})
     return moved
+
+
+def _move_counted_activities(unit_id: int, parent_id: int) -> None:
+    """The bulk UPDATE below bypasses the unit of work that keeps `activity_counter` (what the dashboards count):
+    move the approved activities' counts to the parent in the same transaction."""
+    from collections import Counter
+    from ..activities import counters
+    deltas: Counter = Counter()
+    for kind_id, held_on in db.session.execute(select(Activity.kind_id, Activity.held_on).where(
+            Activity.unit_id == unit_id, Activity.status == "approved", Activity.kind_id.is_not(None),
+            Activity.held_on.is_not(None))):
+        deltas[(unit_id, kind_id, held_on)] -= 1
+        deltas[(parent_id, kind_id, held_on)] += 1
+    if deltas:
+        counters.apply(db.session.connection(), deltas)
 
 
 def delete_unit(unit: Unit, move_to_parent: bool = False) -> None:
