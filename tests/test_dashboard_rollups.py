@@ -193,3 +193,39 @@ def test_the_cached_figures_follow_every_change_they_depend_on(app, org, monkeyp
 @pytest.mark.parametrize("path, bucket, top", [("/1/", 1, True), ("/1/10/", 10, False), ("/1/10/112/", 10, False)])
 def test_units_are_cached_under_their_college(path, bucket, top):
     assert rollups.placed(path) == (bucket, top) and rollups.bucket_of(path) == bucket
+
+
+def test_figures_cached_for_one_users_scope_are_the_same_for_another(app, org, login_as):
+    """The cache is per college, shared by every user of the process: what a branch's staff member or a class
+    computed first must be what the college's admin would compute (and the reverse), page for page."""
+    import re
+    with app.app_context():
+        build_college(org)
+    pages = [("staff2", f"/overview?unit={org.units['student1']}&year={YEAR}"),
+             ("staff3", f"/overview?unit={org.units['student2']}&year={YEAR}"),
+             ("secretary", f"/overview?year={YEAR}"),
+             ("admin", f"/overview?unit={org.units['student1']}&year={YEAR}&period=q2"),
+             ("admin", f"/overview?year={YEAR}"),
+             ("staff1", f"/overview?year={YEAR}")]
+
+    def bodies(order) -> dict:
+        answers = {}
+        for who, path in order:
+            response = login_as(who, app.test_client()).get(path)
+            assert response.status_code == 200, (who, path)
+            answers[who, path] = re.sub(r'[0-9a-zA-Z_-]{20,}\.[0-9a-zA-Z_-]{4,}\.[0-9a-zA-Z_-]{20,}', "",
+                                        response.get_data(as_text=True))
+        return answers
+
+    rollups.cache.clear()
+    with rollups_disabled():
+        expected = bodies(pages)
+    try:
+        for order in (pages, pages[::-1]):
+            rollups.cache.clear()
+            warm = bodies(order)
+            assert rollups.cache.entries  # the later pages were served from what the earlier ones cached
+            for page in order:
+                assert warm[page] == expected[page], page
+    finally:
+        rollups.cache.clear()
