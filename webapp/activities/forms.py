@@ -122,7 +122,7 @@ class ActivityForm(FlaskForm):
         carries no readable base (then every field counts as edited, as a form without it always did)."""
         try:
             base = json.loads(self.base.data or "")
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: deeply nested arrays, a forged value
             return None
         if not isinstance(base, dict):
             return None
