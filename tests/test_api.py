@@ -496,3 +496,17 @@ def test_token_entries_read_well_in_the_change_log(app, client, login_as, org, l
     assert response.status_code == 200
     text = response.get_data(as_text=True)
     assert "API 令牌" in text and "通过 API 修改" in text and "创建" in text
+
+
+def test_deeply_nested_json_is_a_400_not_a_500(app, client, org, ledger, staff_token):
+    """json.loads raises RecursionError (not ValueError) on deep nesting: a body or a cursor built that way is
+    malformed input like any other."""
+    import base64
+    row = rows_of(ledger, org.units["faculty1"])[0]
+    response = client.patch(f"/api/v1/ledger-rows/{row}", data="[" * 100_000, content_type="application/json",
+                            headers=bearer(staff_token, **{"If-Match": '"1"'}))
+    assert response.status_code == 400, response.status_code
+    cursor = base64.urlsafe_b64encode(b"[" * 3000).decode().rstrip("=")
+    response = client.get(f"/api/v1/plans?cursor={cursor}", headers=bearer(staff_token))
+    assert response.status_code == 400, response.status_code
+    assert stored_row(app, row).version == 1
