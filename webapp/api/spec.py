@@ -102,7 +102,7 @@ def decode_cursor(text: str | None) -> list | None:
         return None
     try:
         key = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nested past json's limit
         key = None
     if not isinstance(key, list) or not all(isinstance(part, (int, str)) for part in key):
         raise ApiError(400, "bad_cursor", "invalid_cursor", field="cursor")
@@ -139,10 +139,19 @@ def _query_data(schema: type[Schema]) -> dict:
     return data
 
 
+def _sent_json() -> Any:
+    """The request's JSON, None when it is not valid JSON (also when nested too deeply for json.loads, which
+    raises RecursionError, not ValueError, then)."""
+    try:
+        return request.get_json(silent=True)
+    except RecursionError:
+        return None
+
+
 def _json_body() -> Any:
     if not request.is_json:
         raise ApiError(400, "bad_request", "json_required")
-    body = request.get_json(silent=True)
+    body = _sent_json()
     if body is None:
         raise ApiError(400, "bad_request", "json_invalid")
     return body
@@ -167,8 +176,8 @@ def operation(bp: Blueprint, rule: str, method: str, *, summary: str, tag: str, 
                 refuse_fields({key: ["unknown"] for key in request.args}, "query")
             if body is not None:
                 kwargs["body"] = _load(body, _json_body(), "body")
-            elif request.get_data() and request.get_json(silent=True) != {}:
-                sent = request.get_json(silent=True)  # this operation reads no body: any field is unknown
+            elif request.get_data() and _sent_json() != {}:
+                sent = _sent_json()  # this operation reads no body: any field is unknown
                 refuse_fields({key: ["unknown"] for key in sent} if isinstance(sent, dict) else {"body": ["invalid"]},
                               "body")
             result = view(**kwargs)
