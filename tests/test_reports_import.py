@@ -265,3 +265,11 @@ def test_parse_status(text, expected):
     assert (status, day.isoformat() if day else None) == expected
     with pytest.raises(ValueError):
         parse_status("差不多了")
+
+
+def test_a_confirmation_nested_too_deeply_is_damaged_not_a_500(app):
+    import pytest as _pytest
+    from webapp.reports import services as import_services
+    with app.test_request_context("/"):
+        with _pytest.raises(import_services.LedgerImportError):
+            import_services.decode_plan("[" * 100_000)
