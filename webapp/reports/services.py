@@ -237,7 +237,7 @@ def decode_plan(text: str) -> list[PlannedRow]:
         items = json.loads(text)
         return [PlannedRow(row_id=int(i["row_id"]), version=int(i["version"]),
                            values={str(k): str(v) for k, v in dict(i["values"]).items()}) for i in items]
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecursionError):  # RecursionError: nested past json's limit
         raise LedgerImportError(_("The confirmation was damaged. Upload the workbook again."))
 
 
