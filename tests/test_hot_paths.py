@@ -148,3 +148,51 @@ def test_the_page_and_the_fragment_show_a_row_in_the_same_bytes(app, org, login_
         found = re.search(rf'<tr id="row-{row_id}" .*?</tr>', page, re.S)
         assert found and found.group(0) == fragment, row_id
     assert saved.get_data(as_text=True) == client.get(f"/ledger/rows/{row_ids[1]}", headers=HX).get_data(as_text=True)
+
+
+def test_the_inline_editors_hand_read_form_agrees_with_ledger_row_form(app):
+    """The edit's route reads its POST without building LedgerRowForm: same fields, version check, errors, values."""
+    from datetime import date
+    from types import SimpleNamespace
+
+    from werkzeug.datastructures import MultiDict
+
+    from webapp.ledger.forms import LedgerRowForm, SentRowEdit
+
+    row = SimpleNamespace(status="in_progress", completed_on=None)
+    long_name, long_note = "名" * 201, "注" * 2001
+    cases = [
+        {"progress": " 进展\r\n第二行 ", "version": "3"},
+        {"lead": long_name, "members": "甲、乙", "remarks": long_note, "version": "1"},
+        {"status": "finished", "version": "2"}, {"status": "done", "version": "2"},
+        {"status": "done", "completed_on": "2025-03-01", "version": "2"},
+        {"completed_on": "2031-01-01", "version": "2"}, {"completed_on": "2020-13-40", "version": "2"},
+        {"completed_on": "", "status": "not_started", "version": "0"},
+        {"progress": "x"}, {"progress": "x", "version": ""}, {"progress": "x", "version": "abc"},
+        {"progress": "x", "version": "99999999999999999999"}, {"progress": "x", "version": "-5"},
+        {"progress": "x", "version": " 7 "}, {"version": "4"}, {},
+    ]
+    for case in cases:
+        sent = MultiDict(case)
+        with app.test_request_context("/ledger/rows/1", method="POST", data=sent):
+            from flask import request
+            form = LedgerRowForm(present=list(request.form))
+            hand = SentRowEdit(request.form, request.files)
+            assert hand.present == form.present, case
+            assert hand.version.validate(hand) == form.version.validate(form), case
+            assert hand.version.data == form.version.data, case
+            assert hand.validate_for(row, 2025, date(2025, 6, 1)) == form.validate_for(row, 2025, date(2025, 6, 1))
+            assert hand.field_errors == form.field_errors, case
+            assert hand.changes == form.changes, case
+            assert hand.submitted_values() == form.submitted_values(), case
+    import io
+
+    import pytest
+    from werkzeug.exceptions import BadRequest
+    with app.test_request_context("/ledger/rows/1", method="POST",
+                                  data={"version": "1", "progress": (io.BytesIO(b"x"), "a.txt")}):
+        from flask import request
+        with pytest.raises(BadRequest):
+            LedgerRowForm(present=list(request.form))
+        with pytest.raises(BadRequest):
+            SentRowEdit(request.form, request.files)

@@ -130,6 +130,15 @@ def _plausible_date(form, field) -> None:
         raise ValidationError(_l("Enter a date between 1900 and 2999."))
 
 
+def guard_validators(field_class) -> tuple:
+    """The validators every form's field of this class gets besides its own (also for a form read by hand)."""
+    if issubclass(field_class, (IntegerField, SelectField, SelectMultipleField)):
+        return (_bounded_integer,)
+    if issubclass(field_class, DateField) and not issubclass(field_class, StringField):
+        return (_plausible_date,)
+    return ()
+
+
 def _never_none(field) -> None:
     """A text field left out of a submitted form is empty text, not None (views call .strip() on it)."""
     process_formdata = field.process_formdata
@@ -172,12 +181,11 @@ def install_form_guards() -> None:
 
     def bind_field(self, form, unbound_field, options):
         field = original_bind(self, form, unbound_field, options)
-        if isinstance(field, (IntegerField, SelectField, SelectMultipleField)):
-            field.validators = [*field.validators, _bounded_integer]
+        guards = guard_validators(type(field))
+        if guards:
+            field.validators = [*field.validators, *guards]
         if isinstance(field, StringField):
             _never_none(field)
-        elif isinstance(field, DateField):
-            field.validators = [*field.validators, _plausible_date]
         return field
 
     meta.wrap_formdata, meta.bind_field, meta._taizhang_guarded = wrap_formdata, bind_field, True

@@ -11,7 +11,7 @@ from ..permissions import ADMIN, SECRETARY, can_edit_unit_ledger, may_edit_ledge
 from .. import audit, labels
 from ..uploads import ACCEPT_ATTRIBUTE, limit_mb
 from . import queries
-from .forms import LedgerRowForm
+from .forms import SentRowEdit
 from .queries import RowView
 from .render import renderer
 from .services import RowMissing, StaleVersion, save_edited_row
@@ -136,7 +136,7 @@ def update_row(row_id: int):
     """Contract: form fields named after the columns, plus `version`; answers the row (200/409/422)."""
     # One SELECT for the checks and the fragment; the save writes its values into it, nothing is read again.
     row = load_editable_row(row_id)
-    form = LedgerRowForm(present=list(request.form))
+    form = SentRowEdit(request.form, request.files)  # LedgerRowForm's rules, read without building the form
     if not form.version.validate(form):
         abort(400)
     editing = editor_for(form.present)

@@ -113,7 +113,12 @@ def save_row(user, row_id: int, base_version: int, changes: dict[str, Any], *, l
 # WHERE clause, so the UPDATE itself cannot reach a row the user may not change. The SET columns are the keys of
 # the values passed (one compiled form per set of changed fields).
 _ROWS = LedgerRow.__table__
-_IN_SCOPE = _ROWS.c.unit_id.in_(select(Unit.id).where(Unit.path.like(bindparam("w_scope", type_=String), escape="\\")))
+# The row's own unit, looked up by its key, must lie under the scope (a correlated EXISTS: `unit_id IN (units under
+# the scope)` made SQLite scan every unit's path for the LIKE, ~0.03 ms per 300 units).
+_UNITS = Unit.__table__
+_IN_SCOPE = (select(_UNITS.c.id).where(_UNITS.c.id == _ROWS.c.unit_id,
+                                       _UNITS.c.path.like(bindparam("w_scope", type_=String), escape="\\"))
+             .exists())
 # RETURNING what the row now says of its version and save time (the fragment's data-version and 'saved at').
 _SAVE_EDITED = {
     False: update(_ROWS).where(_ROWS.c.id == bindparam("w_id"), _ROWS.c.version == bindparam("w_version"), _IN_SCOPE)

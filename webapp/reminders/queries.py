@@ -4,20 +4,29 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import Integer, String, and_, bindparam, case, func, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from ..extensions import db
 from ..models import LedgerRow, Nudge, Plan, Reminder, ReminderDelivery, ReminderSetting, Task, Unit, UnitRobot
 from ..models.base import utcnow
+from ..permissions import scope_pattern
 from .services import KEEP_READ_DAYS
 
 LIST_LIMIT = 200
 
 
+# The bell runs on every full page: a prebuilt Core COUNT on the session's connection (the ORM hook does not see
+# it), so neither the statement nor the scope's loader criteria are compiled or cache-keyed per request. It carries
+# the same subtree the hook would add (`permissions.scope_pattern()`; a missing scope is an error), besides the
+# user's own id: the count is exactly the one the scoped ORM query gave.
+_UNREAD = (select(func.count()).select_from(Reminder).join(Unit, Unit.id == Reminder.unit_id)
+           .where(Reminder.user_id == bindparam("user_id", type_=Integer), Reminder.read_at.is_(None),
+                  Unit.path.like(bindparam("scope", type_=String), escape="\\")))
+
+
 def unread_count(user) -> int:
-    return db.session.execute(select(func.count()).select_from(Reminder).where(
-        Reminder.user_id == user.id, Reminder.read_at.is_(None))).scalar_one()
+    return db.session.connection().execute(_UNREAD, {"user_id": user.id, "scope": scope_pattern()}).scalar_one()
 
 
 def reminders_for(user) -> list[Reminder]:
