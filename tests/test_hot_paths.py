@@ -1,25 +1,16 @@
 """The hot paths run a fixed set of statements (bench/README.md has their CPU cost)."""
 from flask import g
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from tests.ledger_factories import HX, make_plan, post_row, row_element, rows_of
+from tests.statements import recorded_statements
 from webapp.extensions import db
 from webapp.models import AuditEntry, LedgerRow, User
 
 
 def _statements(app, send) -> tuple[list[str], object]:
-    seen: list[str] = []
-
-    def note(_conn, _cursor, statement, *_args):
-        seen.append(" ".join(statement.split()))
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", note)
-    try:
+    with recorded_statements(app) as seen:
         answer = send()
-    finally:
-        event.remove(engine, "before_cursor_execute", note)
     return seen, answer
 
 

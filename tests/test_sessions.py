@@ -12,6 +12,7 @@ from webapp.extensions import db
 from webapp.models import UserSession
 
 from .conftest import PASSWORD, csrf_token_from
+from .statements import recorded_statements
 
 # Over HTTPS Flask-WTF also checks that a POST comes from this site (Referer).
 HTTPS = {"base_url": "https://taizhang.example", "headers": {"Referer": "https://taizhang.example/login"}}
@@ -209,19 +210,8 @@ def last_seen(app) -> datetime:
 
 
 def session_statements(app, client, path="/reminders/bell") -> list[str]:
-    from sqlalchemy import event
-    seen: list[str] = []
-
-    def note(_conn, _cursor, statement, *_args):
-        seen.append(" ".join(statement.split()))
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", note)
-    try:
+    with recorded_statements(app) as seen:
         assert client.get(path, headers={"HX-Request": "true"}).status_code == 200
-    finally:
-        event.remove(engine, "before_cursor_execute", note)
     return seen
 
 
