@@ -18,6 +18,7 @@ from markupsafe import Markup, escape
 
 from ..clock import local_today, zone
 from ..permissions import may_edit_ledger_of
+from ..prereview.queries import prereview_for_row
 from .. import labels
 
 FIELD_LABELS = labels.LEDGER_FIELD_LABELS
@@ -73,12 +74,10 @@ class RowRenderer:
     """Rows for one request (one user, one language, one day). `renderer()` gives the request's instance."""
 
     def __init__(self, print_view: bool = False):
-        from ..prereview.routes import prereview_for_row
         self.user = current_user._get_current_object()
         self.print_view = print_view
         self.today = local_today()
         self.zone = zone()
-        self.prereview_for_row = prereview_for_row
         key = (str(get_locale()), request.script_root)  # URLs are relative: the host does not matter
         fixed = _FIXED.get(key)
         if fixed is None:
@@ -129,7 +128,7 @@ class RowRenderer:
             parts.append(editor)
         else:
             parts.append(f"{cells['progress', editable, True]}{escape(row.progress)}")
-            prereview = self.prereview_for_row(row)
+            prereview = prereview_for_row(row)
             if prereview:
                 parts.append(f' <a class="prereview-count" href="{escape(prereview["url"])}">'
                              f'{fixed.prereview_count % {"count": prereview["approved"]}}</a>')

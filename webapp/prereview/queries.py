@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from statistics import median
 
+from flask import g, url_for
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -198,3 +199,14 @@ def dashboard_rows(overview, rows=None) -> list[tuple[object, PrereviewFigures]]
     rows = [(row, figures_for(facts, row.unit, row.own_only, today)) for row in (rows or overview.rows)]
     return rows + [(overview.total, figures_for(facts, overview.root, False, today))]
 
+
+def prereview_for_row(row):
+    """For a ledger row whose task asks for pre-review: the unit's approved items this year and the register's URL."""
+    task = row.task
+    if not task_asks_for_prereview(task):
+        return None
+    cache = g.setdefault("prereview_counts", {})
+    key = (row.unit_id, task.plan.year)
+    if key not in cache:
+        cache[key] = approved_count(row.unit_id, task.plan.year)
+    return {"approved": cache[key], "url": url_for("prereview.unit_register", unit_id=row.unit_id)}

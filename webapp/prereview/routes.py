@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from math import ceil
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import format_datetime, gettext as _
 from flask_login import current_user
 
@@ -31,19 +31,6 @@ def _labels():
             "is_red": lambda item: services.is_red(item, today),
             "deadline_of": services.submission_deadline, "upload_accept": ACCEPT_ATTRIBUTE,
             "local_time": lambda moment: format_datetime(moment, "yyyy-MM-dd HH:mm") if moment else ""}
-
-
-@bp.app_template_global("prereview_for_row")
-def prereview_for_row(row):
-    """For a ledger row whose task asks for pre-review: the unit's approved items this year and the register's URL."""
-    task = row.task
-    if not queries.task_asks_for_prereview(task):
-        return None
-    cache = g.setdefault("prereview_counts", {})
-    key = (row.unit_id, task.plan.year)
-    if key not in cache:
-        cache[key] = queries.approved_count(row.unit_id, task.plan.year)
-    return {"approved": cache[key], "url": url_for("prereview.unit_register", unit_id=row.unit_id)}
 
 
 @bp.app_template_global("prereview_home")
