@@ -12,6 +12,7 @@ from sqlalchemy import insert, select
 from .extensions import db
 from .models import AuditEntry
 from .models.base import utcnow
+from .prepared import Prepared
 
 
 def _text(value: Any) -> str | None:
@@ -51,7 +52,9 @@ def apply_changes(obj: Any, values: dict[str, Any], allowed: Iterable[str] | Non
     return changes
 
 
-_INSERT_ENTRIES = insert(AuditEntry.__table__)
+_ENTRY_COLUMNS = ("at", "user_id", "unit_id", "entity", "entity_id", "action", "field", "before", "after")
+# Compiled once, run on the session's DB-API cursor (prepared.py): one INSERT, several rows in one executemany.
+_INSERT_ENTRIES = Prepared(insert(AuditEntry.__table__), _ENTRY_COLUMNS, many=True)
 
 
 def insert_changes(entity: str, entity_id: int, unit_id: int | None, changes: dict[str, tuple[Any, Any]],
@@ -61,7 +64,7 @@ def insert_changes(entity: str, entity_id: int, unit_id: int | None, changes: di
         return
     actor, now = (user_id if user_id is not None else actor_id()), utcnow()
     # On the session's connection: a plain table INSERT needs nothing of the ORM (and skips its ~0.1 ms).
-    db.session.connection().execute(_INSERT_ENTRIES, [
+    _INSERT_ENTRIES.many([
         {"at": now, "user_id": actor, "unit_id": unit_id, "entity": entity, "entity_id": entity_id, "action": action,
          "field": field, "before": _text(before), "after": _text(after)}
         for field, (before, after) in changes.items()])
