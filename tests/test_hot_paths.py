@@ -38,9 +38,10 @@ def test_an_inline_edit_is_one_load_one_scoped_update_one_audit_insert_and_no_re
     # one INSERT; nothing is read after the UPDATE.
     edit = _after_login(seen)
     assert [statement.split()[0] for statement in edit] == ["SELECT", "UPDATE", "INSERT"], seen
-    assert "FROM ledger_row" in edit[0] and "unit.path LIKE" in edit[0]
+    # The scope is a prefix comparison, not a LIKE (SQLite re-prepares a statement whose LIKE pattern is bound).
+    assert "FROM ledger_row" in edit[0] and "substr(unit.path, 1, length(" in edit[0] and " LIKE " not in edit[0]
     assert edit[1].startswith("UPDATE ledger_row SET") and "ledger_row.version = " in edit[1] \
-        and "unit.path LIKE" in edit[1], edit[1]
+        and "substr(unit.path, 1, length(" in edit[1] and " LIKE " not in edit[1], edit[1]
     assert edit[2].startswith("INSERT INTO audit_entry")
     with app.app_context():
         entries = db.session.execute(select(AuditEntry.field, AuditEntry.before, AuditEntry.after, AuditEntry.user_id)

@@ -17,7 +17,7 @@ from .extensions import db
 
 
 class _Compiled:
-    __slots__ = ("sql", "names", "positional", "binds", "results")
+    __slots__ = ("sql", "names", "positional", "binds", "results", "constants")
 
     def __init__(self, statement, dialect, column_keys, for_executemany):
         # for_executemany: no implicit RETURNING of the new key (PostgreSQL would add it to a one-row INSERT).
@@ -34,11 +34,15 @@ class _Compiled:
         processors = {name: bind.type.dialect_impl(dialect).bind_processor(dialect)
                       for name, bind in compiled.binds.items()}
         self.binds = tuple((name, processors[name]) for name in self.names)
+        # Values the statement itself carries (a literal argument such as substr's 1 is a bound parameter too).
+        self.constants = {name: bind.effective_value for name, bind in compiled.binds.items() if not bind.required}
         results = [column.type.dialect_impl(dialect).result_processor(dialect, None)
                    for column in statement.exported_columns]
         self.results = tuple(results) if any(results) else None
 
     def parameters(self, values: dict[str, Any]):
+        if self.constants:
+            values = {**self.constants, **values}
         if self.positional:
             return tuple(processor(values[name]) if processor else values[name] for name, processor in self.binds)
         return {name: processor(values[name]) if processor else values[name] for name, processor in self.binds}
@@ -107,3 +111,22 @@ def _run(connection, compiled: _Compiled, parameters, many: bool, rows):
             # As Connection.execute: SQLAlchemy's exception class, and a connection the server dropped invalidated.
             connection._handle_dbapi_exception(error, sql, parameters, None, None)
         raise
+
+
+def commit_first() -> None:
+    """Commit the session's transaction on its DB-API connection, then let the session do its bookkeeping (its own
+    commit then finds nothing to commit; objects are not expired). SQLite's write lock (sqlite_queue.py) is released
+    by the driver's commit, so the next writer waits for the commit itself, not for ~0.06 ms of ORM work after it.
+    Anything pending in the ORM is flushed first, into the same transaction."""
+    session = db.session()
+    session.flush()
+    connection = session.connection()
+    try:
+        connection.connection.dbapi_connection.commit()
+    except connection.dialect.loaded_dbapi.Error as error:
+        connection._handle_dbapi_exception(error, "COMMIT", None, None, None)
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = True
