@@ -1,5 +1,6 @@
 """SQLite writers queue on a file lock: held from a transaction's first write to its commit or rollback."""
 import fcntl
+import itertools
 import os
 import sqlite3
 
@@ -78,9 +79,10 @@ def test_the_app_uses_queued_connections_on_sqlite(app):
 
 def test_checkpoints_run_after_the_lock_is_released(database, monkeypatch):
     """SQLite's automatic checkpoint (two fsyncs) ran inside a commit, holding every other writer; here every
-    CHECKPOINT_EVERY-th commit checkpoints once the lock is free."""
+    CHECKPOINT_EVERY-th write commit of the process checkpoints once the lock is free."""
     from webapp import sqlite_queue
     monkeypatch.setattr(sqlite_queue, "CHECKPOINT_EVERY", 3)
+    monkeypatch.setattr(sqlite_queue, "_write_commits", itertools.count(1))
     connection = sqlite3.connect(database, factory=QueuedWriteConnection)
     connection.execute("PRAGMA journal_mode = WAL")
     assert connection.execute("PRAGMA wal_autocheckpoint").fetchone() == (0,)

@@ -10,20 +10,22 @@ moment the holder commits or rolls back. The busy timeout stays as the backstop 
 Checkpoints (copying the WAL back into the database file, with an fsync of each) run after the lock is released:
 SQLite's automatic checkpoint runs inside the commit of whichever writer crosses 1,000 pages, i.e. while it holds
 the lock, and every other writer waited for its two fsyncs (measured under 16 concurrent edits: lock held up to
-110 ms, p99 16 ms; without it 26 ms and 4.7 ms). Here the connection's automatic checkpoint is off and every
-CHECKPOINT_EVERY-th commit of a connection runs a PASSIVE checkpoint after releasing the lock (it blocks no writer
-or reader; across all connections that is one checkpoint per CHECKPOINT_EVERY commits, about what SQLite's
-default does for a ledger edit). Connections of other tools keep SQLite's automatic checkpoint.
+110 ms, p99 16 ms; without it 26 ms and 4.7 ms). Here the connections' automatic checkpoint is off and every
+CHECKPOINT_EVERY-th write commit of the process runs a PASSIVE checkpoint after releasing the lock (it blocks no
+writer or reader; the WAL then holds at most about CHECKPOINT_EVERY commits per process, ~1,200 pages for ledger
+edits). Connections of other tools keep SQLite's automatic checkpoint.
 """
 from __future__ import annotations
 
 import fcntl
+import itertools
 import os
 import sqlite3
 
 WRITE_STATEMENTS = ("INSERT", "UPDATE", "DELETE", "REPLACE")
-# Commits of one connection between its checkpoints (an inline edit writes ~6 pages; SQLite's default is 1,000 pages).
+# Write commits of a process between its checkpoints (an inline edit writes ~6 pages; SQLite's default is 1,000 pages).
 CHECKPOINT_EVERY = 200
+_write_commits = itertools.count(1)  # all connections of the process (next() is atomic under the GIL)
 
 
 def lock_path_for(database: str) -> str | None:
@@ -41,7 +43,6 @@ class QueuedWriteConnection(sqlite3.Connection):
         self._lock_path = lock_path_for(os.fsdecode(database))
         self._lock_fd: int | None = None
         self._holding = False
-        self._commits = 0
         if self._lock_path is not None:
             super().execute("PRAGMA wal_autocheckpoint = 0")  # checkpoints run outside the lock (commit below)
 
@@ -74,11 +75,8 @@ class QueuedWriteConnection(sqlite3.Connection):
             super().commit()
         finally:
             self._end_write_turn()
-        if wrote:
-            self._commits += 1
-            if self._commits >= CHECKPOINT_EVERY:
-                self._commits = 0
-                self.checkpoint()
+        if wrote and next(_write_commits) % CHECKPOINT_EVERY == 0:
+            self.checkpoint()
 
     def checkpoint(self) -> None:
         """Copy what the WAL holds into the database file as far as readers allow, without blocking anyone. A failure
