@@ -5,15 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
+from typing import NamedTuple
 
-from sqlalchemy import String, bindparam, func, or_, select
+from sqlalchemy import String, and_, bindparam, func, or_, select
 from sqlalchemy.orm import joinedload, undefer
 
 from ..clock import local_midnight_utc
 from ..extensions import db
 from ..models import LEDGER_STATUSES, AuditEntry, LedgerRow, Plan, Section, StoredFile, Task, Unit, User
 from ..params import bounded_date, optional_positive_int
-from ..permissions import scope_pattern
+from ..permissions import scope_path, scope_pattern
 
 CHANGES_PER_PAGE = 50
 
@@ -261,6 +262,41 @@ _UNITS_WITH_ROWS = (select(Unit.id, Unit.name, _DEPTH)
                     .order_by(Unit.path))
 
 
+class UnitRow(NamedTuple):
+    id: int
+    name: str
+    path: str
+
+
+class PlanRow(NamedTuple):
+    id: int
+    year: int
+    title: str
+
+
+# The unit (in the scope) and the published plans that gave it rows, newest first, in one statement: one row per plan,
+# or one row with NULL plan columns when it has none; no row at all when the unit is missing or outside the scope.
+_UNIT_AND_PLANS = (
+    select(Unit.id, Unit.name, Unit.path, Plan.id.label("plan_id"), Plan.year, Plan.title)
+    .select_from(Unit)
+    .outerjoin(Plan, and_(Plan.status == "published",
+                          select(LedgerRow.id).join(Task, LedgerRow.task_id == Task.id)
+                          .where(Task.plan_id == Plan.id, Task.archived.is_(False), LedgerRow.unit_id == Unit.id)
+                          .correlate(Plan, Unit).exists()))
+    .where(Unit.id == bindparam("unit_id"), _IN_SCOPE)
+    .order_by(Plan.year.desc(), Plan.id.desc()))
+
+
+def unit_and_plans(unit_id: int) -> tuple[UnitRow | None, list[PlanRow]]:
+    """`unit_row` and `published_plan_rows` in one SELECT: (None, []) when the unit is missing or outside the scope."""
+    found = db.session.connection().execute(_UNIT_AND_PLANS, {"unit_id": unit_id, "scope": scope_pattern()}).all()
+    if not found:
+        return None, []
+    first = found[0]
+    return (UnitRow(first[0], first[1], first[2]),
+            [PlanRow(plan_id, year, title) for _id, _name, _path, plan_id, year, title in found if plan_id is not None])
+
+
 def unit_row(unit_id: int):
     """The unit (id, name, path) if it is in the scope, else None."""
     return db.session.connection().execute(_UNIT, {"unit_id": unit_id, "scope": scope_pattern()}).first()
@@ -276,9 +312,22 @@ def section_rows(plan_id: int) -> list:
     return db.session.connection().execute(_SECTIONS, {"plan_id": plan_id}).all()
 
 
+# On SQLite text compares byte by byte, so the strings that start with the scope's path are exactly those in
+# [path, path with its last character's successor): a range on ix_unit_path instead of a LIKE over every unit (the LIKE
+# stays: the scope is still decided by it). PostgreSQL keeps the LIKE alone: its collation need not be byte order.
+_UNITS_WITH_ROWS_RANGE = _UNITS_WITH_ROWS.where(Unit.path >= bindparam("scope_from", type_=String),
+                                                Unit.path < bindparam("scope_to", type_=String))
+
+
 def unit_choices() -> list:
     """`units_with_rows` as plain rows (id, name, depth)."""
-    return db.session.connection().execute(_UNITS_WITH_ROWS, {"scope": scope_pattern()}).all()
+    connection = db.session.connection()
+    values = {"scope": scope_pattern()}  # raises without a scope
+    if connection.dialect.name != "sqlite":
+        return connection.execute(_UNITS_WITH_ROWS, values).all()
+    path = scope_path()
+    values.update(scope_from=path, scope_to=path[:-1] + chr(ord(path[-1]) + 1))
+    return connection.execute(_UNITS_WITH_ROWS_RANGE, values).all()
 
 
 def row_views(unit_id: int, plan_id: int, filters: LedgerFilters, today: date) -> list[RowView]:

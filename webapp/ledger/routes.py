@@ -54,11 +54,10 @@ def index():
 @roles_required()
 def unit_ledger(unit_id: int):
     # Every read of this page is a Core statement under the scope (plain rows, no ORM objects): ~1 ms less.
-    unit = queries.unit_row(unit_id)
+    unit, plans = queries.unit_and_plans(unit_id)
     if unit is None:
         abort(404)
     filters = queries.LedgerFilters.from_args(request.args)
-    plans = queries.published_plan_rows(unit.id)
     plan = next((p for p in plans if p.id == filters.plan), plans[0] if plans else None)
     rows = queries.row_views(unit.id, plan.id, filters, local_today()) if plan else []
     sections = queries.section_rows(plan.id) if plan else []
