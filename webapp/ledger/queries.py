@@ -277,27 +277,46 @@ class PlanRow(NamedTuple):
     title: str
 
 
-# The unit (in the scope) and the published plans that gave it rows, newest first, in one statement: one row per plan,
-# or one row with NULL plan columns when it has none; no row at all when the unit is missing or outside the scope.
+class SectionRow(NamedTuple):
+    id: int
+    number: str
+    title: str
+
+
+# The unit (in the scope), the published plans that gave it rows (newest first) and each plan's sections (in order), in
+# one statement: one row per plan and section (NULL plan or section columns where there are none); no row at all when
+# the unit is missing or outside the scope. A unit has rows of a handful of plans, a plan about ten sections.
 _UNIT_AND_PLANS = (
-    select(Unit.id, Unit.name, Unit.path, Plan.id.label("plan_id"), Plan.year, Plan.title)
+    select(Unit.id, Unit.name, Unit.path, Plan.id.label("plan_id"), Plan.year, Plan.title,
+           Section.id.label("section_id"), Section.number, Section.title.label("section_title"))
     .select_from(Unit)
     .outerjoin(Plan, and_(Plan.status == "published",
                           select(LedgerRow.id).join(Task, LedgerRow.task_id == Task.id)
                           .where(Task.plan_id == Plan.id, Task.archived.is_(False), LedgerRow.unit_id == Unit.id)
                           .correlate(Plan, Unit).exists()))
+    .outerjoin(Section, Section.plan_id == Plan.id)
     .where(Unit.id == bindparam("unit_id"), _IN_SCOPE)
-    .order_by(Plan.year.desc(), Plan.id.desc()))
+    .order_by(Plan.year.desc(), Plan.id.desc(), Section.position))
 
 
-def unit_and_plans(unit_id: int) -> tuple[UnitRow | None, list[PlanRow]]:
-    """`unit_row` and `published_plan_rows` in one SELECT: (None, []) when the unit is missing or outside the scope."""
+def unit_and_plans(unit_id: int) -> tuple[UnitRow | None, list[PlanRow], dict[int, list[SectionRow]]]:
+    """`unit_row`, `published_plan_rows` and `section_rows` of each plan in one SELECT: (None, [], {}) when the unit is
+    missing or outside the scope."""
     found = db.session.connection().execute(_UNIT_AND_PLANS, {"unit_id": unit_id, "scope": scope_pattern()}).all()
     if not found:
-        return None, []
+        return None, [], {}
     first = found[0]
-    return (UnitRow(first[0], first[1], first[2]),
-            [PlanRow(plan_id, year, title) for _id, _name, _path, plan_id, year, title in found if plan_id is not None])
+    plans: list[PlanRow] = []
+    sections: dict[int, list[SectionRow]] = {}
+    for _id, _name, _path, plan_id, year, title, section_id, number, section_title in found:
+        if plan_id is None:
+            continue
+        if not plans or plans[-1].id != plan_id:
+            plans.append(PlanRow(plan_id, year, title))
+            sections[plan_id] = []
+        if section_id is not None:
+            sections[plan_id].append(SectionRow(section_id, number, section_title))
+    return UnitRow(first[0], first[1], first[2]), plans, sections
 
 
 def unit_row(unit_id: int):

@@ -54,13 +54,13 @@ def index():
 @roles_required()
 def unit_ledger(unit_id: int):
     # Every read of this page is a Core statement under the scope (plain rows, no ORM objects): ~1 ms less.
-    unit, plans = queries.unit_and_plans(unit_id)
+    unit, plans, sections_of = queries.unit_and_plans(unit_id)  # the unit, its plans and their sections: one SELECT
     if unit is None:
         abort(404)
     filters = queries.LedgerFilters.from_args(request.args)
     plan = next((p for p in plans if p.id == filters.plan), plans[0] if plans else None)
     rows = queries.row_views(unit.id, plan.id, filters, local_today()) if plan else []
-    sections = queries.section_rows(plan.id) if plan else []
+    sections = sections_of[plan.id] if plan else []
     # ?print=1: the printable view (full 具体内容, no selector or filters, a 打印 button).
     print_view = request.args.get("print") == "1"
     return render_page_or_partial(
