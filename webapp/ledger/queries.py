@@ -245,18 +245,9 @@ def _row_views_statement(active: tuple[str, ...]):
             .order_by(Section.position, Task.position, Task.id, LedgerRow.id, StoredFile.id))
 
 
-# The page's other reads, as plain rows (attribute access like the models'): the unit, its plans, the plan's sections
+# The page's other reads, as plain rows (attribute access like the models'): the unit with its plans and their sections,
 # and the unit selector, each under the scope like the rows.
 _DEPTH = (func.length(Unit.path) - func.length(func.replace(Unit.path, "/", "")) - 2).label("depth")  # Unit.depth
-_UNIT = select(Unit.id, Unit.name, Unit.path).where(Unit.id == bindparam("unit_id"), _IN_SCOPE)
-_PLANS = (select(Plan.id, Plan.year, Plan.title)
-          .where(Plan.status == "published",
-                 select(LedgerRow.id).join(Task, LedgerRow.task_id == Task.id).join(Unit, Unit.id == LedgerRow.unit_id)
-                 .where(Task.plan_id == Plan.id, Task.archived.is_(False), LedgerRow.unit_id == bindparam("unit_id"),
-                        _IN_SCOPE).exists())
-          .order_by(Plan.year.desc(), Plan.id.desc()))
-_SECTIONS = (select(Section.id, Section.number, Section.title).where(Section.plan_id == bindparam("plan_id"))
-             .order_by(Section.position))
 _UNITS_WITH_ROWS = (select(Unit.id, Unit.name, _DEPTH)
                     .where(_IN_SCOPE, select(LedgerRow.id).join(Task, Task.id == LedgerRow.task_id)
                            .join(Plan, Plan.id == Task.plan_id)
@@ -300,8 +291,8 @@ _UNIT_AND_PLANS = (
 
 
 def unit_and_plans(unit_id: int) -> tuple[UnitRow | None, list[PlanRow], dict[int, list[SectionRow]]]:
-    """`unit_row`, `published_plan_rows` and `section_rows` of each plan in one SELECT: (None, [], {}) when the unit is
-    missing or outside the scope."""
+    """The unit (id, name, path), its plans (`published_plans_for`: id, year, title) and each plan's sections
+    (`sections_of`: id, number, title) in one SELECT; (None, [], {}) when the unit is missing or outside the scope."""
     found = db.session.connection().execute(_UNIT_AND_PLANS, {"unit_id": unit_id, "scope": scope_pattern()}).all()
     if not found:
         return None, [], {}
@@ -317,21 +308,6 @@ def unit_and_plans(unit_id: int) -> tuple[UnitRow | None, list[PlanRow], dict[in
         if section_id is not None:
             sections[plan_id].append(SectionRow(section_id, number, section_title))
     return UnitRow(first[0], first[1], first[2]), plans, sections
-
-
-def unit_row(unit_id: int):
-    """The unit (id, name, path) if it is in the scope, else None."""
-    return db.session.connection().execute(_UNIT, {"unit_id": unit_id, "scope": scope_pattern()}).first()
-
-
-def published_plan_rows(unit_id: int) -> list:
-    """`published_plans_for` as plain rows (id, year, title)."""
-    return db.session.connection().execute(_PLANS, {"unit_id": unit_id, "scope": scope_pattern()}).all()
-
-
-def section_rows(plan_id: int) -> list:
-    """`sections_of` as plain rows (id, number, title)."""
-    return db.session.connection().execute(_SECTIONS, {"plan_id": plan_id}).all()
 
 
 # On SQLite text compares byte by byte, so the strings that start with the scope's path are exactly those in
