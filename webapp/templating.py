@@ -18,6 +18,7 @@ from flask_babel import get_translations
 from jinja2 import pass_eval_context
 from markupsafe import Markup
 
+_MAX_STRINGS = 4096  # msgids kept per catalogue: the templates have ~600
 _MAX_URLS = 4096  # distinct (root, endpoint, values): a few hundred in practice; cleared rather than grown past this
 
 
@@ -47,7 +48,9 @@ def _gettext(eval_ctx, string: str, **variables):
         known = translations.taizhang_markup = {}
     text = known.get(string)
     if text is None:
-        text = known[string] = Markup(translations.ugettext(string)) % variables
+        text = Markup(translations.ugettext(string)) % variables
+        if len(known) < _MAX_STRINGS:  # templates' msgids are literals; never let a computed one grow it
+            known[string] = text
     return text
 
 
