@@ -183,6 +183,17 @@ class RowRenderer:
         return render_template("ledger/_editor_cell.html", row=row, field=field, **state)
 
 
+def unit_options(units, selected_id: int) -> Markup:
+    """The unit selector's `<option>`s (`queries.unit_choices()`: id, name, depth), indented by depth below the first:
+    what the template's loop gave, ~6 µs an option there (a university secretary's page lists ~3,300 units)."""
+    if not units:
+        return Markup("")
+    top = units[0].depth
+    return Markup("".join([
+        f'<option value="{unit_id}" {"selected" if unit_id == selected_id else ""}>{"　" * (depth - top)}'
+        f'{_text(name)}</option>' for unit_id, name, depth in units]))
+
+
 def renderer(print_view: bool = False) -> RowRenderer:
     """The request's row renderer (built once per request)."""
     key = "ledger_row_renderer_print" if print_view else "ledger_row_renderer"

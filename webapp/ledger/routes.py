@@ -13,7 +13,7 @@ from ..uploads import ACCEPT_ATTRIBUTE, limit_mb
 from . import queries
 from .forms import SentRowEdit
 from .queries import RowView
-from .render import renderer
+from .render import renderer, unit_options
 from .services import RowMissing, StaleVersion, save_edited_row
 
 bp = Blueprint("ledger", __name__)
@@ -68,7 +68,7 @@ def unit_ledger(unit_id: int):
         groups=queries.group_by_section(rows, sections), row_count=len(rows), sections=sections,
         units=queries.unit_choices(),
         may_edit=can_edit_unit_ledger(current_user, unit),
-        ledger_rows=renderer(print_view).rows,
+        ledger_rows=renderer(print_view).rows, unit_options=unit_options,
         print_view=print_view,
         print_url=url_for("ledger.unit_ledger", unit_id=unit.id, **{**_kept_args(), "print": "1"}),
         screen_url=url_for("ledger.unit_ledger", unit_id=unit.id, **_kept_args()))
