@@ -6,7 +6,8 @@
   (`Markup(translation) % variables`, variables escaped), is kept per catalogue when it has no variables. The
   catalogue is still the request's (`flask_babel.get_translations()`, so `force_locale` is honoured).
 - `url_for()` in templates: an endpoint with the same values under the same script root is the same relative URL
-  for the life of the process (the URL map is fixed, static URLs carry their file's hash), so it is built once
+  for the life of the process (the URL map is fixed, the app's only `url_defaults` adds a static file's hash, and no
+  rule matches on host or subdomain; a `url_defaults` that read the request would break this), so it is built once
   (~3–9 µs each, ~35 a page). Relative URLs only: anything with `_external`, `_anchor`, `_scheme`, `_method`, a
   blueprint-relative endpoint, a value that is not hashable or no request at all goes to Flask's `url_for`; the
   debug server (files change under it) is not memoised.
