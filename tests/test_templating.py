@@ -51,3 +51,12 @@ def test_template_url_for_is_flasks(app):
             assert render_template_string("{{ url_for('main.home', _external=True) }}") == url_for(
                 "main.home", _external=True)
             assert render_template_string("{{ url_for('main.home', _anchor='x') }}").endswith("/#x")
+
+
+def test_the_url_memo_knows_every_url_default(app):
+    """The memo assumes a URL depends only on the endpoint, its values and the script root. A new `url_defaults`
+    function that reads the request (a language prefix, say) would make it wrong: look at webapp/templating.py first."""
+    from webapp import delivery
+    defaults = {name: list(functions) for name, functions in app.url_default_functions.items() if functions}
+    assert defaults == {None: [delivery._version_static_urls]}, defaults
+    assert not any(rule.host or rule.subdomain for rule in app.url_map.iter_rules())
