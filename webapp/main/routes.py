@@ -1,7 +1,7 @@
 """The home page each role lands on, and the navigation shared by every page."""
 from typing import NamedTuple
 
-from flask import Blueprint, render_template, request, url_for
+from flask import Blueprint, current_app, render_template, request, url_for
 from flask_babel import get_locale, lazy_gettext as _l
 from flask_login import current_user, login_required
 from markupsafe import Markup, escape
@@ -34,23 +34,21 @@ class NavItem(NamedTuple):
     active: bool
 
 
-# The menu is the same for every page of one role, unit, language and current endpoint: built once per process for
-# each (~45 µs of url_for and gettext a page otherwise). Bounded: cleared rather than grown past a few thousand.
-_NAV_BUILT: dict[tuple, tuple[NavItem, ...]] = {}
-
-
 def nav_items() -> tuple[NavItem, ...]:
+    """The menu is the same for every page of one role, unit, language and current endpoint: built once per app
+    process for each (~45 µs of url_for and gettext a page otherwise); cleared rather than grown past a few thousand."""
     user = current_user._get_current_object()
     key = (str(get_locale()), user.role, user.unit_id, request.endpoint, request.script_root)
-    items = _NAV_BUILT.get(key)
+    built = current_app.extensions.setdefault("taizhang_nav", {})
+    items = built.get(key)
     if items is None:
         items = tuple(
             NavItem(url_for(endpoint, unit_id=user.unit_id) if with_unit else url_for(endpoint), str(label),
                     request.endpoint == endpoint)
             for endpoint, label, roles, with_unit in NAV if roles is None or user.role in roles)
-        if len(_NAV_BUILT) >= 4096:
-            _NAV_BUILT.clear()
-        _NAV_BUILT[key] = items
+        if len(built) >= 4096:
+            built.clear()
+        built[key] = items
     return items
 
 
