@@ -78,6 +78,8 @@ def test_the_core_reads_refuse_without_a_scope(app):
         with pytest.raises(ScopeNotSet):
             queries.unit_choices()
         with pytest.raises(ScopeNotSet):
+            queries.unit_and_plans(1)
+        with pytest.raises(ScopeNotSet):
             services.row_to_edit(1)
 
 
@@ -85,7 +87,7 @@ def test_the_core_reads_refuse_without_a_scope(app):
 def test_every_statement_on_ledger_rows_or_their_files_names_the_users_subtree(app, org, rows, login_as, csrf,
                                                                               who):
     """A guard for the next Core statement: whatever reads or writes ledger rows (or their files) in a logged-in
-    ledger request must carry the user's subtree (the ORM hook's criteria, `scope_pattern()` or the edit's `scope_prefix()`), like the test
+    ledger request must carry the user's subtree (the ORM hook's criteria or `scope_pattern()`), like the test
     that forbids `unscoped=True` outside the named escapes."""
     with app.app_context():
         user = db.session.get(User, org.users[who])
@@ -100,9 +102,7 @@ def test_every_statement_on_ledger_rows_or_their_files_names_the_users_subtree(a
         if not re.search(r"\b(ledger_row|stored_file)\b", text) or text.startswith("INSERT"):
             return
         values = parameters.values() if isinstance(parameters, dict) else parameters
-        # The subtree as a LIKE pattern, or (the inline edit's statements) as the prefix of the unit's path.
-        names_subtree = "LIKE" in text or "substr(unit.path, 1, length(" in text
-        if not names_subtree or not any(isinstance(v, str) and v.startswith(scopes) for v in values):
+        if "LIKE" not in text or not any(isinstance(v, str) and v.startswith(scopes) for v in values):
             offending.append(text)
 
     with app.app_context():

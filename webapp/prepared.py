@@ -34,7 +34,7 @@ class _Compiled:
         processors = {name: bind.type.dialect_impl(dialect).bind_processor(dialect)
                       for name, bind in compiled.binds.items()}
         self.binds = tuple((name, processors[name]) for name in self.names)
-        # Values the statement itself carries (a literal argument such as substr's 1 is a bound parameter too).
+        # Values the statement itself carries (a literal argument of a SQL function is a bound parameter too).
         self.constants = {name: bind.effective_value for name, bind in compiled.binds.items() if not bind.required}
         results = [column.type.dialect_impl(dialect).result_processor(dialect, None)
                    for column in statement.exported_columns]
