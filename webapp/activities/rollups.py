@@ -47,9 +47,10 @@ def bucket_of(path: str) -> int:
 
 # ---- the stamps -------------------------------------------------------------------------------------
 
-def bump(connection, scope_ids: Iterable[int]) -> None:
-    """Move these stamps on `connection`, inside the caller's transaction (in key order: no lock-order deadlocks)."""
-    upsert = _upsert_for(connection.dialect.name)
+def bump(connection, scope_ids: Iterable[int], table=None) -> None:
+    """Move these stamps on `connection`, inside the caller's transaction (in key order: no lock-order deadlocks).
+    `table`: another stamp table of the same shape (`ledger_figure_stamp`); this module's by default."""
+    upsert = _upsert_for(connection.dialect.name, MetRollupStamp.__table__ if table is None else table)
     start = time.time_ns() // 1000
     for scope_id in sorted(set(scope_ids)):
         connection.execute(upsert, {"scope_id": scope_id, "stamp": start})
@@ -58,17 +59,16 @@ def bump(connection, scope_ids: Iterable[int]) -> None:
 _UPSERTS: dict = {}
 
 
-def _upsert_for(dialect: str):
-    if dialect not in _UPSERTS:
-        table = MetRollupStamp.__table__
+def _upsert_for(dialect: str, table):
+    if (dialect, table.name) not in _UPSERTS:
         if dialect == "postgresql":
             from sqlalchemy.dialects.postgresql import insert as dialect_insert
         else:
             from sqlalchemy.dialects.sqlite import insert as dialect_insert
         stmt = dialect_insert(table)
-        _UPSERTS[dialect] = stmt.on_conflict_do_update(index_elements=[table.c.scope_id],
-                                                       set_={"stamp": table.c.stamp + 1})
-    return _UPSERTS[dialect]
+        _UPSERTS[dialect, table.name] = stmt.on_conflict_do_update(index_elements=[table.c.scope_id],
+                                                                   set_={"stamp": table.c.stamp + 1})
+    return _UPSERTS[dialect, table.name]
 
 
 def touch_units(connection, unit_ids: Collection[int]) -> None:

@@ -304,7 +304,7 @@ def overview(root: Unit, window: ReportWindow) -> Overview:
     for gid in set(group_of.values()) - {0}:
         groups[gid] = UnitFigures(unit=None, tasks=TaskFigures(), obligations=ObligationFigures(), own_only=False,
                                   has_children=gid in parents)
-    _fold_tasks(root, window, group_of, groups)
+    _fold_tasks(root, window, placed, group_of, groups)
     _fold_obligations(root, window, placed, group_of, groups)
     total = UnitFigures(unit=root, tasks=TaskFigures(), obligations=ObligationFigures(), own_only=False,
                         has_children=True)
@@ -321,33 +321,36 @@ def overview(root: Unit, window: ReportWindow) -> Overview:
     return Overview(root=root, window=window, rows=rows, total=total)
 
 
-def _fold_tasks(root: Unit, window: ReportWindow, group_of: dict[int, int], groups: dict[int, UnitFigures]) -> None:
-    """`task_figures_by_unit`'s figures, one row per unit from SQL, added into each unit's group."""
-    # The year's tasks as a list of ids, not a join per ledger row (the whole university has 34,000 rows).
-    tasks = (select(Task.id).join(Plan, Plan.id == Task.plan_id)
-             .where(Plan.year == window.year, Plan.status == "published", Task.archived.is_(False)))
-    if not window.whole_year:
-        # Tasks due in the window, plus those without a due date (they run all year).
-        tasks = tasks.where(or_(Task.due_on.is_(None), Task.due_on.between(window.start, window.end)))
-    past_due = select(Task.id).where(Task.due_on < window.as_of)
-    overdue = case((and_(LedgerRow.task_id.in_(past_due), LedgerRow.status != "done"), 1), else_=0)
-    edited_at = case((LedgerRow.updated_by_id.is_not(None), LedgerRow.updated_at))
-    by_status = [func.sum(case((LedgerRow.status == status, 1), else_=0))
-                 for status in ("done", "in_progress", "not_started")]
-    stmt = (select(LedgerRow.unit_id, func.count(LedgerRow.id), *by_status, func.sum(overdue), func.max(edited_at))
-            .where(LedgerRow.task_id.in_(tasks), LedgerRow.unit_id.in_(Unit.subtree_ids(root.path)))
-            .group_by(LedgerRow.unit_id))
-    for unit_id, assigned, done, in_progress, not_started, overdue_count, last in db.session.execute(stmt):
-        group = groups.get(group_of.get(unit_id, -1))  # units not active: not in the figures
+def _fold_tasks(root: Unit, window: ReportWindow, placed: list[tuple[int, int, bool]], group_of: dict[int, int],
+                groups: dict[int, UnitFigures]) -> None:
+    """Each unit's ledger figures added into its group, from the per-college cache (`reports.ledger_rollups`): a
+    child that is a college is its entry's total, folded for the window; edits since the entries were computed are
+    read as a delta (the last edit only: a status change moves a stamp)."""
+    from . import ledger_rollups
+    # As for the obligations: only when the root is a top unit or a college are whole colleges in view.
+    complete = {bucket for _, bucket, _ in placed} if len(root.ancestor_ids) <= 2 else set()
+    values, totals, used, mark = ledger_rollups.cached_units(
+        db.session, (db.engine.url.render_as_string(),), window.year, [(u, b) for u, b, _ in placed], complete,
+        complete & groups.keys())
+    recent = ledger_rollups.recent_edits(db.session, window.year, root.path, used, complete, mark)
+    summed: set[int] = set()
+    for gid, group in groups.items():
+        entry = totals.get(gid)
+        if gid and entry is not None:  # the child is a college: its entry's total is the whole rollup
+            ledger_rollups.fold(entry.total(), window, group.tasks)
+            summed.add(gid)
+    for unit_id, items in values.items():
+        gid = group_of.get(unit_id)
+        if gid is not None and gid not in summed:
+            ledger_rollups.fold(items, window, groups[gid].tasks)
+    for unit_id, dues in recent.items():
+        group = groups.get(group_of.get(unit_id, -1))
         if group is None:
             continue
         tasks = group.tasks
-        tasks.assigned += assigned
-        tasks.done += int(done or 0)
-        tasks.in_progress += int(in_progress or 0)
-        tasks.not_started += int(not_started or 0)
-        tasks.overdue += int(overdue_count or 0)
-        tasks.last_update = _latest(tasks.last_update, _as_datetime(last))
+        for due_on, last in dues.items():
+            if ledger_rollups.in_window(due_on, window) and (tasks.last_update is None or last > tasks.last_update):
+                tasks.last_update = last
 
 
 def _fold_obligations(root: Unit, window: ReportWindow, placed: list[tuple[int, int, bool]],
