@@ -216,20 +216,17 @@ def _compute(session, year: int, unit_ids: Collection[int]) -> dict[int, tuple]:
     return {unit_id: tuple(found.get(unit_id, ())) for unit_id in unit_ids}
 
 
-def cached_units(session, key: tuple, year: int, units: Iterable[tuple[int, int]], complete_buckets: Collection[int],
-                 totals_only: Collection[int] = ()
+def cached_units(session, key: tuple, year: int, by_bucket: dict[int, list[int]], complete_buckets: Collection[int],
+                 totals_only: Collection[int] = (), stamps_read: tuple | None = None
                  ) -> tuple[dict[int, tuple], dict[int, Entry], dict[int, Entry], tuple[datetime, int]]:
-    """Items of `units` ((id, bucket) of active units in the caller's scope), from the cache where the stamps allow.
+    """Items of the units in `by_bucket` (bucket -> ids of active units in the caller's scope), from the cache where
+    the stamps allow. `stamps_read`: what `read_stamps` gave at the start of the request, before any input.
 
     Returns (items per unit id, leaving out the units of buckets in `totals_only`; the entries of `complete_buckets`,
-    for their totals; every entry used, by bucket; the mark of this read, for `recent_edits`). `key` names the database (and anything else the entries depend on)."""
-    structure, stamps, mark = read_stamps(session)  # first: before any input of the figures is read
-    by_bucket: dict[int, list[int]] = {}
-    for unit_id, bucket in units:
-        ids = by_bucket.get(bucket)
-        if ids is None:
-            ids = by_bucket[bucket] = []
-        ids.append(unit_id)
+    for their totals; every entry used, by bucket; the mark of this read, for `recent_edits`). `key` names the
+    database (and anything else the entries depend on)."""
+    # First: before any input of the figures is read.
+    structure, stamps, mark = stamps_read if stamps_read is not None else read_stamps(session)
     result: dict[int, tuple] = {}
     entries: dict[int, Entry] = {}
     missing: dict[int, list[int]] = {}
