@@ -14,7 +14,7 @@ from ..permissions import (ADMIN, SECRETARY, STAFF, can_edit_all_rows, can_edit_
                            roles_required)
 from ..prereview import queries as prereview_queries
 from ..xlsx import xlsx_response
-from . import charts, excel, queries, services
+from . import charts, excel, queries, render, services
 from .forms import ImportConfirmForm, LedgerUploadForm, OverviewFilterForm
 
 bp = Blueprint("reports", __name__)
@@ -54,7 +54,8 @@ def dashboard():
     heat = _heat_map(rows, window) if len(rows) <= charts.HEAT_MAP_INLINE_ROWS else {"heat_rows": None}
     return render_page_or_partial(
         "reports/overview.html", "reports/_overview.html", form=form, overview=result, rows=rows,
-        window=window, bar_chart=bar_chart, bars=bars, **heat, trail=queries.visible_ancestors(root),
+        window=window, bar_chart=bar_chart, bars=bars, **heat,
+        html=render.overview_html(rows, result.total, window, bar_chart, bars), trail=queries.visible_ancestors(root),
         prereview_rows=prereview_queries.dashboard_rows(result, rows))
 
 
