@@ -3,7 +3,7 @@
 The dashboards' task figures per unit (assigned, done, in progress, not started, overdue, last edit) come from the
 year's published, unarchived tasks and the units' ledger rows. A university has ~34,000 rows; they change status
 rarely. So each app process keeps, per college ("bucket", as in `activities.rollups`) and year, every unit's rows
-counted per (due date, status) with the newest edit of each, and folds those into a window's figures at read time:
+counted per due date (and status) with the newest edit of each, and folds those into a window's figures at read time:
 the window's tasks (due in it, or without a due date) and "overdue" (due before the as-of day, not done) are
 decided then, so a new day or another window needs no new entry.
 
@@ -29,7 +29,7 @@ from collections import OrderedDict
 from datetime import date, datetime, timedelta
 from typing import Collection, Iterable
 
-from sqlalchemy import case, event, func, inspect, literal, select, union, union_all
+from sqlalchemy import bindparam, case, event, func, inspect, literal, select, union, union_all
 from sqlalchemy.orm import Session
 
 from ..activities import rollups
@@ -126,7 +126,7 @@ def _rows_executed(state) -> None:
 # ---- the cache --------------------------------------------------------------------------------------
 
 class Entry:
-    """One college's rows, year `key[1]`: unit id -> ((due_on, status, count, newest edit or None), ...)."""
+    """One college's rows of a year: unit id -> ((due_on, rows, done, in progress, not started, newest edit), ...)."""
     __slots__ = ("validity", "units", "complete", "mark", "born", "recent", "_total")
 
     def __init__(self, validity, units: dict, complete: bool, mark: tuple[datetime, int]):
@@ -140,19 +140,22 @@ class Entry:
         self._total = None
 
     def total(self) -> tuple:
-        """The units' items summed per (due_on, status): what a row for the whole college folds."""
+        """The units' items summed per due date: what a row for the whole college folds."""
         if self._total is None:
             summed: dict = {}
             for items in self.units.values():
-                for due_on, status, count, last in items:
-                    slot = summed.get((due_on, status))
+                for due_on, count, done, in_progress, not_started, last in items:
+                    slot = summed.get(due_on)
                     if slot is None:
-                        summed[(due_on, status)] = [count, last]
+                        summed[due_on] = [count, done, in_progress, not_started, last]
                     else:
                         slot[0] += count
-                        if last is not None and (slot[1] is None or last > slot[1]):
-                            slot[1] = last
-            self._total = tuple((due_on, status, count, last) for (due_on, status), (count, last) in summed.items())
+                        slot[1] += done
+                        slot[2] += in_progress
+                        slot[3] += not_started
+                        if last is not None and (slot[4] is None or last > slot[4]):
+                            slot[4] = last
+            self._total = tuple((due_on, *figures) for due_on, figures in summed.items())
         return self._total
 
 
@@ -202,17 +205,30 @@ def _as_datetime(value) -> datetime | None:
     return datetime.fromisoformat(str(value))
 
 
-def _compute(session, year: int, unit_ids: Collection[int]) -> dict[int, tuple]:
-    """Every asked unit's rows of the year's published tasks, counted per (due date, status)."""
+def _compute_statement():
+    by_status = [func.sum(case((LedgerRow.status == status, 1), else_=0)) for status in STATUSES]
     edited_at = case((LedgerRow.updated_by_id.is_not(None), LedgerRow.updated_at))
-    stmt = (select(LedgerRow.unit_id, Task.due_on, LedgerRow.status, func.count(LedgerRow.id), func.max(edited_at))
+    return (select(LedgerRow.unit_id, Task.due_on, func.count(LedgerRow.id), *by_status, func.max(edited_at))
             .join(Task, Task.id == LedgerRow.task_id).join(Plan, Plan.id == Task.plan_id)
-            .where(Plan.year == year, Plan.status == "published", Task.archived.is_(False),
-                   LedgerRow.unit_id.in_(sorted(unit_ids)))
-            .group_by(LedgerRow.unit_id, Task.due_on, LedgerRow.status))
+            .where(Plan.year == bindparam("year"), Plan.status == "published", Task.archived.is_(False),
+                   LedgerRow.unit_id.in_(bindparam("unit_ids", expanding=True)))
+            .group_by(LedgerRow.unit_id, Task.due_on))
+
+
+# Built once (building it per call cost more than the SQL for a college's hundred units).
+_COMPUTE = _compute_statement()
+
+
+def _compute(session, year: int, unit_ids: Collection[int]) -> dict[int, tuple]:
+    """Every asked unit's rows of the year's published tasks per due date: (due_on, rows, done, in progress, not
+    started, newest edit or None)."""
     found: dict[int, list] = {}
-    for unit_id, due_on, status, count, last in session.execute(stmt):
-        found.setdefault(unit_id, []).append((due_on, status, count, _as_datetime(last)))
+    # On the connection, without the ORM's scope criteria: the unit ids come from the caller's scoped read, and a
+    # unit's rows are those of its plans' tasks.
+    rows = session.connection().execute(_COMPUTE, {"year": year, "unit_ids": sorted(unit_ids)})
+    for unit_id, due_on, count, done, in_progress, not_started, last in rows:
+        found.setdefault(unit_id, []).append((due_on, count, int(done or 0), int(in_progress or 0),
+                                              int(not_started or 0), _as_datetime(last)))
     return {unit_id: tuple(found.get(unit_id, ())) for unit_id in unit_ids}
 
 
@@ -309,19 +325,15 @@ def fold(items: Iterable[tuple], window, figures) -> None:
     whole_year, start, end = window.whole_year, window.start, window.end
     assigned = done = in_progress = not_started = overdue = 0
     last = figures.last_update
-    for due_on, status, count, edited in items:
+    for due_on, count, done_, in_progress_, not_started_, edited in items:
         if not (whole_year or due_on is None or start <= due_on <= end):
             continue
         assigned += count
-        if status == "done":
-            done += count
-        else:
-            if status == "in_progress":
-                in_progress += count
-            elif status == "not_started":
-                not_started += count
-            if due_on is not None and due_on < as_of:
-                overdue += count
+        done += done_
+        in_progress += in_progress_
+        not_started += not_started_
+        if due_on is not None and due_on < as_of:
+            overdue += count - done_  # due before the as-of day and not done
         if edited is not None and (last is None or edited > last):
             last = edited
     figures.assigned += assigned
