@@ -29,7 +29,7 @@ from collections import OrderedDict
 from datetime import date, datetime, timedelta
 from typing import Collection, Iterable
 
-from sqlalchemy import bindparam, case, event, func, inspect, literal, select, union, union_all
+from sqlalchemy import String, bindparam, case, event, func, inspect, literal, select, union, union_all
 from sqlalchemy.orm import Session
 
 from ..activities import rollups
@@ -269,6 +269,26 @@ def cached_units(session, key: tuple, year: int, by_bucket: dict[int, list[int]]
     return result, {b: e for b, e in entries.items() if b in complete_buckets}, entries, mark
 
 
+def _recent_statement():
+    # Audit entries since the mark's time (less a margin: a transaction may commit a little after it wrote its entry)
+    # or after its id (a clock that went backwards, a frozen one in tests), each side on its own index (`entity = …`
+    # would have the planner walk every ledger entry). On the connection, prebuilt: the rows' units must lie in the
+    # root's subtree (`:subtree`, a LIKE pattern), which is inside the caller's scope.
+    ledger_entry = func.coalesce(_AUDIT.c.entity, "") == "ledger_row"
+    edited = union(select(_AUDIT.c.entity_id).where(_AUDIT.c.at >= bindparam("since_at"), ledger_entry),
+                   select(_AUDIT.c.entity_id).where(_AUDIT.c.id > bindparam("since_id"), ledger_entry))
+    return (select(LedgerRow.unit_id, Unit.path, Task.due_on, func.max(LedgerRow.updated_at))
+            .join(Task, Task.id == LedgerRow.task_id).join(Plan, Plan.id == Task.plan_id)
+            .join(Unit, Unit.id == LedgerRow.unit_id)
+            .where(LedgerRow.id.in_(edited), LedgerRow.updated_by_id.is_not(None), Plan.year == bindparam("year"),
+                   Plan.status == "published", Task.archived.is_(False),
+                   Unit.path.like(bindparam("subtree", type_=String), escape="\\"))
+            .group_by(LedgerRow.unit_id, Unit.path, Task.due_on))
+
+
+_RECENT = _recent_statement()
+
+
 def recent_edits(session, year: int, root_path: str, used: dict[int, Entry], advance: Collection[int],
                  mark: tuple[datetime, int]) -> dict[int, dict]:
     """{unit id: {due_on: newest edit}} of rows edited since the entries in `used` (bucket -> entry) were computed
@@ -279,22 +299,11 @@ def recent_edits(session, year: int, root_path: str, used: dict[int, Entry], adv
     since_at, since_id = min(entry.recent[0] for entry in used.values())
     if (since_at, since_id) == mark and not any(entry.recent[1] for entry in used.values()):
         return {}  # every entry was computed by this request: its rows are as new as they get
-    # Entries since the mark's time (less a margin: a transaction may commit a little after it wrote its entry) or
-    # after its id (a clock that went backwards, a frozen one in tests): both on an index.
-    # Each side on its own index (`entity = …` would have the planner walk every ledger entry); the table, not the
-    # entity, so the scope's criteria stay on the ledger rows and their units below, where they select.
-    ledger_entry = func.coalesce(_AUDIT.c.entity, "") == "ledger_row"
-    edited = union(select(_AUDIT.c.entity_id).where(_AUDIT.c.at >= since_at - MARGIN, ledger_entry),
-                   select(_AUDIT.c.entity_id).where(_AUDIT.c.id > since_id, ledger_entry))
-    stmt = (select(LedgerRow.unit_id, Unit.path, Task.due_on, func.max(LedgerRow.updated_at))
-            .join(Task, Task.id == LedgerRow.task_id).join(Plan, Plan.id == Task.plan_id)
-            .join(Unit, Unit.id == LedgerRow.unit_id)
-            .where(LedgerRow.id.in_(edited), LedgerRow.updated_by_id.is_not(None), Plan.year == year,
-                   Plan.status == "published", Task.archived.is_(False),
-                   Unit.path.startswith(root_path, autoescape=True))
-            .group_by(LedgerRow.unit_id, Unit.path, Task.due_on))
+    subtree = root_path.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    rows = session.connection().execute(_RECENT, {"since_at": since_at - MARGIN, "since_id": since_id, "year": year,
+                                                  "subtree": subtree})
     fresh: dict[int, dict[int, dict]] = {}  # bucket -> unit -> due_on -> newest
-    for unit_id, path, due_on, last in session.execute(stmt):
+    for unit_id, path, due_on, last in rows:
         fresh.setdefault(rollups.bucket_of(path), {}).setdefault(unit_id, {})[due_on] = _as_datetime(last)
     merged: dict[int, dict] = {}
     for bucket, entry in used.items():
