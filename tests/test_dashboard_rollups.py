@@ -311,3 +311,21 @@ def test_the_cached_ledger_figures_follow_every_ledger_change(app, org, monkeypa
         db.session.delete(db.session.get(LedgerRow, row_of["class2"]))
         check("a row deleted", True)
         check("the year's end: overdue folded at read time", False, views[3])
+
+
+def test_ledger_entries_are_recomputed_after_their_maximum_age(app, org, monkeypatch):
+    """However the delta was missed (a transaction slower than the margin, a clock set back), an entry does not
+    outlive `MAX_AGE`."""
+    computed = []
+    original = ledger_rollups._compute
+    monkeypatch.setattr(ledger_rollups, "_compute",
+                        lambda session, year, unit_ids: computed.append(1) or original(session, year, unit_ids))
+    with app.app_context():
+        build_college(org)
+        window = queries.report_window(YEAR, "", date(YEAR, 5, 1))
+        queries.overview(org.unit("general"), window)
+        queries.overview(org.unit("general"), window)
+        assert len(computed) == 1
+        monkeypatch.setattr(ledger_rollups, "MAX_AGE", 0.0)
+        queries.overview(org.unit("general"), window)
+        assert len(computed) == 2
