@@ -15,11 +15,11 @@ An entry is used while its stamps are unchanged:
   editor's Core UPDATE calls `row_saved`; ORM flushes and ORM statements are seen by the hooks below.
 
 Each bump is written in the same transaction as its change. A text edit moves no stamp: it changes only the
-"last edit" of its unit, which is read as a delta instead. Every edit writes its audit entries (`audit_entry.at`,
-indexed) in its transaction, so a request also reads the ledger rows with an audit entry since the entry was
-computed (minus `MARGIN`, for a transaction that took its time before it committed) and takes the newer edit
-times; for an entry covering a whole college, that delta is kept with it and the next request reads from there.
-An entry is recomputed after `MAX_AGE` seconds anyway, so even a clock that went backwards heals.
+"last edit" of its unit, which is read as a delta instead. Every edit writes its audit entries in its transaction,
+so a request also reads the ledger rows with an audit entry newer than the entry's mark (a larger id; on PostgreSQL
+also a time less `MARGIN`, for a transaction that drew its id before another one committed) and takes the newer
+edit times; for an entry covering a whole college, that delta is kept with it and the next request reads from its
+own mark. An entry is recomputed after `MAX_AGE` seconds anyway, so a delta missed for any reason heals.
 """
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ ALL = 0
 # The columns a figure depends on: a save that changes none of them moves no stamp.
 FIGURE_FIELDS = frozenset({"status", "unit_id", "task_id"})
 STATUSES = ("done", "in_progress", "not_started")
-MARGIN = timedelta(seconds=30)
+MARGIN = timedelta(seconds=5)
 MAX_AGE = 300.0
 _TABLE = LedgerFigureStamp.__table__
 _LEDGER = LedgerRow.__table__.name
@@ -269,14 +269,16 @@ def cached_units(session, key: tuple, year: int, by_bucket: dict[int, list[int]]
     return result, {b: e for b, e in entries.items() if b in complete_buckets}, entries, mark
 
 
-def _recent_statement():
-    # Audit entries since the mark's time (less a margin: a transaction may commit a little after it wrote its entry)
-    # or after its id (a clock that went backwards, a frozen one in tests), each side on its own index (`entity = …`
-    # would have the planner walk every ledger entry). On the connection, prebuilt: the rows' units must lie in the
-    # root's subtree (`:subtree`, a LIKE pattern), which is inside the caller's scope.
+def _recent_statement(by_time: bool):
+    # Audit entries after the mark's id, and on PostgreSQL also since the mark's time less `MARGIN`: there an id is
+    # drawn at the INSERT, so a transaction may commit after a later one was seen; SQLite has one writer at a time,
+    # so its ids come in commit order. Each side on its own index (`entity = …` would have the planner walk every
+    # ledger entry). On the connection, prebuilt: the rows' units must lie in the root's subtree (`:subtree`, a LIKE
+    # pattern), which is inside the caller's scope.
     ledger_entry = func.coalesce(_AUDIT.c.entity, "") == "ledger_row"
-    edited = union(select(_AUDIT.c.entity_id).where(_AUDIT.c.at >= bindparam("since_at"), ledger_entry),
-                   select(_AUDIT.c.entity_id).where(_AUDIT.c.id > bindparam("since_id"), ledger_entry))
+    edited = select(_AUDIT.c.entity_id).where(_AUDIT.c.id > bindparam("since_id"), ledger_entry)
+    if by_time:
+        edited = union(edited, select(_AUDIT.c.entity_id).where(_AUDIT.c.at >= bindparam("since_at"), ledger_entry))
     return (select(LedgerRow.unit_id, Unit.path, Task.due_on, func.max(LedgerRow.updated_at))
             .join(Task, Task.id == LedgerRow.task_id).join(Plan, Plan.id == Task.plan_id)
             .join(Unit, Unit.id == LedgerRow.unit_id)
@@ -286,7 +288,7 @@ def _recent_statement():
             .group_by(LedgerRow.unit_id, Unit.path, Task.due_on))
 
 
-_RECENT = _recent_statement()
+_RECENT = {False: _recent_statement(False), True: _recent_statement(True)}
 
 
 def recent_edits(session, year: int, root_path: str, used: dict[int, Entry], advance: Collection[int],
@@ -300,7 +302,9 @@ def recent_edits(session, year: int, root_path: str, used: dict[int, Entry], adv
     if (since_at, since_id) == mark and not any(entry.recent[1] for entry in used.values()):
         return {}  # every entry was computed by this request: its rows are as new as they get
     subtree = root_path.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    rows = session.connection().execute(_RECENT, {"since_at": since_at - MARGIN, "since_id": since_id, "year": year,
+    connection = session.connection()
+    by_time = connection.dialect.name != "sqlite"
+    rows = connection.execute(_RECENT[by_time], {"since_at": since_at - MARGIN, "since_id": since_id, "year": year,
                                                   "subtree": subtree})
     fresh: dict[int, dict[int, dict]] = {}  # bucket -> unit -> due_on -> newest
     for unit_id, path, due_on, last in rows:
