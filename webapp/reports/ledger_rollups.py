@@ -23,6 +23,7 @@ own mark. An entry is recomputed after `MAX_AGE` seconds anyway, so a delta miss
 """
 from __future__ import annotations
 
+import random
 import threading
 import time
 from collections import OrderedDict
@@ -134,7 +135,8 @@ class Entry:
         self.units = units
         self.complete = complete
         self.mark = mark  # (time, newest audit entry id) read before the rows were
-        self.born = time.monotonic()
+        # Spread over ±20 %: a university's thirty entries, computed together, do not all expire in one request.
+        self.born = time.monotonic() - MAX_AGE * 0.2 * (2 * random.random() - 1)
         # (edits read from this mark on, {unit id: {due_on: newest edit}}): replaced whole, never changed in place
         self.recent = (mark, {})
         self._total = None
@@ -173,7 +175,7 @@ class LedgerFigureCache:
     def get(self, key, validity) -> Entry | None:
         with self.lock:
             entry = self.entries.get(key)
-            if entry is not None and entry.validity == validity and time.monotonic() - entry.born < MAX_AGE:
+            if entry is not None and entry.validity == validity and time.monotonic() - entry.born < MAX_AGE * 0.8:
                 self.entries.move_to_end(key)
                 return entry
             return None
@@ -182,7 +184,7 @@ class LedgerFigureCache:
         with self.lock:
             old = self.entries.get(key)
             if (old is not None and old.validity == entry.validity and not entry.complete
-                    and time.monotonic() - old.born < MAX_AGE):
+                    and time.monotonic() - old.born < MAX_AGE * 0.8):
                 # Same stamps: add to what is there (a narrower view filled part of it); the older mark stands.
                 merged = Entry(entry.validity, {**old.units, **entry.units}, old.complete,
                                min(old.mark, entry.mark))
