@@ -49,19 +49,56 @@ _LEDGER = LedgerRow.__table__.name
 
 # ---- the stamps -------------------------------------------------------------------------------------
 
-def row_saved(connection, unit_id: int, fields: Collection[str]) -> None:
+def row_saved(session, unit_id: int, fields: Collection[str]) -> None:
     """The ledger's save paths call this after their UPDATE, in their transaction: a save that changed a figure
-    (the status) moves its college's stamp; any other save (progress, lead, remarks…) costs nothing."""
+    (the status) moves its college's stamp when the transaction commits; any other save (progress, lead, remarks…)
+    costs nothing."""
     if not FIGURE_FIELDS.isdisjoint(fields):
-        touch_units(connection, [unit_id])
+        _pending(session)["units"].add(unit_id)
 
 
 def touch_units(connection, unit_ids: Collection[int]) -> None:
+    """Move the stamps of these units' colleges now, on `connection`."""
     if not unit_ids:
         return
     unit = Unit.__table__
     paths = connection.execute(select(unit.c.path).where(unit.c.id.in_(sorted(set(unit_ids))))).scalars()
     rollups.bump(connection, {rollups.bucket_of(path) for path in paths}, _TABLE)
+
+
+# The stamps a transaction moves are written when it commits, after every row it changed: every writer takes the
+# rows' locks first and the stamps' last (a batch of rows, as the Excel re-import saves, would otherwise hold one
+# college's stamp while waiting for a row an inline edit holds, and that edit wait for the stamp: a deadlock).
+_PENDING = "ledger_figure_stamps"
+
+
+def _pending(session) -> dict:
+    pending = session.info.get(_PENDING)
+    if pending is None:
+        pending = session.info[_PENDING] = {"units": set(), "scopes": set()}
+    return pending
+
+
+@event.listens_for(Session, "before_commit")
+def _bump_pending(session: Session) -> None:
+    if session.new or session.deleted or session.dirty:
+        session.flush()  # the commit's own flush comes after this event: its changes must be in what is bumped
+    pending = session.info.pop(_PENDING, None)
+    if not pending or not (pending["units"] or pending["scopes"]):
+        return
+    connection = session.connection()
+    scopes = set(pending["scopes"])
+    if pending["units"]:
+        unit = Unit.__table__
+        paths = connection.execute(select(unit.c.path).where(unit.c.id.in_(sorted(pending["units"])))).scalars()
+        scopes.update(rollups.bucket_of(path) for path in paths)
+    rollups.bump(connection, scopes, _TABLE)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_pending(session: Session, previous_transaction) -> None:
+    if not previous_transaction.nested:
+        session.info.pop(_PENDING, None)
 
 
 _STRUCTURE_ROW, _LAST_AUDIT_ROW = -1, -2  # scope ids never used by a unit
@@ -91,37 +128,36 @@ def _rows_flushed(session: Session, flush_context) -> None:
                 units.add(obj.unit_id)
                 units.update(state.attrs.unit_id.history.deleted or ())
     if any(isinstance(obj, LedgerRow) for group in (session.new, session.deleted) for obj in group):
-        rollups.bump(session.connection(), [ALL], _TABLE)
+        _pending(session)["scopes"].add(ALL)
     units.discard(None)
     if units:
-        touch_units(session.connection(), units)
+        _pending(session)["units"].update(units)
 
 
 @event.listens_for(Session, "do_orm_execute")
 def _rows_executed(state) -> None:
+    """An ORM statement on ledger rows (`save_row`'s compare-and-set, a bulk statement): the stamps it moves."""
     if state.is_select:
         return
     statement = state.statement
     table = getattr(statement, "table", None)
     if getattr(table, "name", None) != _LEDGER:
         return
+    pending = _pending(state.session)
     if not state.is_update:  # a bulk insert or delete: which colleges, we cannot cheaply say
-        rollups.bump(state.session.connection(), [ALL], _TABLE)
+        pending["scopes"].add(ALL)
         return
     changed = {getattr(column, "key", column) for column in (getattr(statement, "_values", None) or {})}
     changed |= {getattr(column, "key", column) for column, _ in (getattr(statement, "_ordered_values", None) or ())}
     if FIGURE_FIELDS.isdisjoint(changed):
         return
     if changed & {"unit_id", "task_id"} or statement.whereclause is None:
-        rollups.bump(state.session.connection(), [ALL], _TABLE)
+        pending["scopes"].add(ALL)
         return
-    # `save_row`'s compare-and-set: the colleges of the rows its WHERE names (one row, by its key).
+    # The units of the rows its WHERE names, read before it runs (afterwards the version in it has moved).
     rows = LedgerRow.__table__
-    unit = Unit.__table__
-    paths = state.session.connection().execute(
-        select(unit.c.path).select_from(rows.join(unit, unit.c.id == rows.c.unit_id))
-        .where(statement.whereclause)).scalars()
-    rollups.bump(state.session.connection(), {rollups.bucket_of(path) for path in paths}, _TABLE)
+    pending["units"].update(state.session.connection().execute(
+        select(rows.c.unit_id).where(statement.whereclause)).scalars())
 
 
 # ---- the cache --------------------------------------------------------------------------------------
