@@ -16,9 +16,10 @@ from ..extensions import db
 from ..models import LedgerRow, StoredFile, Unit
 from ..models.base import utcnow
 from ..permissions import MONITOR, scope_pattern
+from ..prepared import Prepared, commit_first
+from ..reports import ledger_rollups
 from ..uploads import CheckedFile
 from ..versioning import StaleVersion, conflicting_fields, stamped
-from ..prepared import Prepared, commit_first
 from .queries import _ROW_VIEW, EditorName, RowView, _views, row_view
 
 ENTITY = "ledger_row"
@@ -191,7 +192,8 @@ def save_edited_row(user, row, base_version: int, changes: dict[str, Any]):
             raise RowMissing(row.id)
         return current
     insert_entry_rows(entries)
-    commit_first()
+    ledger_rollups.row_saved(db.session, row.unit_id, diff)  # a status change moves a dashboard stamp
+    commit_first()  # the stamp is written by the session's before-commit hook, still inside this transaction
     for field, (_before, after) in diff.items():
         setattr(row, field, after)
     row.field_versions, row.updated_by_id = values["field_versions"], user.id
