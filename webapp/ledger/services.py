@@ -26,7 +26,8 @@ ENTITY = "ledger_row"
 # A save that loses a race re-reads the row and merges again; this many tries is far more than contention needs.
 MAX_ATTEMPTS = 50
 
-__all__ = ["StaleVersion", "RowMissing", "save_row", "row_to_edit", "save_edited_row", "apply_row_changes", "add_evidence", "remove_evidence"]
+__all__ = ["StaleVersion", "RowMissing", "save_row", "row_to_edit", "save_edited_row", "apply_row_changes",
+           "add_evidence", "remove_evidence"]
 
 
 class RowMissing(LookupError):
