@@ -281,3 +281,61 @@ def test_a_password_reset_ends_the_session_at_once(app, org, clock):
         db.session.commit()
     clock.advance(seconds=1)
     assert not logged_in(client)
+
+
+# ---- the logged-in user: read with Core, handed over as the ORM user a query would have returned ------------
+
+def _request_as(app, client, path="/"):
+    """A request context carrying `client`'s session cookie (the login is resolved on first use)."""
+    return app.test_request_context(path, headers={"Cookie": f"session={client.get_cookie('session').value}"})
+
+
+def test_the_logged_in_user_is_a_clean_orm_user_of_the_request_session(app, org):
+    from flask_login import current_user
+    from sqlalchemy import inspect
+
+    from webapp.models import Unit, User
+    client = app.test_client()
+    log_in(client)
+    with _request_as(app, client), recorded_statements(app) as seen:
+        user = current_user._get_current_object()
+        assert type(user) is User and user.username == "staff1" and user.id == org.users["staff1"]
+        state = inspect(user)
+        assert state.persistent and state.session is db.session() and not state.modified and not state.unloaded
+        assert user.unit.id == org.units["faculty1"] and type(user.unit) is Unit and inspect(user.unit).persistent
+        assert user.unit.path and user.locale == "zh_Hans_CN" and user.active and user.session_epoch == 0
+        assert db.session.get(User, user.id) is user  # in the identity map: no second load
+        assert not db.session.dirty and not db.session.new
+        db.session.remove()
+    assert len(seen) == 1 and "JOIN user_session" in seen[0], seen
+
+
+def test_the_logged_in_user_can_be_changed_and_related_like_any_loaded_user(app, org):
+    """Services assign the user to relationships (who edited, who decided) and change it (the language): that
+    works on the user as loaded, and flushes only what changed."""
+    from flask_login import current_user
+
+    from webapp.auth.services import set_locale
+    from webapp.models import User
+    client = app.test_client()
+    log_in(client)
+    with _request_as(app, client), recorded_statements(app) as seen:
+        set_locale(current_user._get_current_object(), "en")
+        db.session.remove()
+    assert [statement.split(" SET ")[0] for statement in seen if not statement.startswith("SELECT")] == [
+        "UPDATE user_account"], seen
+    with app.app_context():
+        assert db.session.get(User, org.users["staff1"]).locale == "en"
+
+
+def test_a_user_already_in_the_session_is_the_one_handed_over(app, org):
+    """As a query would: the object the session already holds, not a second copy of the same row."""
+    from flask_login import current_user
+
+    from webapp.models import User
+    client = app.test_client()
+    log_in(client)
+    with _request_as(app, client):
+        held = db.session.get(User, org.users["staff1"])
+        assert current_user._get_current_object() is held
+        db.session.remove()

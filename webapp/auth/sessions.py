@@ -14,9 +14,10 @@ from typing import NamedTuple
 from flask import current_app, g, has_request_context, request, session
 from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy import bindparam, delete, or_, select, update
+from sqlalchemy.orm import make_transient_to_detached
 
 from ..extensions import db
-from ..models import User, UserSession
+from ..models import Unit, User, UserSession
 from ..models.base import utcnow
 
 SESSION_KEY = "_sid"
@@ -61,28 +62,57 @@ class SessionTimes(NamedTuple):
     last_seen_at: datetime
 
 
-# One statement per request for the session and its user (with the user's unit, joined by the relationship):
-# built once, so neither its construction nor its cache key is paid again. user_session and the login user
-# are no unit-owned rows the scope could filter, and the scope is set from this very user afterwards.
+# One statement per request for the session, its user and the user's unit, in Core on the session's connection
+# (an ORM SELECT with its joined load cost ~3x as much), built once so neither the statement nor its cache key is
+# rebuilt. user_session and the login user are no unit-owned rows the scope could filter (the scope is set from
+# this very user afterwards); no ORM hook sees a Core statement on the connection.
+_USER_COLUMNS = tuple((prop.key, prop.columns[0]) for prop in User.__mapper__.column_attrs)
+_UNIT_COLUMNS = tuple((prop.key, prop.columns[0]) for prop in Unit.__mapper__.column_attrs)
+_USER_TABLE, _UNIT_TABLE, _SESSION_TABLE = User.__table__, Unit.__table__, UserSession.__table__
 _SESSION_USER = (
-    select(User, UserSession.id, UserSession.created_at, UserSession.last_seen_at)
-    .join(UserSession, UserSession.user_id == User.id)
-    .where(UserSession.token_hash == bindparam("token_hash"))
-    .execution_options(unscoped=True))
+    select(_SESSION_TABLE.c.id, _SESSION_TABLE.c.created_at, _SESSION_TABLE.c.last_seen_at,
+           *(column for _key, column in _USER_COLUMNS), *(column for _key, column in _UNIT_COLUMNS))
+    .select_from(_USER_TABLE.join(_SESSION_TABLE, _SESSION_TABLE.c.user_id == _USER_TABLE.c.id)
+                 .join(_UNIT_TABLE, _UNIT_TABLE.c.id == _USER_TABLE.c.unit_id))
+    .where(_SESSION_TABLE.c.token_hash == bindparam("token_hash")))
+_USER_AT = slice(3, 3 + len(_USER_COLUMNS))
+_USER_KEYS = tuple(key for key, _column in _USER_COLUMNS)
+_UNIT_KEYS = tuple(key for key, _column in _UNIT_COLUMNS)
+_USER_ID_AT = _USER_KEYS.index("id")
+_UNIT_AT = slice(_USER_AT.stop, None)
+
+
+def _as_loaded(model, keys, values, **related):
+    """The object the ORM would have loaded from these column values, persistent and clean in the request's
+    session, without another statement (`make_transient_to_detached`, then `add`); the one already in the session
+    if it is there (as a query would return it)."""
+    session = db.session()
+    mapper = model.__mapper__
+    values = dict(zip(keys, values))
+    existing = session.identity_map.get(mapper.identity_key_from_primary_key((values["id"],)))
+    if existing is not None:
+        return existing
+    obj = mapper.class_manager.new_instance()
+    obj.__dict__.update(values, **related)  # as the loader does: committed values, no attribute events
+    make_transient_to_detached(obj)
+    session.add(obj)
+    return obj
 
 
 def session_user(user_id: int) -> User | None:
     """The user of the live session the cookie names, if it is `user_id`'s, in one SELECT; the session is touched
     (at most once per TOUCH_INTERVAL). None if the session is missing, foreign or expired (an expired row is
-    deleted). Whether the user may still use it (active, epoch) is the caller's decision."""
+    deleted). Whether the user may still use it (active, epoch) is the caller's decision. The user is an ORM `User`
+    in the request's session with its unit loaded, as a query would have returned it."""
     token = session.get(SESSION_KEY)
     if not isinstance(token, str) or not token:
         return None
-    found = db.session.execute(_SESSION_USER, {"token_hash": _hash(token)}).first()
+    found = db.session.connection().execute(_SESSION_USER, {"token_hash": _hash(token)}).first()
     if found is None:
         return None
-    user, times = found[0], SessionTimes(*found[1:])
-    if user.id != user_id:
+    times = SessionTimes(*found[:3])
+    user_values = found[_USER_AT]
+    if user_values[_USER_ID_AT] != user_id:
         return None
     now = utcnow()
     idle, absolute = _limits()
@@ -96,7 +126,8 @@ def session_user(user_id: int) -> User | None:
     if now - times.last_seen_at >= TOUCH_INTERVAL:
         db.session.execute(update(UserSession).where(UserSession.id == times.id).values(last_seen_at=now))
         db.session.commit()
-    return user
+    unit = _as_loaded(Unit, _UNIT_KEYS, found[_UNIT_AT])
+    return _as_loaded(User, _USER_KEYS, user_values, unit=unit)
 
 
 def seconds_left() -> int:
