@@ -339,3 +339,51 @@ def test_a_user_already_in_the_session_is_the_one_handed_over(app, org):
         held = db.session.get(User, org.users["staff1"])
         assert current_user._get_current_object() is held
         db.session.remove()
+
+
+# ---- the signed cookie: a cookie verified once is not verified again, with the same answer ------------------
+
+def _open(app, cookie: str):
+    with app.test_request_context("/", headers={"Cookie": f"session={cookie}"}) as context:
+        return dict(app.session_interface.open_session(app, context.request))
+
+
+def test_a_cookie_opened_again_gives_the_same_session_and_expires_as_before(app, org, monkeypatch):
+    import time as real_time
+    client = app.test_client()
+    log_in(client)
+    cookie = client.get_cookie("session").value
+    first = _open(app, cookie)
+    assert first[sessions.SESSION_KEY] and first == _open(app, cookie)  # the second time from what was kept
+    lifetime = int(app.permanent_session_lifetime.total_seconds())
+    now = real_time.time()
+    monkeypatch.setattr(real_time, "time", lambda: now + lifetime + 2)  # itsdangerous reads the same clock
+    assert _open(app, cookie) == {}  # too old, though it was kept
+    monkeypatch.setattr(real_time, "time", lambda: now)
+    assert _open(app, cookie) == first  # verified from scratch again
+
+
+def test_a_kept_cookie_is_refused_once_the_key_changes_and_a_changed_one_always(app, org, monkeypatch):
+    client = app.test_client()
+    log_in(client)
+    cookie = client.get_cookie("session").value
+    assert _open(app, cookie)
+    payload, _dot, signature = cookie.rpartition(".")
+    forged = payload + "." + ("A" if signature[0] != "A" else "B") + signature[1:]
+    assert _open(app, forged) == {}
+    monkeypatch.setattr(app, "secret_key", "another key")
+    assert _open(app, cookie) == {}
+
+
+def test_a_session_with_flashed_messages_is_not_kept(app, org):
+    """flash() appends to the session's list in place: such a session is decoded anew for every request."""
+    client = app.test_client()
+    log_in(client)
+    with client.session_transaction() as cookie_session:
+        cookie_session["_flashes"] = [("info", "保存成功")]
+    cookie = client.get_cookie("session").value
+    assert _open(app, cookie)["_flashes"] == [("info", "保存成功")]
+    serializer, opened = app.session_interface._signing(app)
+    assert cookie not in opened
+    assert "保存成功" in client.get("/").get_data(as_text=True)  # shown once, then gone
+    assert "保存成功" not in client.get("/").get_data(as_text=True)

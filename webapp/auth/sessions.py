@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from flask import current_app, g, has_request_context, request, session
 from flask.sessions import SecureCookieSessionInterface
+from itsdangerous import BadSignature
 from sqlalchemy import bindparam, delete, or_, select, update
 from sqlalchemy.orm import make_transient_to_detached
 
@@ -21,6 +23,9 @@ from ..models import Unit, User, UserSession
 from ..models.base import utcnow
 
 SESSION_KEY = "_sid"
+# Verified session cookies kept per process (see open_session): plenty for every browser of a campus.
+_OPENED_KEPT = 4096
+_PLAIN = (str, int, bool, float, type(None))
 # last_seen_at is written at most this often per session: an idle timeout in hours needs no write per request.
 TOUCH_INTERVAL = timedelta(seconds=60)
 
@@ -184,12 +189,45 @@ class HostPrefixedSessionInterface(SecureCookieSessionInterface):
     subdomain nor a plain-http page can set or overwrite it. Over plain http it stays `session`."""
 
     def get_signing_serializer(self, app):
-        # Flask builds a new serializer for every request; it depends on the keys only, so keep one per key set.
+        return self._signing(app)[0]
+
+    def _signing(self, app) -> tuple:
+        """The serializer and the cookies it opened, for the app's current keys. Flask builds a new serializer for
+        every request; it depends on the keys only, so keep one per key set (new keys: nothing opened yet)."""
         keys = (app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ()))
         cached = getattr(self, "_serializer", None)
         if cached is None or cached[0] != keys:
-            cached = self._serializer = (keys, super().get_signing_serializer(app))
+            cached = self._serializer = (keys, (super().get_signing_serializer(app), {}))
         return cached[1]
+
+    def open_session(self, app, request):
+        """Flask's, except that a cookie this process has verified before is not verified and decoded again: the
+        same string signed with the same keys, so the same answer (its age is still checked against the lifetime).
+        Sessions holding anything but plain values (a list of flashed messages) are decoded every time, since the
+        request may change them in place."""
+        serializer, opened = self._signing(app)
+        if serializer is None:
+            return None
+        value = request.cookies.get(self.get_cookie_name(app))
+        if not value:
+            return self.session_class()
+        max_age = int(app.permanent_session_lifetime.total_seconds())
+        known = opened.get(value)
+        if known is not None:
+            data, signed_at = known
+            if 0 <= int(time.time()) - signed_at <= max_age:  # itsdangerous's own test of the age
+                return self.session_class(data)
+            opened.pop(value, None)
+            return self.session_class()
+        try:
+            data, signed_at = serializer.loads(value, max_age=max_age, return_timestamp=True)
+        except BadSignature:
+            return self.session_class()
+        if isinstance(data, dict) and all(type(item) in _PLAIN for item in data.values()):
+            if len(opened) >= _OPENED_KEPT:
+                opened.clear()
+            opened[value] = (data, int(signed_at.timestamp()))
+        return self.session_class(data)
 
     def get_cookie_name(self, app) -> str:
         name = super().get_cookie_name(app)
