@@ -110,3 +110,50 @@ def test_security_and_cache_headers_once_each(app, client):
                                                              "Vary": "Accept-Encoding"}))
     assert answer.headers.getlist("Cache-Control") == ["private, max-age=60"]  # a route's own choice stays
     assert answer.headers["Vary"].startswith("Accept-Encoding, HX-Request")
+
+
+# ---- the CSRF token: signed once per session secret in a process, checked on every POST as before -------------
+
+def _page_token(client, path="/"):
+    from tests.conftest import csrf_token_from
+    return csrf_token_from(client.get(path).get_data(as_text=True))
+
+
+def _later(monkeypatch, seconds: int) -> None:
+    import time
+    now = time.time()
+    monkeypatch.setattr(time, "time", lambda: now + seconds)  # itsdangerous's timestamps come from here
+
+
+def test_a_session_shows_one_signed_csrf_token_that_still_guards_every_post(app, client, org, login_as, monkeypatch):
+    login_as("staff1")
+    _page_token(client)  # the first token is Flask-WTF's own: it makes the session's secret
+    first = _page_token(client)
+    _later(monkeypatch, 10)  # Flask-WTF alone would sign with another timestamp now
+    assert _page_token(client, "/account") == first
+    end_others = "/account/sessions/end-others"
+    assert client.post(end_others, data={"csrf_token": first[:-2] + "xx"}).status_code == 400
+    assert client.post(end_others, data={}).status_code == 400
+    assert client.post(end_others, data={"csrf_token": first}).status_code == 302
+
+
+def test_a_new_login_brings_a_new_csrf_token_and_the_old_one_is_refused(app, org):
+    from tests.test_sessions import log_in
+    client = app.test_client()
+    log_in(client)
+    old = _page_token(client)
+    log_in(client)  # a login starts a fresh session: a new CSRF secret
+    new = _page_token(client)
+    assert new != old
+    end_others = "/account/sessions/end-others"
+    assert client.post(end_others, data={"csrf_token": old}).status_code == 400
+    assert client.post(end_others, data={"csrf_token": new}).status_code == 302
+
+
+def test_with_a_time_limit_every_token_is_signed_anew(app, client, org, login_as, monkeypatch):
+    monkeypatch.setitem(app.config, "WTF_CSRF_TIME_LIMIT", 3600)
+    login_as("staff1")
+    _page_token(client)
+    first = _page_token(client)
+    _later(monkeypatch, 10)
+    assert _page_token(client) != first

@@ -122,6 +122,7 @@ SECURITY_HEADERS = (("Content-Security-Policy", CSP), ("X-Content-Type-Options",
 
 def _register_request_hooks(app: Flask) -> None:
     from .api.errors import is_api_path
+    from .auth.sessions import prepare_csrf_token
     from .htmx import add_vary_header
     from .params import refuse_malformed_input
     from .permissions import activate_scope, authenticate_bearer
@@ -137,7 +138,8 @@ def _register_request_hooks(app: Flask) -> None:
     # Before every other hook, CSRFProtect's included: the scope (so any error page, e.g. a 400 below or a CSRF
     # refusal, renders scoped), then the input guard (invalid UTF-8 and control characters are a 400; NUL:
     # PostgreSQL cannot even compare it), which must see the raw body before the form is parsed.
-    app.before_request_funcs.setdefault(None, [])[:0] = [_scope_for_user, refuse_malformed_input]
+    # Then the session's signed CSRF token, if this process has signed it before (no HMAC per page).
+    app.before_request_funcs.setdefault(None, [])[:0] = [_scope_for_user, refuse_malformed_input, prepare_csrf_token]
 
     @app.after_request
     def _security_headers(response):
