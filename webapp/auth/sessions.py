@@ -17,6 +17,7 @@ from flask.sessions import SecureCookieSessionInterface
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import bindparam, delete, or_, select, update
 from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..extensions import db
 from ..models import Unit, User, UserSession
@@ -87,7 +88,7 @@ _USER_ID_AT = _USER_KEYS.index("id")
 _UNIT_AT = slice(_USER_AT.stop, None)
 
 
-def _as_loaded(model, keys, values, **related):
+def _as_loaded(model, keys, values):
     """The object the ORM would have loaded from these column values, persistent and clean in the request's
     session, without another statement (`make_transient_to_detached`, then `add`); the one already in the session
     if it is there (as a query would return it)."""
@@ -98,10 +99,18 @@ def _as_loaded(model, keys, values, **related):
     if existing is not None:
         return existing
     obj = mapper.class_manager.new_instance()
-    obj.__dict__.update(values, **related)  # as the loader does: committed values, no attribute events
+    obj.__dict__.update(values)  # as the loader does: committed values, no attribute events
     make_transient_to_detached(obj)
     session.add(obj)
     return obj
+
+
+def _user_with_unit(found) -> User:
+    user = _as_loaded(User, _USER_KEYS, found[_USER_AT])
+    if "unit" not in user.__dict__:
+        # Set after both are in the session, as the joined load does: no cascade walks from one to the other.
+        set_committed_value(user, "unit", _as_loaded(Unit, _UNIT_KEYS, found[_UNIT_AT]))
+    return user
 
 
 def session_user(user_id: int) -> User | None:
@@ -131,8 +140,7 @@ def session_user(user_id: int) -> User | None:
     if now - times.last_seen_at >= TOUCH_INTERVAL:
         db.session.execute(update(UserSession).where(UserSession.id == times.id).values(last_seen_at=now))
         db.session.commit()
-    unit = _as_loaded(Unit, _UNIT_KEYS, found[_UNIT_AT])
-    return _as_loaded(User, _USER_KEYS, user_values, unit=unit)
+    return _user_with_unit(found)
 
 
 def seconds_left() -> int:
