@@ -157,3 +157,15 @@ def test_with_a_time_limit_every_token_is_signed_anew(app, client, org, login_as
     first = _page_token(client)
     _later(monkeypatch, 10)
     assert _page_token(client) != first
+
+
+def test_a_session_read_but_not_changed_varies_on_cookie_and_sets_none(app, client, org, login_as):
+    login_as("staff1")
+    client.get("/")  # the session gets its CSRF secret (a change: the cookie is set again)
+    answer = client.get("/")
+    assert answer.headers["Vary"] == "HX-Request, Cookie" and "Set-Cookie" not in answer.headers
+    with app.test_request_context("/"):  # a changed session: Flask's own way, the cookie set
+        from flask import Response, session
+        session["x"] = "1"
+        response = app.process_response(Response("x", headers={"Vary": "Accept-Encoding"}))
+    assert response.headers["Vary"] == "Accept-Encoding, HX-Request, Cookie" and "session=" in response.headers["Set-Cookie"]

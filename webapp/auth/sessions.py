@@ -237,6 +237,20 @@ class HostPrefixedSessionInterface(SecureCookieSessionInterface):
             opened[value] = (data, int(signed_at.timestamp()))
         return self.session_class(data)
 
+    def save_session(self, app, session, response):
+        """Flask's, with a short way for the usual answer, a session read but not changed: only `Vary: Cookie`
+        (Flask works out the cookie's name, domain, path and flags first, and re-parses the Vary header)."""
+        if session.modified or (session and session.permanent and app.config["SESSION_REFRESH_EACH_REQUEST"]):
+            return super().save_session(app, session, response)
+        if session.accessed:
+            headers = response.headers
+            vary = headers.get("Vary")
+            if not vary:
+                headers["Vary"] = "Cookie"
+            elif "cookie" not in {item.strip().lower() for item in vary.split(",")}:
+                headers["Vary"] = f"{vary}, Cookie"
+        return None
+
     def get_cookie_name(self, app) -> str:
         name = super().get_cookie_name(app)
         return f"__Host-{name}" if _https() else name
