@@ -6,7 +6,8 @@ import sqlite3
 from pathlib import Path
 from typing import Any, Mapping
 
-from flask import Flask, request
+from babel import Locale
+from flask import Flask, has_request_context, request
 from flask_login import current_user
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -81,13 +82,24 @@ def _no_silent_cuts() -> None:
             widget.validation_attrs = [name for name in attrs if name != "maxlength"]
 
 
-def _select_locale() -> str:
+def _select_locale() -> Locale:
     from flask import current_app
-    languages = current_app.config["LANGUAGES"]
-    if current_user and current_user.is_authenticated and current_user.locale in languages:
-        return current_user.locale
-    chosen = request.cookies.get("lang") if request else None
-    return chosen if chosen in languages else current_app.config["BABEL_DEFAULT_LOCALE"]
+    config = current_app.config
+    languages = config["LANGUAGES"]
+    user = current_user._get_current_object()  # None outside a request (e-mails choose theirs with force_locale)
+    if user is not None and user.is_authenticated and user.locale in languages:
+        name = user.locale
+    else:
+        chosen = request.cookies.get("lang") if has_request_context() else None
+        name = chosen if chosen in languages else config["BABEL_DEFAULT_LOCALE"]
+    # Flask-Babel parses the name in every request; a Locale is immutable once parsed: parse each name once.
+    locale = _LOCALES.get(name)
+    if locale is None:
+        locale = _LOCALES[name] = Locale.parse(name)
+    return locale
+
+
+_LOCALES: dict[str, Locale] = {}
 
 
 def _register_blueprints(app: Flask) -> None:
