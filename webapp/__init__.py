@@ -145,8 +145,9 @@ def _register_request_hooks(app: Flask) -> None:
             # An unknown API URL or method: its JSON 404/405 at once, before a session, a token or a CSRF check.
             raise request.routing_exception
         authenticate_bearer()  # an API request with a token acts as the token's user (no cookie session)
-        if current_user.is_authenticated:
-            activate_scope(current_user)
+        user = current_user._get_current_object()  # the login resolved here, once; the proxy not asked again
+        if user.is_authenticated:
+            activate_scope(user)
 
     # Before every other hook, CSRFProtect's included: the scope (so any error page, e.g. a 400 below or a CSRF
     # refusal, renders scoped), then the input guard (invalid UTF-8 and control characters are a 400; NUL:
