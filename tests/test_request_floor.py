@@ -127,8 +127,7 @@ def _later(monkeypatch, seconds: int) -> None:
 
 def test_a_session_shows_one_signed_csrf_token_that_still_guards_every_post(app, client, org, login_as, monkeypatch):
     login_as("staff1")
-    _page_token(client)  # the first token is Flask-WTF's own: it makes the session's secret
-    first = _page_token(client)
+    first = _page_token(client)  # Flask-WTF's own (it makes the session's secret), kept after the request
     _later(monkeypatch, 10)  # Flask-WTF alone would sign with another timestamp now
     assert _page_token(client, "/account") == first
     end_others = "/account/sessions/end-others"
@@ -169,3 +168,42 @@ def test_a_session_read_but_not_changed_varies_on_cookie_and_sets_none(app, clie
         session["x"] = "1"
         response = app.process_response(Response("x", headers={"Vary": "Accept-Encoding"}))
     assert response.headers["Vary"] == "Accept-Encoding, HX-Request, Cookie" and "session=" in response.headers["Set-Cookie"]
+
+
+def test_any_valid_signed_token_of_the_session_passes_and_no_other(app, org, monkeypatch):
+    """The token this process issued is compared; one signed elsewhere (another worker, an older page) is
+    verified by Flask-WTF as before; another session's token, a broken one or a non-ASCII one is refused."""
+    import time
+
+    from itsdangerous import URLSafeTimedSerializer
+
+    from tests.test_sessions import log_in
+    mine, theirs = app.test_client(), app.test_client()
+    log_in(mine)
+    log_in(theirs, "staff2")
+    their_token, issued = _page_token(theirs), _page_token(mine)
+    with mine.session_transaction() as cookie_session:
+        secret = cookie_session["csrf_token"]
+    now = time.time()
+    monkeypatch.setattr(time, "time", lambda: now - 600)
+    elsewhere = URLSafeTimedSerializer(app.secret_key, salt="wtf-csrf-token").dumps(secret)
+    monkeypatch.setattr(time, "time", lambda: now)
+    assert elsewhere != issued
+    end_others = "/account/sessions/end-others"
+    for refused in (their_token, issued[:-1] + ("A" if issued[-1] != "A" else "B"), "令牌" + issued, ""):
+        assert mine.post(end_others, data={"csrf_token": refused}).status_code == 400, refused
+    assert mine.post(end_others, data={"csrf_token": elsewhere}).status_code == 302
+    assert mine.post(end_others, headers={"X-CSRFToken": issued}).status_code == 302
+
+
+def test_over_https_the_issued_token_still_needs_a_same_site_referrer(app, org):
+    from tests.test_sessions import HTTPS, log_in
+    client = app.test_client()
+    log_in(client, **HTTPS)
+    token = _page_token(client, "https://taizhang.example/account")
+    end_others = "https://taizhang.example/account/sessions/end-others"
+    assert client.post(end_others, data={"csrf_token": token}).status_code == 400  # no referrer
+    assert client.post(end_others, data={"csrf_token": token},
+                       headers={"Referer": "https://evil.example/"}).status_code == 400
+    assert client.post(end_others, data={"csrf_token": token},
+                       headers={"Referer": "https://taizhang.example/account"}).status_code == 302

@@ -135,7 +135,7 @@ _SECURITY_NAMES = frozenset(name.lower() for name, _value in SECURITY_HEADERS)
 
 def _register_request_hooks(app: Flask) -> None:
     from .api.errors import is_api_path
-    from .auth.sessions import prepare_csrf_token
+    from .csrf import keep_issued_csrf_token, prepare_csrf_token
     from .htmx import add_vary_header
     from .params import refuse_malformed_input
     from .permissions import activate_scope, authenticate_bearer
@@ -154,6 +154,8 @@ def _register_request_hooks(app: Flask) -> None:
     # PostgreSQL cannot even compare it), which must see the raw body before the form is parsed.
     # Then the session's signed CSRF token, if this process has signed it before (no HMAC per page).
     app.before_request_funcs.setdefault(None, [])[:0] = [_scope_for_user, refuse_malformed_input, prepare_csrf_token]
+
+    app.after_request(keep_issued_csrf_token)
 
     @app.after_request
     def _security_headers(response):

@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 from flask import current_app, g, has_request_context, request, session
 from flask.sessions import SecureCookieSessionInterface
-from itsdangerous import BadSignature, URLSafeTimedSerializer
+from itsdangerous import BadSignature
 from sqlalchemy import bindparam, delete, or_, select, update
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
@@ -264,32 +264,3 @@ class HostPrefixedSessionInterface(SecureCookieSessionInterface):
     def get_cookie_path(self, app) -> str:
         return "/" if _https() else super().get_cookie_path(app)
 
-
-# ---- the CSRF token --------------------------------------------------------------------------------
-
-# Signed forms of the sessions' CSRF secrets, per (signing key, secret): see prepare_csrf_token.
-_SIGNED_CSRF: dict[tuple, str] = {}
-_SIGNED_CSRF_KEPT = 4096
-
-
-def prepare_csrf_token() -> None:
-    """Flask-WTF signs the session's CSRF secret anew (an HMAC with a timestamp) in every request that shows a
-    token. With WTF_CSRF_TIME_LIMIT = None the timestamp is never checked, so any signed form of the same secret is
-    as valid as a fresh one (and the secret is as visible in each: itsdangerous does not mask it): this puts the
-    one signed first in this process where Flask-WTF's generate_csrf looks before signing. Validation is untouched:
-    every POST's token is still checked against the session's secret (CSRFProtect)."""
-    config = current_app.config
-    if config["WTF_CSRF_TIME_LIMIT"] is not None:
-        return  # a token's age would matter: Flask-WTF signs each one
-    field = config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
-    secret = session.get(field)
-    if not isinstance(secret, str) or not secret or field in g:
-        return
-    key = (config.get("WTF_CSRF_SECRET_KEY", current_app.secret_key), secret)  # as Flask-WTF chooses it
-    signed = _SIGNED_CSRF.get(key)
-    if signed is None:
-        signed = URLSafeTimedSerializer(key[0], salt="wtf-csrf-token").dumps(secret)
-        if len(_SIGNED_CSRF) >= _SIGNED_CSRF_KEPT:
-            _SIGNED_CSRF.clear()
-        _SIGNED_CSRF[key] = signed
-    setattr(g, field, signed)
