@@ -387,3 +387,20 @@ def test_a_session_with_flashed_messages_is_not_kept(app, org):
     assert cookie not in opened
     assert "保存成功" in client.get("/").get_data(as_text=True)  # shown once, then gone
     assert "保存成功" not in client.get("/").get_data(as_text=True)
+
+
+def test_the_session_row_read_through_the_cursor_is_what_sqlalchemy_reads(app, org):
+    """The session-and-user SELECT goes through the DB-API cursor: the same values, of the same types (datetimes,
+    booleans), as a Core execute of the same statement on either database."""
+    client = app.test_client()
+    log_in(client)
+    with _request_as(app, client):
+        token_hash = sessions._hash(_open(app, client.get_cookie("session").value)[sessions.SESSION_KEY])
+        through_cursor = sessions._session_row(token_hash)
+        through_core = tuple(db.session.connection().execute(sessions._SESSION_USER,
+                                                              {"token_hash": token_hash}).one())
+        assert sessions._session_row("no such session") is None
+        db.session.remove()
+    assert through_cursor == through_core
+    assert [type(value) for value in through_cursor] == [type(value) for value in through_core]
+    assert any(type(value) is bool for value in through_cursor) and type(through_cursor[1]) is datetime
