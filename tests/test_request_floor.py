@@ -207,3 +207,23 @@ def test_over_https_the_issued_token_still_needs_a_same_site_referrer(app, org):
                        headers={"Referer": "https://evil.example/"}).status_code == 400
     assert client.post(end_others, data={"csrf_token": token},
                        headers={"Referer": "https://taizhang.example/account"}).status_code == 302
+
+
+@pytest.mark.parametrize("lang, title", [("zh_Hans_CN", "登录已过期"), ("en", "Your session has ended")])
+def test_the_relogin_dialog_is_what_rendering_its_template_gives(app, org, login_as, client, lang, title):
+    """The dialog is rendered once per language and its per-page slots filled in: the same HTML as a render."""
+    from flask import render_template
+    from flask_login import current_user
+
+    from webapp.auth.routes import relogin_dialog, relogin_slots
+    from webapp.extensions import db
+    login_as("staff1")
+    cookie = client.get_cookie("session").value
+    for path in ("/", "/reminders/"):
+        with app.test_request_context(path, headers={"Cookie": f"session={cookie}"}):
+            current_user.locale = lang  # the user's own choice decides the language (not saved)
+            dialog = str(relogin_dialog())
+            assert title in dialog and dialog == render_template("auth/_relogin.html", slots=relogin_slots())
+            db.session.remove()
+    page = client.get("/reminders/").get_data(as_text=True)
+    assert 'value="staff1"' in page and 'href="/login?next=/reminders/"' in page and "RELOGIN-SLOT" not in page
