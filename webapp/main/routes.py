@@ -1,4 +1,6 @@
 """The home page each role lands on, and the navigation shared by every page."""
+from functools import lru_cache
+
 from flask import Blueprint, render_template, request, url_for
 from flask_babel import get_locale, lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -26,16 +28,20 @@ NAV = [
 ]
 
 
+@lru_cache(maxsize=8192)
+def _nav_links(role: str, unit_id: int, script_root: str) -> tuple:
+    """(endpoint, label, url) of the menu for a role and unit: the same on every page (url_for once, not per page)."""
+    return tuple((endpoint, label, url_for(endpoint, unit_id=unit_id) if with_unit else url_for(endpoint))
+                 for endpoint, label, roles, with_unit in NAV if roles is None or role in roles)
+
+
 @bp.app_context_processor
 def layout_helpers():
     def nav_items():
-        items = []
-        for endpoint, label, roles, with_unit in NAV:
-            if roles is not None and current_user.role not in roles:
-                continue
-            url = url_for(endpoint, unit_id=current_user.unit_id) if with_unit else url_for(endpoint)
-            items.append({"url": url, "label": label, "active": request.endpoint == endpoint})
-        return items
+        user = current_user._get_current_object()
+        active = request.endpoint
+        return [{"url": url, "label": label, "active": active == endpoint}
+                for endpoint, label, url in _nav_links(user.role, user.unit_id, request.script_root)]
 
     return {
         "nav_items": nav_items,
