@@ -113,7 +113,9 @@ def _compiled(dialect) -> _Compiled:
 
 def _session_row(token_hash: str) -> tuple | None:
     """The row of _SESSION_USER for this token hash, with the values SQLAlchemy would give (datetimes, booleans).
-    Listeners of the engine's cursor events (the statement counts of tests and bench) see the statement as usual."""
+    Listeners of the engine's cursor events (the statement counts of tests and bench) see the statement as usual.
+    A driver error propagates as the driver's own exception (the request fails with a 500, as it would anyway; the
+    pool drops a broken connection when it is returned, and PostgreSQL's pre-ping tests it before the next use)."""
     connection = db.session.connection()
     compiled = _compiled(connection.dialect)
     parameters = (token_hash,) if compiled.positional else {"token_hash": token_hash}
