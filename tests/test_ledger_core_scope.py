@@ -77,6 +77,8 @@ def test_the_core_reads_refuse_without_a_scope(app):
             queries.row_view(1)
         with pytest.raises(ScopeNotSet):
             queries.unit_choices()
+        with pytest.raises(ScopeNotSet):
+            queries.unit_and_plans(1)
 
 
 @pytest.mark.parametrize("who", ["staff1", "secretary", "monitor1", "foreign_admin"])

@@ -99,6 +99,10 @@ def test_plan_selector_defaults_to_the_latest_plan(client, login_as, ledger, org
     assert len(latest.xpath('//select[@name="plan"]/option')) == 2
     older = parse(client.get(f"{url}?plan={ledger['plan']}").get_data(as_text=True))
     assert len(older.xpath('//tr[@data-version]')) == 4
+    # The section filter lists the shown plan's sections ("All" first), read with the plans in one statement.
+    assert len(latest.xpath('//select[@name="section"]/option')) == 1 + 1
+    assert [o.get("value") for o in older.xpath('//select[@name="section"]/option')] == [
+        "", *(str(section) for section in ledger["sections"])]
 
 
 def test_unit_selector_lists_units_in_scope_with_rows(client, login_as, ledger, org):

@@ -56,3 +56,21 @@ def test_the_page_and_the_fragment_escape_every_field(app, org, hostile_row, log
         row = lxml.html.fromstring(editor).xpath(f'//tr[@id="row-{hostile_row}"]')[0]
         assert not row.xpath(".//script | .//img | .//svg | .//*[@onerror] | .//*[@onload]")
         assert row.xpath('.//input[@name="lead"]')[0].get("value") == f"lead{HOSTILE}"
+
+
+def test_the_unit_selector_escapes_unit_names_and_indents_by_depth(app, org, hostile_row, login_as):
+    """Its options are built in Python too (render.unit_options): a unit's name stays text."""
+    from webapp.models import Unit
+    with app.app_context():
+        make_plan(org.units["general"], [org.units["class1"]], sections=1, tasks_per_section=1, year=2024)
+        db.session.get(Unit, org.units["class1"]).name = f"班{HOSTILE}"
+        db.session.commit()
+    client = login_as("secretary")
+    page = lxml.html.fromstring(client.get(f"/units/{org.units['faculty1']}/ledger").get_data(as_text=True))
+    picker = page.xpath('//form[contains(@class, "unit-picker")]//select[@name="unit"]')[0]
+    assert not picker.xpath(".//script | .//img | .//*[@onerror]")
+    options = picker.xpath("./option")
+    assert [option.get("selected") is not None for option in options] == [
+        option.get("value") == str(org.units["faculty1"]) for option in options]
+    names = [option.text_content() for option in options]
+    assert names == ["教工第一党支部", f"　班{HOSTILE}"], names  # the class one level below the branches

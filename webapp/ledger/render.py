@@ -16,6 +16,12 @@ from flask_babel import get_locale, gettext
 from flask_login import current_user
 from markupsafe import Markup, escape
 
+try:  # markupsafe's C escaper on a str, without building a Markup per value (~0.3 µs each, ~17 values a row)
+    from markupsafe import _escape_inner as _escape_str
+except ImportError:  # pragma: no cover - another markupsafe: the same text through the public escaper
+    def _escape_str(text: str) -> str:
+        return str(escape(text))
+
 from ..clock import local_today, zone
 from ..permissions import may_edit_ledger_of
 from ..prereview.queries import prereview_for_row
@@ -24,6 +30,11 @@ from .. import labels
 FIELD_LABELS = labels.LEDGER_FIELD_LABELS
 STATUS_LABELS = labels.LEDGER_STATUS_LABELS
 _ID_MARK = "2147483646"
+
+
+def _text(value) -> str:
+    """`escape(value)` as a plain str: user data goes through here, every time."""
+    return _escape_str(value) if type(value) is str else str(escape(value))
 
 
 def _truncate(text: str, length: int) -> str:
@@ -114,33 +125,33 @@ class RowRenderer:
                          f'data-show="{fixed.show_url[0]}{row_id}{fixed.show_url[1]}"')
         history = f"{fixed.history_url[0]}{row_id}{fixed.history_url[1]}"
         body = task.body if self.print_view else _truncate(task.body, 40)
-        parts.append(f'>\n<td class="num">{escape(task.number)}</td>\n'
-                     f'<th scope="row" class="task-title" id="t{row_id}">{escape(task.title)}</th>\n'
-                     f'<td class="task-body">{escape(body)} <a class="more" id="h{row_id}" aria-labelledby="h{row_id} '
+        parts.append(f'>\n<td class="num">{_text(task.number)}</td>\n'
+                     f'<th scope="row" class="task-title" id="t{row_id}">{_text(task.title)}</th>\n'
+                     f'<td class="task-body">{_text(body)} <a class="more" id="h{row_id}" aria-labelledby="h{row_id} '
                      f't{row_id}" href="{history}" hx-get="{history}" hx-target="#ledger-panel">{fixed.more_label}</a>'
                      f'</td>\n')
         editor = self._editor(row, editing, state) if editing else None
-        parts.append(editor if editing == "lead" else f"{cells['lead', editable, False]}{escape(row.lead)}</td>")
+        parts.append(editor if editing == "lead" else f"{cells['lead', editable, False]}{_text(row.lead)}</td>")
         parts.append("\n")
-        parts.append(editor if editing == "members" else f"{cells['members', editable, False]}{escape(row.members)}</td>")
-        parts.append(f"\n{fixed.deadline_cell}{escape(task.deadline_text)}</td>\n")
+        parts.append(editor if editing == "members" else f"{cells['members', editable, False]}{_text(row.members)}</td>")
+        parts.append(f"\n{fixed.deadline_cell}{_text(task.deadline_text)}</td>\n")
         if editing == "progress":
             parts.append(editor)
         else:
-            parts.append(f"{cells['progress', editable, True]}{escape(row.progress)}")
+            parts.append(f"{cells['progress', editable, True]}{_text(row.progress)}")
             prereview = prereview_for_row(row)
             if prereview:
-                parts.append(f' <a class="prereview-count" href="{escape(prereview["url"])}">'
+                parts.append(f' <a class="prereview-count" href="{_text(prereview["url"])}">'
                              f'{fixed.prereview_count % {"count": prereview["approved"]}}</a>')
             parts.append("</td>")
         parts.append("\n")
         if editing == "status":
             parts.append(editor)
         else:
-            parts.append(f'{cells["status", editable, False]}<span class="badge {escape(status)}">'
-                         f'{fixed.status_labels.get(status) or escape(status or "")}</span>')
+            parts.append(f'{cells["status", editable, False]}<span class="badge {_text(status)}">'
+                         f'{fixed.status_labels.get(status) or _text(status or "")}</span>')
             if row.completed_on and status == "done":
-                parts.append(f" <time>{escape(row.completed_on)}</time>")
+                parts.append(f" <time>{_text(row.completed_on)}</time>")
             if overdue:
                 parts.append(fixed.overdue_badge)
             if row.updated_by_id:
@@ -148,7 +159,7 @@ class RowRenderer:
                 updated_at = row.updated_at  # clock.localtime(updated_at, "%m-%d %H:%M"), the zone looked up once
                 when = "" if updated_at is None else (updated_at if updated_at.tzinfo else updated_at.replace(
                     tzinfo=timezone.utc)).astimezone(self.zone).strftime("%m-%d %H:%M")
-                parts.append(f'<small class="muted">{escape(name)} {when}</small>')
+                parts.append(f'<small class="muted">{_text(name)} {when}</small>')
             parts.append("</td>")
         parts.append("\n")
         if editing == "files":
@@ -158,18 +169,29 @@ class RowRenderer:
             files = row.files
             for file in files[:3]:
                 parts.append(f'<a href="{fixed.download_url[0]}{file.id}{fixed.download_url[1]}">'
-                             f'{escape(_truncate(file.filename, 14))}</a>')
+                             f'{_text(_truncate(file.filename, 14))}</a>')
             if len(files) > 3:
                 parts.append(f'<span class="muted">{fixed.file_count % {"count": len(files)}}</span>')
             parts.append("</td>")
         parts.append("\n")
-        parts.append(editor if editing == "remarks" else f"{cells['remarks', editable, True]}{escape(row.remarks)}</td>")
+        parts.append(editor if editing == "remarks" else f"{cells['remarks', editable, True]}{_text(row.remarks)}</td>")
         parts.append("\n</tr>")
         return "".join(parts)
 
     def _editor(self, row, field: str, state: dict) -> str:
         """The open cell: the `editor` macro of _editor.html, with the request's template context."""
         return render_template("ledger/_editor_cell.html", row=row, field=field, **state)
+
+
+def unit_options(units, selected_id: int) -> Markup:
+    """The unit selector's `<option>`s (`queries.unit_choices()`: id, name, depth), indented by depth below the first:
+    what the template's loop gave, ~6 µs an option there (a university secretary's page lists ~3,300 units)."""
+    if not units:
+        return Markup("")
+    top = units[0].depth
+    return Markup("".join([
+        f'<option value="{unit_id}" {"selected" if unit_id == selected_id else ""}>{"　" * (depth - top)}'
+        f'{_text(name)}</option>' for unit_id, name, depth in units]))
 
 
 def renderer(print_view: bool = False) -> RowRenderer:

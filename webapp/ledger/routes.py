@@ -13,7 +13,7 @@ from ..uploads import ACCEPT_ATTRIBUTE, limit_mb
 from . import queries
 from .forms import SentRowEdit
 from .queries import RowView
-from .render import renderer
+from .render import renderer, unit_options
 from .services import RowMissing, StaleVersion, save_edited_row
 
 bp = Blueprint("ledger", __name__)
@@ -54,14 +54,13 @@ def index():
 @roles_required()
 def unit_ledger(unit_id: int):
     # Every read of this page is a Core statement under the scope (plain rows, no ORM objects): ~1 ms less.
-    unit = queries.unit_row(unit_id)
+    unit, plans, sections_of = queries.unit_and_plans(unit_id)  # the unit, its plans and their sections: one SELECT
     if unit is None:
         abort(404)
     filters = queries.LedgerFilters.from_args(request.args)
-    plans = queries.published_plan_rows(unit.id)
     plan = next((p for p in plans if p.id == filters.plan), plans[0] if plans else None)
     rows = queries.row_views(unit.id, plan.id, filters, local_today()) if plan else []
-    sections = queries.section_rows(plan.id) if plan else []
+    sections = sections_of[plan.id] if plan else []
     # ?print=1: the printable view (full 具体内容, no selector or filters, a 打印 button).
     print_view = request.args.get("print") == "1"
     return render_page_or_partial(
@@ -69,7 +68,7 @@ def unit_ledger(unit_id: int):
         groups=queries.group_by_section(rows, sections), row_count=len(rows), sections=sections,
         units=queries.unit_choices(),
         may_edit=can_edit_unit_ledger(current_user, unit),
-        ledger_rows=renderer(print_view).rows,
+        ledger_rows=renderer(print_view).rows, unit_options=unit_options,
         print_view=print_view,
         print_url=url_for("ledger.unit_ledger", unit_id=unit.id, **{**_kept_args(), "print": "1"}),
         screen_url=url_for("ledger.unit_ledger", unit_id=unit.id, **_kept_args()))

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import Integer, String, and_, bindparam, case, func, select
+from sqlalchemy import Integer, String, and_, bindparam, case, func, literal_column, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from ..extensions import db
@@ -19,10 +19,11 @@ LIST_LIMIT = 200
 # The bell runs on every full page: a prebuilt Core COUNT on the session's connection (the ORM hook does not see
 # it), so neither the statement nor the scope's loader criteria are compiled or cache-keyed per request. It carries
 # the same subtree the hook would add (`permissions.scope_pattern()`; a missing scope is an error), besides the
-# user's own id: the count is exactly the one the scoped ORM query gave.
+# user's own id: the count is exactly the one the scoped ORM query gave. The pattern is `:scope || ''` so that SQLite
+# does not re-prepare the statement on every execution (ledger/queries.py, `_IN_SCOPE`, says why).
 _UNREAD = (select(func.count()).select_from(Reminder).join(Unit, Unit.id == Reminder.unit_id)
            .where(Reminder.user_id == bindparam("user_id", type_=Integer), Reminder.read_at.is_(None),
-                  Unit.path.like(bindparam("scope", type_=String), escape="\\")))
+                  Unit.path.like(bindparam("scope", type_=String).concat(literal_column("''")), escape="\\")))
 
 
 def unread_count(user) -> int:
