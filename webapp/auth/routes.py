@@ -41,7 +41,8 @@ _relogin_shells: dict[tuple, str] = {}
 
 
 def relogin_slots() -> dict:
-    return {"username": current_user.username, "login_next": url_for("auth.login", next=request.path),
+    page_url_for = current_app.jinja_env.globals["url_for"]  # the templates' url_for (templating.py): kept per path
+    return {"username": current_user.username, "login_next": page_url_for("auth.login", next=request.path),
             "seconds_left": sessions.seconds_left()}
 
 
