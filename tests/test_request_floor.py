@@ -131,7 +131,9 @@ def test_a_session_shows_one_signed_csrf_token_that_still_guards_every_post(app,
     _later(monkeypatch, 10)  # Flask-WTF alone would sign with another timestamp now
     assert _page_token(client, "/account") == first
     end_others = "/account/sessions/end-others"
-    assert client.post(end_others, data={"csrf_token": first[:-2] + "xx"}).status_code == 400
+    payload, _dot, signature = first.rpartition(".")
+    broken = f"{payload}.{'A' if signature[0] != 'A' else 'B'}{signature[1:]}"
+    assert client.post(end_others, data={"csrf_token": broken}).status_code == 400
     assert client.post(end_others, data={}).status_code == 400
     assert client.post(end_others, data={"csrf_token": first}).status_code == 302
 
@@ -190,7 +192,9 @@ def test_any_valid_signed_token_of_the_session_passes_and_no_other(app, org, mon
     monkeypatch.setattr(time, "time", lambda: now)
     assert elsewhere != issued
     end_others = "/account/sessions/end-others"
-    for refused in (their_token, issued[:-1] + ("A" if issued[-1] != "A" else "B"), "令牌" + issued, ""):
+    payload, _dot, signature = issued.rpartition(".")  # (a signature's last character carries padding bits)
+    broken = f"{payload}.{'A' if signature[0] != 'A' else 'B'}{signature[1:]}"
+    for refused in (their_token, broken, "令牌" + issued, ""):
         assert mine.post(end_others, data={"csrf_token": refused}).status_code == 400, refused
     assert mine.post(end_others, data={"csrf_token": elsewhere}).status_code == 302
     assert mine.post(end_others, headers={"X-CSRFToken": issued}).status_code == 302
