@@ -4,10 +4,10 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from webapp.models import AuditEntry, LedgerRow
@@ -120,29 +120,79 @@ def check_counters(engine: Engine) -> tuple[bool, list[str]]:
 TOKENS = re.compile(r"[A-Za-z0-9_-]{20,}\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{20,}|data-seconds-left=\"\d+\"")
 
 
-def check_rollups(base_url: str, database_url: str, usernames=("secretary", "g1-secretary")) -> tuple[bool, list[str]]:
-    """The dashboards the running servers answer (their cached obligation figures, `activities.rollups`) equal
-    the same pages computed afresh in this process with the cache off."""
+def check_rollups(base_url: str, database_url: str, usernames=("secretary", "g1-secretary"),
+                  paths=("/overview", "/overview/months", "/overview?sort=updated&dir=desc")
+                  ) -> tuple[bool, list[str]]:
+    """The dashboards the running servers answer (their cached obligation figures, `activities.rollups`, and ledger
+    figures, `reports.ledger_rollups`, with the edits since read as a delta) equal the same pages computed afresh in
+    this process with every cache off: the overview, its heat map, and the overview sorted by the last update (to
+    the second: the page shows only its day), for the university and a college; once warm, once more after two
+    edits."""
     from bench.generate import BENCH_PASSWORD
     from bench.inprocess import logged_in
-    from bench.sessions import fetch, login
+    from bench.sessions import login
     from webapp import create_app
     from webapp.activities import rollups
+    from webapp.reports import ledger_rollups
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "verify",
                       "SESSION_COOKIE_SECURE": False, "REMEMBER_COOKIE_SECURE": False})
     differences = []
-    enabled, rollups.cache.enabled = rollups.cache.enabled, False
+    enabled = rollups.cache.enabled, ledger_rollups.cache.enabled
+    rollups.cache.enabled = ledger_rollups.cache.enabled = False  # (the subtree cache follows rollups.cache)
     try:
-        for username in usernames:
-            served = fetch(base_url, "GET", "/overview", login(base_url, username, BENCH_PASSWORD).cookie)
-            fresh = logged_in(app, username).get("/overview")
+        compare = [(username, login(base_url, username, BENCH_PASSWORD).cookie, logged_in(app, username))
+                   for username in usernames]
+        for round_ in ("warm", "after a text edit and a status change"):
+            if round_ != "warm":
+                _edit_two_rows(app)
+            differences += _compare_pages(base_url, compare, paths, round_)
+    finally:
+        rollups.cache.enabled, ledger_rollups.cache.enabled = enabled
+    return not differences, differences
+
+
+def _edit_two_rows(app) -> None:
+    """Through the inline editor's save (the Core UPDATE): one text edit (read by the servers as a delta from the
+    audit log) and one status change (moves its college's stamp), on the last college's rows (not the edit phase's)."""
+    from flask import g
+    from sqlalchemy import select as select_
+
+    from webapp.extensions import db
+    from webapp.ledger import queries, services
+    from webapp.models import User
+    from webapp.permissions import activate_scope
+    from webapp.clock import frozen_clock, utcnow_naive
+    from webapp.models import Activity
+    with app.test_request_context("/"):
+        secretary = db.session.execute(select_(User).where(User.username == "secretary")).scalar_one()
+        g._login_user = secretary
+        activate_scope(secretary)
+        last = db.session.execute(select_(LedgerRow.id).order_by(LedgerRow.id.desc()).limit(2)).scalars().all()
+        # The generator dates activities' updates later today; an edit after every other update changes what the
+        # page shows as the college's last update (and the servers see it by its audit entry's id, not its time).
+        newest = max(filter(None, [utcnow_naive(), *(db.session.execute(select_(func.max(column))).scalar()
+                                                      for column in (Activity.updated_at, LedgerRow.updated_at))]))
+        with frozen_clock(newest + timedelta(seconds=1)):
+            for row_id, changes in zip(last, ({"progress": f"verify {datetime.now().isoformat()}"}, None)):
+                row = queries.row_view(row_id)
+                changes = changes or {"status": "done" if row.status != "done" else "in_progress"}
+                services.save_edited_row(secretary, row, row.version, changes)
+        db.session.remove()
+
+
+def _compare_pages(base_url: str, compare, paths, round_: str) -> list[str]:
+    from bench.sessions import fetch
+    differences = []
+    for username, cookie, client in compare:
+        for path in paths:
+            served = fetch(base_url, "GET", path, cookie)
+            fresh = client.get(path)
             body = served.body.decode() if isinstance(served.body, bytes) else served.body
             a, b = (TOKENS.sub("", text) for text in (body, fresh.get_data(as_text=True)))
             if served.status != 200 or a != b:
                 at = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
-                differences.append(f"{username}: served {served.status}, {len(a)} bytes; fresh {len(b)} bytes; "
-                                   f"from {a[max(at - 60, 0):at + 60]!r} vs {b[max(at - 60, 0):at + 60]!r}")
-    finally:
-        rollups.cache.enabled = enabled
-    return not differences, differences
+                differences.append(f"{username} {path} ({round_}): served {served.status}, {len(a)} bytes; "
+                                   f"fresh {len(b)} bytes; from {a[max(at - 60, 0):at + 60]!r} vs "
+                                   f"{b[max(at - 60, 0):at + 60]!r}")
+    return differences

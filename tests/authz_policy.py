@@ -275,6 +275,7 @@ POLICY: dict[str, Decision] = {
     "reports.activities_xlsx": Decision(EVERYONE, query={"unit": "unit"}),
     "reports.compliance_xlsx": Decision(EVERYONE),
     "reports.dashboard": Decision(READERS, query={"unit": "unit"}),
+    "reports.dashboard_months": Decision(READERS, query={"unit": "unit"}),
     "reports.ledger_import": Decision(LOGGERS, {"unit_id": "unit"}, form=_ledger_xlsx),
     "reports.ledger_import_apply": Decision(LOGGERS, {"unit_id": "unit"}, form=_import_plan),
     "reports.ledger_xlsx": Decision(EVERYONE, {"unit_id": "unit"}),

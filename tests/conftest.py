@@ -82,6 +82,9 @@ def _clean_database(request):
     app = request.getfixturevalue("app")
     from webapp.activities import rollups
     rollups.cache.clear()  # the next test's database starts over (its stamps too)
+    from webapp.reports import ledger_rollups, queries
+    ledger_rollups.cache.clear()
+    queries.clear_subtrees()
     with app.app_context():
         db.session.remove()
         tables = [t.name for t in db.metadata.sorted_tables]

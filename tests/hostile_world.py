@@ -188,6 +188,7 @@ def build_world(org) -> World:
 # Tables that belong to no college: the login throttle's counts, the server-side sessions.
 SHARED_TABLES = {"login_failure", "user_session"}
 SHARED_TABLES |= {"met_rollup_stamp"}  # the dashboards' cache stamps: bookkeeping, row 0 shared by every college
+SHARED_TABLES |= {"ledger_figure_stamp"}  # the ledger figures' cache stamps (issue 14h): bookkeeping like met_rollup_stamp
 
 
 def college_fingerprint(general_id: int) -> str:

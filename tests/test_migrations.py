@@ -30,7 +30,7 @@ EXPECTED = {"unit", "user_account", "login_failure", "audit_entry", "plan", "pla
             "requirement", "task_assignment", "ledger_row", "stored_file", "activity_kind", "activity",
             "alembic_version", "reminder", "reminder_delivery", "reminder_setting", "unit_robot", "nudge",
             "prereview_kind", "prereview_item", "prereview_step", "prereview_file", "api_token", "user_session"}
-EXPECTED |= {"activity_counter", "met_rollup_stamp"}  # 0010, 0011
+EXPECTED |= {"activity_counter", "met_rollup_stamp", "ledger_figure_stamp"}  # 0010, 0011, 0012
 
 
 def test_upgrade_from_empty_on_sqlite(tmp_path):

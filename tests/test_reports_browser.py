@@ -33,3 +33,25 @@ def test_filters_and_sorting_refresh_in_place(app, org, live_server, page):
     assert page.locator("h1").get_attribute("data-marker") == "same-page"
     assert "period=q1" in page.url
     assert page.js_errors == []
+
+
+def test_a_long_overviews_heat_map_loads_in_place_by_keyboard(app, org, live_server, page, monkeypatch):
+    """A long overview (a university's colleges) shows a link where the heat map would be: Enter on it swaps the
+    map in place under the CSP and puts the focus on it; the overview stays the same page."""
+    from webapp.reports import charts
+    monkeypatch.setattr(charts, "HEAT_MAP_INLINE_ROWS", 2)
+    with app.app_context():
+        build_college(org)
+        db.session.remove()
+    browser_login(page, live_server, "secretary")
+    page.goto(f"{live_server}/overview?year={YEAR}")
+    page.locator("h1").evaluate("node => node.dataset.marker = 'same-page'")
+    assert page.locator("svg rect.heat").count() == 0
+    link = page.locator("#heat-map a")
+    link.focus()
+    page.keyboard.press("Enter")
+    page.locator("svg rect.heat").first.wait_for()
+    assert page.locator("svg rect.heat").count() == 12 * page.locator("table.overview-table tbody tr").count()
+    assert page.evaluate("document.activeElement.id") == "heat-map"
+    assert page.locator("h1").get_attribute("data-marker") == "same-page"
+    assert page.js_errors == []

@@ -218,3 +218,35 @@ def test_last_update_counts_the_newest_change_to_an_activity_of_the_year(client,
     login_as("secretary")
     rows = table(client.get(f"/overview?year={YEAR}&unit={org.units['student1']}").get_data(as_text=True))
     assert rows["2023级计算机2班"]["updated"] == f"{YEAR}-05-06"
+
+
+def test_a_long_overview_links_to_its_heat_map(client, login_as, college, monkeypatch):
+    """More rows than `HEAT_MAP_INLINE_ROWS` (a university's colleges): the page carries a link, not rows × 12
+    squares; the link is a page of its own without script and the same figure as an htmx fragment."""
+    from webapp.reports import charts
+    login_as("secretary")
+    url = f"/overview?year={YEAR}&sort=unit&dir=asc"
+    inline = lxml.html.fromstring(client.get(url).get_data(as_text=True))
+    heat_figures = [tr.text_content() for tr in inline.xpath("//table[@id='heat-figures']//tr")]
+    assert len(heat_figures) > 2
+    monkeypatch.setattr(charts, "HEAT_MAP_INLINE_ROWS", 2)
+    html = client.get(url).get_data(as_text=True)
+    doc = lxml.html.fromstring(html)
+    assert not doc.xpath(f"//svg/rect[{has_class('heat')}]") and not doc.xpath("//table[@id='heat-figures']")
+    link = doc.xpath("//figure[@id='heat-map']//a")[0]
+    assert link.get("href") == link.get("hx-get") and link.get("href").startswith("/overview/months?")
+    assert link.get("hx-target") == "#heat-map" and link.get("hx-swap") == "outerHTML"
+    assert table(html) == table(client.get(url.replace("&sort", "&x=1&sort")).get_data(as_text=True))
+    # Without script: a page with the heat map, its figures as a table, a way back to the overview.
+    page = lxml.html.fromstring(client.get(link.get("href")).get_data(as_text=True))
+    assert page.xpath("//h1")[0].text_content().startswith("各月常规工作完成情况")
+    assert [tr.text_content() for tr in page.xpath("//table[@id='heat-figures']//tr")] == heat_figures
+    assert page.xpath(f"//svg/rect[{has_class('heat')}]")
+    assert any(a.get("href", "").startswith("/overview?") for a in page.xpath("//nav[@class='trail no-print']/a"))
+    # With htmx: the figure alone, taking the focus (keyboard users land on what they asked for).
+    fragment = client.get(link.get("href"), headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "<html" not in fragment
+    figure = lxml.html.fromstring(fragment)
+    assert figure.tag == "figure" and figure.get("id") == "heat-map"
+    assert figure.get("tabindex") == "-1" and figure.get("autofocus") is not None
+    assert [tr.text_content() for tr in figure.xpath("//table[@id='heat-figures']//tr")] == heat_figures

@@ -16,6 +16,7 @@ from ..extensions import db
 from ..models import LedgerRow, StoredFile, Unit
 from ..models.base import utcnow
 from ..permissions import MONITOR, scope_pattern
+from ..reports import ledger_rollups
 from ..uploads import CheckedFile
 from ..versioning import StaleVersion, conflicting_fields, stamped
 from .queries import EditorName, row_view
@@ -161,6 +162,7 @@ def save_edited_row(user, row, base_version: int, changes: dict[str, Any]):
             raise RowMissing(row.id)
         return current
     insert_changes(ENTITY, row.id, row.unit_id, diff, user_id=user.id)  # every field's entry, one INSERT
+    ledger_rollups.row_saved(db.session, row.unit_id, diff)  # a status change moves a dashboard stamp
     _commit_keeping()
     values["version"], values["updated_at"] = saved
     for field, value in values.items():

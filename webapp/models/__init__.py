@@ -1,5 +1,5 @@
 """All models, importable from one place: `from webapp.models import Unit, User, ...`."""
-from .activity import ACTIVITY_STATUSES, Activity, ActivityCounter, ActivityKind, MetRollupStamp
+from .activity import ACTIVITY_STATUSES, Activity, ActivityCounter, ActivityKind, LedgerFigureStamp, MetRollupStamp
 from .audit import AuditEntry
 from .files import StoredFile
 from .ledger import LEDGER_STATUSES, LedgerRow
@@ -12,7 +12,7 @@ from .user import ROLES, LoginFailure, User, UserSession
 from .token import ApiToken
 
 __all__ = [
-    "ACTIVITY_STATUSES", "Activity", "ActivityCounter", "ActivityKind", "MetRollupStamp", "AuditEntry", "StoredFile", "LEDGER_STATUSES",
+    "ACTIVITY_STATUSES", "Activity", "ActivityCounter", "ActivityKind", "MetRollupStamp", "LedgerFigureStamp", "AuditEntry", "StoredFile", "LEDGER_STATUSES",
     "LedgerRow", "BRANCH_CATEGORIES", "UNIT_KINDS", "Unit", "CADENCES", "LEVELS", "PLAN_STATUSES",
     "Plan", "Requirement", "Section", "Task", "TaskAssignment", "ROLES", "LoginFailure", "User", "UserSession",
     "ApiToken",

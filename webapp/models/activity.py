@@ -106,3 +106,15 @@ class MetRollupStamp(db.Model):
 
     scope_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     stamp: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class LedgerFigureStamp(db.Model):
+    """Change stamps behind the cached ledger figures of the dashboards (`webapp/reports/ledger_rollups.py`).
+
+    Row 0 moves when ledger rows are created or deleted; the row of a college (as in `met_rollup_stamp`) moves when a
+    row of one of its units changes status (or unit, or task). Written in the same transaction as the change.
+    """
+    __tablename__ = "ledger_figure_stamp"
+
+    scope_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    stamp: Mapped[int] = mapped_column(BigInteger, default=0)

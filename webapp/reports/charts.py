@@ -13,6 +13,8 @@ ROW_HEIGHT = 24
 BOX_HEIGHT = 16
 MONTH_WIDTH = 30
 TOP = 22  # room for the month labels above the heat map
+# Up to this many rows the overview draws its heat map; a longer one (a university's colleges) links to it.
+HEAT_MAP_INLINE_ROWS = 12
 
 
 @dataclass(frozen=True)

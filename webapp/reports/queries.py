@@ -3,7 +3,8 @@ costs the same number of queries whatever the number of ledger rows and activiti
 from __future__ import annotations
 
 import calendar
-from collections import defaultdict
+import threading
+from collections import OrderedDict, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Callable, Iterable
@@ -280,23 +281,71 @@ def _figures_per_unit(root: Unit, window: ReportWindow) -> tuple[list[Unit], dic
                    for u in units}
 
 
-def overview(root: Unit, window: ReportWindow) -> Overview:
-    """The root's own ledger and one row per child unit rolling up that child's subtree.
+@dataclass(frozen=True)
+class _Subtree:
+    """A root's active subtree as the overview folds it: which row each unit goes to, where its figures are cached."""
+    group_of: dict[int, int]  # unit id -> the child of the root whose subtree holds it (the root: 0)
+    parents: frozenset[int]
+    by_bucket: dict[int, list[int]]  # college (`rollups.placed`) -> its active units under the root
+    tops: frozenset[int]  # the buckets that are top units
 
-    Works on light (id, parent, path) rows of the subtree and folds every figure straight into the rows shown:
-    ORM units only for the root and its children, and each college's obligation figures summed once per cache
-    entry (`activities.rollups`), so a university's page does not build an object per unit."""
+
+_SUBTREES: OrderedDict = OrderedDict()  # (database, root id, root path) -> (structure stamp, _Subtree)
+_SUBTREES_LOCK = threading.Lock()
+
+
+def _subtree(root: Unit, structure_stamp: int) -> _Subtree:
+    """Light (id, parent, path) rows of the root's active subtree, grouped; kept per process while the structure
+    stamp (`activities.rollups`: every change to a unit moves it) is unchanged. Everything under a unit the user
+    can see is in the user's scope, so the result is the same for every user."""
+    from ..activities import rollups
+    key = (db.engine.url.render_as_string(), root.id, root.path)
+    if rollups.cache.enabled:
+        with _SUBTREES_LOCK:
+            found = _SUBTREES.get(key)
+            if found is not None and found[0] == structure_stamp:
+                _SUBTREES.move_to_end(key)
+                return found[1]
     light = db.session.execute(select(Unit.id, Unit.parent_id, Unit.path)
                                .where(Unit.path.startswith(root.path, autoescape=True), Unit.active.is_(True))).all()
     depth = len(root.ancestor_ids)
-    group_of: dict[int, int] = {}  # unit id -> the child of the root whose subtree holds it (the root: 0)
+    group_of: dict[int, int] = {}
     parents = set()
-    placed = []  # (unit id, college, is a top unit): where its obligation figures are cached
+    by_bucket: dict[int, list[int]] = {}
+    tops = set()
     for unit_id, parent_id, path in light:
         parents.add(parent_id)
         chain = path.strip("/").split("/")
         group_of[unit_id] = int(chain[depth]) if len(chain) > depth else 0
-        placed.append((unit_id, int(chain[1] if len(chain) > 1 else chain[0]), len(chain) == 1))
+        bucket = int(chain[1] if len(chain) > 1 else chain[0])
+        by_bucket.setdefault(bucket, []).append(unit_id)
+        if len(chain) == 1:
+            tops.add(bucket)
+    subtree = _Subtree(group_of, frozenset(parents), by_bucket, frozenset(tops))
+    if rollups.cache.enabled:
+        with _SUBTREES_LOCK:
+            _SUBTREES[key] = (structure_stamp, subtree)
+            while len(_SUBTREES) > 256:
+                _SUBTREES.popitem(last=False)
+    return subtree
+
+
+def clear_subtrees() -> None:
+    with _SUBTREES_LOCK:
+        _SUBTREES.clear()
+
+
+def overview(root: Unit, window: ReportWindow) -> Overview:
+    """The root's own ledger and one row per child unit rolling up that child's subtree.
+
+    Works on the subtree's light rows (cached while no unit changes) and folds every figure straight into the rows
+    shown: ORM units only for the root and its children, and each college's ledger and obligation figures summed
+    once per cache entry (`reports.ledger_rollups`, `activities.rollups`), so a university's page does not build an
+    object, or take a step, per unit."""
+    from . import ledger_rollups
+    stamps_read = ledger_rollups.read_stamps(db.session)  # first: before any input of the figures is read
+    subtree = _subtree(root, stamps_read[0])
+    group_of, parents = subtree.group_of, subtree.parents
     children = list(db.session.execute(select(Unit).where(Unit.parent_id == root.id, Unit.active.is_(True))
                                        .order_by(Unit.path)).scalars())
     groups: dict[int, UnitFigures] = {0: UnitFigures(unit=root, tasks=TaskFigures(), obligations=ObligationFigures(),
@@ -304,8 +353,8 @@ def overview(root: Unit, window: ReportWindow) -> Overview:
     for gid in set(group_of.values()) - {0}:
         groups[gid] = UnitFigures(unit=None, tasks=TaskFigures(), obligations=ObligationFigures(), own_only=False,
                                   has_children=gid in parents)
-    _fold_tasks(root, window, group_of, groups)
-    _fold_obligations(root, window, placed, group_of, groups)
+    _fold_tasks(root, window, subtree, groups, stamps_read)
+    _fold_obligations(root, window, subtree, groups)
     total = UnitFigures(unit=root, tasks=TaskFigures(), obligations=ObligationFigures(), own_only=False,
                         has_children=True)
     for group in groups.values():
@@ -321,41 +370,49 @@ def overview(root: Unit, window: ReportWindow) -> Overview:
     return Overview(root=root, window=window, rows=rows, total=total)
 
 
-def _fold_tasks(root: Unit, window: ReportWindow, group_of: dict[int, int], groups: dict[int, UnitFigures]) -> None:
-    """`task_figures_by_unit`'s figures, one row per unit from SQL, added into each unit's group."""
-    # The year's tasks as a list of ids, not a join per ledger row (the whole university has 34,000 rows).
-    tasks = (select(Task.id).join(Plan, Plan.id == Task.plan_id)
-             .where(Plan.year == window.year, Plan.status == "published", Task.archived.is_(False)))
-    if not window.whole_year:
-        # Tasks due in the window, plus those without a due date (they run all year).
-        tasks = tasks.where(or_(Task.due_on.is_(None), Task.due_on.between(window.start, window.end)))
-    past_due = select(Task.id).where(Task.due_on < window.as_of)
-    overdue = case((and_(LedgerRow.task_id.in_(past_due), LedgerRow.status != "done"), 1), else_=0)
-    edited_at = case((LedgerRow.updated_by_id.is_not(None), LedgerRow.updated_at))
-    by_status = [func.sum(case((LedgerRow.status == status, 1), else_=0))
-                 for status in ("done", "in_progress", "not_started")]
-    stmt = (select(LedgerRow.unit_id, func.count(LedgerRow.id), *by_status, func.sum(overdue), func.max(edited_at))
-            .where(LedgerRow.task_id.in_(tasks), LedgerRow.unit_id.in_(Unit.subtree_ids(root.path)))
-            .group_by(LedgerRow.unit_id))
-    for unit_id, assigned, done, in_progress, not_started, overdue_count, last in db.session.execute(stmt):
-        group = groups.get(group_of.get(unit_id, -1))  # units not active: not in the figures
+def _fold_tasks(root: Unit, window: ReportWindow, subtree: _Subtree, groups: dict[int, UnitFigures],
+                stamps_read: tuple) -> None:
+    """Each unit's ledger figures added into its group, from the per-college cache (`reports.ledger_rollups`): a
+    child that is a college is its entry's total, folded for the window; edits since the entries were computed are
+    read as a delta (the last edit only: a status change moves a stamp)."""
+    from . import ledger_rollups
+    group_of = subtree.group_of
+    # As for the obligations: only when the root is a top unit or a college are whole colleges in view.
+    complete = set(subtree.by_bucket) if len(root.ancestor_ids) <= 2 else set()
+    values, totals, used, mark = ledger_rollups.cached_units(
+        db.session, (db.engine.url.render_as_string(),), window.year, subtree.by_bucket, complete,
+        complete & groups.keys(), stamps_read)
+    recent = ledger_rollups.recent_edits(db.session, window.year, root.path, used, complete, mark)
+    summed: set[int] = set()
+    for gid, group in groups.items():
+        entry = totals.get(gid)
+        if gid and entry is not None:  # the child is a college: its entry's total is the whole rollup
+            ledger_rollups.fold(entry.total(), window, group.tasks)
+            summed.add(gid)
+    for unit_id, items in values.items():
+        gid = group_of.get(unit_id)
+        if gid is not None and gid not in summed:
+            ledger_rollups.fold(items, window, groups[gid].tasks)
+    for unit_id, dues in recent.items():
+        group = groups.get(group_of.get(unit_id, -1))
         if group is None:
             continue
         tasks = group.tasks
-        tasks.assigned += assigned
-        tasks.done += int(done or 0)
-        tasks.in_progress += int(in_progress or 0)
-        tasks.not_started += int(not_started or 0)
-        tasks.overdue += int(overdue_count or 0)
-        tasks.last_update = _latest(tasks.last_update, _as_datetime(last))
+        for due_on, last in dues.items():
+            if ledger_rollups.in_window(due_on, window) and (tasks.last_update is None or last > tasks.last_update):
+                tasks.last_update = last
 
 
-def _fold_obligations(root: Unit, window: ReportWindow, placed: list[tuple[int, int, bool]],
-                      group_of: dict[int, int], groups: dict[int, UnitFigures]) -> None:
+def _fold_obligations(root: Unit, window: ReportWindow, subtree: _Subtree, groups: dict[int, UnitFigures]) -> None:
+    from ..activities import rollups
+    group_of = subtree.group_of
     # Below a college the cached entries hold more units than this subtree: only whole buckets have totals.
-    complete = {bucket for _, bucket, _ in placed} if len(root.ancestor_ids) <= 2 else set()
+    complete = set(subtree.by_bucket) if len(root.ancestor_ids) <= 2 else set()
     # A child that is a college itself is one cached total: its units are not read one by one.
-    values, entries = _cached_unit_values(placed, window, complete, complete & groups.keys())
+    key = (db.engine.url.render_as_string(), window.year, window.period, window.as_of)
+    values, entries = rollups.cached_figures_by_bucket(
+        db.session, key, subtree.by_bucket, subtree.tops, complete, lambda unit_ids: _unit_values(unit_ids, window),
+        complete & groups.keys())
     summed: set[int] = set()
     for gid, group in groups.items():
         entry = entries.get(gid)

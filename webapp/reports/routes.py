@@ -5,7 +5,7 @@ from flask import Blueprint, abort, render_template, request
 from flask_babel import gettext
 from flask_login import current_user
 
-from ..htmx import render_page_or_partial
+from ..htmx import is_htmx, render_page_or_partial
 from ..clock import local_today
 from ..models import Unit
 from ..params import optional_positive_int
@@ -14,7 +14,7 @@ from ..permissions import (ADMIN, SECRETARY, STAFF, can_edit_all_rows, can_edit_
                            roles_required)
 from ..prereview import queries as prereview_queries
 from ..xlsx import xlsx_response
-from . import charts, excel, queries, services
+from . import charts, excel, queries, render, services
 from .forms import ImportConfirmForm, LedgerUploadForm, OverviewFilterForm
 
 bp = Blueprint("reports", __name__)
@@ -26,9 +26,8 @@ def _int_arg(name: str) -> int | None:
 
 # ---- overview -------------------------------------------------------------------------------------
 
-@bp.route("/overview")
-@roles_required(ADMIN, SECRETARY, STAFF)
-def dashboard():
+def _overview_view():
+    """The overview's filter form, root, window, figures and sorted rows, read from the request."""
     today = local_today()
     years = published_plan_years()
     form = OverviewFilterForm(request.args, years, today.year if today.year in years or not years else years[0])
@@ -36,16 +35,38 @@ def dashboard():
     root = get_or_404(Unit, unit_id) if unit_id else current_user.unit
     window = queries.report_window(form.year.data, form.period.data, today)
     result = queries.overview(root, window)
-    rows = queries.sort_rows(result.rows, form.sort.data, form.dir.data)
-    bar_chart, bars = charts.completion_bars(rows)
+    return form, root, window, result, queries.sort_rows(result.rows, form.sort.data, form.dir.data)
+
+
+def _heat_map(rows, window) -> dict:
     heat_chart, month_x, heat_rows = charts.heat_map(rows, window.as_of.month if window.as_of >= window.start else 0)
+    # Month names translated once, not once per heat-map cell (31 rows × 12 months for a university).
+    return dict(heat_chart=heat_chart, month_x=month_x, heat_rows=heat_rows, cell_size=charts.CELL_SIZE,
+                month_labels=[gettext("Month %(n)s", n=n) for n in range(1, 13)])
+
+
+@bp.route("/overview")
+@roles_required(ADMIN, SECRETARY, STAFF)
+def dashboard():
+    form, root, window, result, rows = _overview_view()
+    bar_chart, bars = charts.completion_bars(rows)
+    # A long overview (a university's colleges) links to its heat map instead of drawing rows × 12 squares.
+    heat = _heat_map(rows, window) if len(rows) <= charts.HEAT_MAP_INLINE_ROWS else {"heat_rows": None}
     return render_page_or_partial(
         "reports/overview.html", "reports/_overview.html", form=form, overview=result, rows=rows,
-        window=window, bar_chart=bar_chart, bars=bars, heat_chart=heat_chart, month_x=month_x, heat_rows=heat_rows,
-        cell_size=charts.CELL_SIZE, trail=queries.visible_ancestors(root),
-        # Translated once, not once per heat-map cell (31 rows × 12 months for a university).
-        month_labels=[gettext("Month %(n)s", n=n) for n in range(1, 13)],
+        window=window, bar_chart=bar_chart, bars=bars, **heat,
+        html=render.overview_html(rows, result.total, window, bar_chart, bars), trail=queries.visible_ancestors(root),
         prereview_rows=prereview_queries.dashboard_rows(result, rows))
+
+
+@bp.route("/overview/months")
+@roles_required(ADMIN, SECRETARY, STAFF)
+def dashboard_months():
+    """The overview's heat map on its own: loaded into a long overview by htmx, or a page of its own."""
+    form, root, window, result, rows = _overview_view()
+    return render_page_or_partial("reports/months.html", "reports/_heat_map.html", form=form, overview=result,
+                                  window=window, **_heat_map(rows, window), focus_heat_map=is_htmx(),
+                                  trail=queries.visible_ancestors(root))
 
 
 # ---- exports --------------------------------------------------------------------------------------
