@@ -110,3 +110,124 @@ def test_security_and_cache_headers_once_each(app, client):
                                                              "Vary": "Accept-Encoding"}))
     assert answer.headers.getlist("Cache-Control") == ["private, max-age=60"]  # a route's own choice stays
     assert answer.headers["Vary"].startswith("Accept-Encoding, HX-Request")
+
+
+# ---- the CSRF token: signed once per session secret in a process, checked on every POST as before -------------
+
+def _page_token(client, path="/"):
+    from tests.conftest import csrf_token_from
+    return csrf_token_from(client.get(path).get_data(as_text=True))
+
+
+def _later(monkeypatch, seconds: int) -> None:
+    import time
+    now = time.time()
+    monkeypatch.setattr(time, "time", lambda: now + seconds)  # itsdangerous's timestamps come from here
+
+
+def test_a_session_shows_one_signed_csrf_token_that_still_guards_every_post(app, client, org, login_as, monkeypatch):
+    login_as("staff1")
+    first = _page_token(client)  # Flask-WTF's own (it makes the session's secret), kept after the request
+    _later(monkeypatch, 10)  # Flask-WTF alone would sign with another timestamp now
+    assert _page_token(client, "/account") == first
+    end_others = "/account/sessions/end-others"
+    payload, _dot, signature = first.rpartition(".")
+    broken = f"{payload}.{'A' if signature[0] != 'A' else 'B'}{signature[1:]}"
+    assert client.post(end_others, data={"csrf_token": broken}).status_code == 400
+    assert client.post(end_others, data={}).status_code == 400
+    assert client.post(end_others, data={"csrf_token": first}).status_code == 302
+
+
+def test_a_new_login_brings_a_new_csrf_token_and_the_old_one_is_refused(app, org):
+    from tests.test_sessions import log_in
+    client = app.test_client()
+    log_in(client)
+    old = _page_token(client)
+    log_in(client)  # a login starts a fresh session: a new CSRF secret
+    new = _page_token(client)
+    assert new != old
+    end_others = "/account/sessions/end-others"
+    assert client.post(end_others, data={"csrf_token": old}).status_code == 400
+    assert client.post(end_others, data={"csrf_token": new}).status_code == 302
+
+
+def test_with_a_time_limit_every_token_is_signed_anew(app, client, org, login_as, monkeypatch):
+    monkeypatch.setitem(app.config, "WTF_CSRF_TIME_LIMIT", 3600)
+    login_as("staff1")
+    _page_token(client)
+    first = _page_token(client)
+    _later(monkeypatch, 10)
+    assert _page_token(client) != first
+
+
+def test_a_session_read_but_not_changed_varies_on_cookie_and_sets_none(app, client, org, login_as):
+    login_as("staff1")
+    client.get("/")  # the session gets its CSRF secret (a change: the cookie is set again)
+    answer = client.get("/")
+    assert answer.headers["Vary"] == "HX-Request, Cookie" and "Set-Cookie" not in answer.headers
+    with app.test_request_context("/"):  # a changed session: Flask's own way, the cookie set
+        from flask import Response, session
+        session["x"] = "1"
+        response = app.process_response(Response("x", headers={"Vary": "Accept-Encoding"}))
+    assert response.headers["Vary"] == "Accept-Encoding, HX-Request, Cookie" and "session=" in response.headers["Set-Cookie"]
+
+
+def test_any_valid_signed_token_of_the_session_passes_and_no_other(app, org, monkeypatch):
+    """The token this process issued is compared; one signed elsewhere (another worker, an older page) is
+    verified by Flask-WTF as before; another session's token, a broken one or a non-ASCII one is refused."""
+    import time
+
+    from itsdangerous import URLSafeTimedSerializer
+
+    from tests.test_sessions import log_in
+    mine, theirs = app.test_client(), app.test_client()
+    log_in(mine)
+    log_in(theirs, "staff2")
+    their_token, issued = _page_token(theirs), _page_token(mine)
+    with mine.session_transaction() as cookie_session:
+        secret = cookie_session["csrf_token"]
+    now = time.time()
+    monkeypatch.setattr(time, "time", lambda: now - 600)
+    elsewhere = URLSafeTimedSerializer(app.secret_key, salt="wtf-csrf-token").dumps(secret)
+    monkeypatch.setattr(time, "time", lambda: now)
+    assert elsewhere != issued
+    end_others = "/account/sessions/end-others"
+    payload, _dot, signature = issued.rpartition(".")  # (a signature's last character carries padding bits)
+    broken = f"{payload}.{'A' if signature[0] != 'A' else 'B'}{signature[1:]}"
+    for refused in (their_token, broken, "令牌" + issued, ""):
+        assert mine.post(end_others, data={"csrf_token": refused}).status_code == 400, refused
+    assert mine.post(end_others, data={"csrf_token": elsewhere}).status_code == 302
+    assert mine.post(end_others, headers={"X-CSRFToken": issued}).status_code == 302
+
+
+def test_over_https_the_issued_token_still_needs_a_same_site_referrer(app, org):
+    from tests.test_sessions import HTTPS, log_in
+    client = app.test_client()
+    log_in(client, **HTTPS)
+    token = _page_token(client, "https://taizhang.example/account")
+    end_others = "https://taizhang.example/account/sessions/end-others"
+    assert client.post(end_others, data={"csrf_token": token}).status_code == 400  # no referrer
+    assert client.post(end_others, data={"csrf_token": token},
+                       headers={"Referer": "https://evil.example/"}).status_code == 400
+    assert client.post(end_others, data={"csrf_token": token},
+                       headers={"Referer": "https://taizhang.example/account"}).status_code == 302
+
+
+@pytest.mark.parametrize("lang, title", [("zh_Hans_CN", "登录已过期"), ("en", "Your session has ended")])
+def test_the_relogin_dialog_is_what_rendering_its_template_gives(app, org, login_as, client, lang, title):
+    """The dialog is rendered once per language and its per-page slots filled in: the same HTML as a render."""
+    from flask import render_template
+    from flask_login import current_user
+
+    from webapp.auth.routes import relogin_dialog, relogin_slots
+    from webapp.extensions import db
+    login_as("staff1")
+    cookie = client.get_cookie("session").value
+    for path in ("/", "/reminders/"):
+        with app.test_request_context(path, headers={"Cookie": f"session={cookie}"}):
+            current_user.locale = lang  # the user's own choice decides the language (not saved)
+            dialog = str(relogin_dialog())
+            assert title in dialog and dialog == render_template("auth/_relogin.html", slots=relogin_slots())
+            db.session.remove()
+    page = client.get("/reminders/").get_data(as_text=True)
+    assert 'value="staff1"' in page and 'href="/login?next=/reminders/"' in page and "RELOGIN-SLOT" not in page

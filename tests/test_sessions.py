@@ -281,3 +281,126 @@ def test_a_password_reset_ends_the_session_at_once(app, org, clock):
         db.session.commit()
     clock.advance(seconds=1)
     assert not logged_in(client)
+
+
+# ---- the logged-in user: read with Core, handed over as the ORM user a query would have returned ------------
+
+def _request_as(app, client, path="/"):
+    """A request context carrying `client`'s session cookie (the login is resolved on first use)."""
+    return app.test_request_context(path, headers={"Cookie": f"session={client.get_cookie('session').value}"})
+
+
+def test_the_logged_in_user_is_a_clean_orm_user_of_the_request_session(app, org):
+    from flask_login import current_user
+    from sqlalchemy import inspect
+
+    from webapp.models import Unit, User
+    client = app.test_client()
+    log_in(client)
+    with _request_as(app, client), recorded_statements(app) as seen:
+        user = current_user._get_current_object()
+        assert type(user) is User and user.username == "staff1" and user.id == org.users["staff1"]
+        state = inspect(user)
+        assert state.persistent and state.session is db.session() and not state.modified and not state.unloaded
+        assert user.unit.id == org.units["faculty1"] and type(user.unit) is Unit and inspect(user.unit).persistent
+        assert user.unit.path and user.locale == "zh_Hans_CN" and user.active and user.session_epoch == 0
+        assert db.session.get(User, user.id) is user  # in the identity map: no second load
+        assert not db.session.dirty and not db.session.new
+        db.session.remove()
+    assert len(seen) == 1 and "JOIN user_session" in seen[0], seen
+
+
+def test_the_logged_in_user_can_be_changed_and_related_like_any_loaded_user(app, org):
+    """Services assign the user to relationships (who edited, who decided) and change it (the language): that
+    works on the user as loaded, and flushes only what changed."""
+    from flask_login import current_user
+
+    from webapp.auth.services import set_locale
+    from webapp.models import User
+    client = app.test_client()
+    log_in(client)
+    with _request_as(app, client), recorded_statements(app) as seen:
+        set_locale(current_user._get_current_object(), "en")
+        db.session.remove()
+    assert [statement.split(" SET ")[0] for statement in seen if not statement.startswith("SELECT")] == [
+        "UPDATE user_account"], seen
+    with app.app_context():
+        assert db.session.get(User, org.users["staff1"]).locale == "en"
+
+
+def test_a_user_already_in_the_session_is_the_one_handed_over(app, org):
+    """As a query would: the object the session already holds, not a second copy of the same row."""
+    from flask_login import current_user
+
+    from webapp.models import User
+    client = app.test_client()
+    log_in(client)
+    with _request_as(app, client):
+        held = db.session.get(User, org.users["staff1"])
+        assert current_user._get_current_object() is held
+        db.session.remove()
+
+
+# ---- the signed cookie: a cookie verified once is not verified again, with the same answer ------------------
+
+def _open(app, cookie: str):
+    with app.test_request_context("/", headers={"Cookie": f"session={cookie}"}) as context:
+        return dict(app.session_interface.open_session(app, context.request))
+
+
+def test_a_cookie_opened_again_gives_the_same_session_and_expires_as_before(app, org, monkeypatch):
+    import time as real_time
+    client = app.test_client()
+    log_in(client)
+    cookie = client.get_cookie("session").value
+    first = _open(app, cookie)
+    assert first[sessions.SESSION_KEY] and first == _open(app, cookie)  # the second time from what was kept
+    lifetime = int(app.permanent_session_lifetime.total_seconds())
+    now = real_time.time()
+    monkeypatch.setattr(real_time, "time", lambda: now + lifetime + 2)  # itsdangerous reads the same clock
+    assert _open(app, cookie) == {}  # too old, though it was kept
+    monkeypatch.setattr(real_time, "time", lambda: now)
+    assert _open(app, cookie) == first  # verified from scratch again
+
+
+def test_a_kept_cookie_is_refused_once_the_key_changes_and_a_changed_one_always(app, org, monkeypatch):
+    client = app.test_client()
+    log_in(client)
+    cookie = client.get_cookie("session").value
+    assert _open(app, cookie)
+    payload, _dot, signature = cookie.rpartition(".")
+    forged = payload + "." + ("A" if signature[0] != "A" else "B") + signature[1:]
+    assert _open(app, forged) == {}
+    monkeypatch.setattr(app, "secret_key", "another key")
+    assert _open(app, cookie) == {}
+
+
+def test_a_session_with_flashed_messages_is_not_kept(app, org):
+    """flash() appends to the session's list in place: such a session is decoded anew for every request."""
+    client = app.test_client()
+    log_in(client)
+    with client.session_transaction() as cookie_session:
+        cookie_session["_flashes"] = [("info", "保存成功")]
+    cookie = client.get_cookie("session").value
+    assert _open(app, cookie)["_flashes"] == [("info", "保存成功")]
+    serializer, opened = app.session_interface._signing(app)
+    assert cookie not in opened
+    assert "保存成功" in client.get("/").get_data(as_text=True)  # shown once, then gone
+    assert "保存成功" not in client.get("/").get_data(as_text=True)
+
+
+def test_the_session_row_read_through_the_cursor_is_what_sqlalchemy_reads(app, org):
+    """The session-and-user SELECT goes through the DB-API cursor: the same values, of the same types (datetimes,
+    booleans), as a Core execute of the same statement on either database."""
+    client = app.test_client()
+    log_in(client)
+    with _request_as(app, client):
+        token_hash = sessions._hash(_open(app, client.get_cookie("session").value)[sessions.SESSION_KEY])
+        through_cursor = sessions._session_row(token_hash)
+        through_core = tuple(db.session.connection().execute(sessions._SESSION_USER,
+                                                              {"token_hash": token_hash}).one())
+        assert sessions._session_row("no such session") is None
+        db.session.remove()
+    assert through_cursor == through_core
+    assert [type(value) for value in through_cursor] == [type(value) for value in through_core]
+    assert any(type(value) is bool for value in through_cursor) and type(through_cursor[1]) is datetime

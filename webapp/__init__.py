@@ -6,7 +6,8 @@ import sqlite3
 from pathlib import Path
 from typing import Any, Mapping
 
-from flask import Flask, request
+from babel import Locale
+from flask import Flask, has_request_context, request
 from flask_login import current_user
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -83,13 +84,24 @@ def _no_silent_cuts() -> None:
             widget.validation_attrs = [name for name in attrs if name != "maxlength"]
 
 
-def _select_locale() -> str:
+def _select_locale() -> Locale:
     from flask import current_app
-    languages = current_app.config["LANGUAGES"]
-    if current_user and current_user.is_authenticated and current_user.locale in languages:
-        return current_user.locale
-    chosen = request.cookies.get("lang") if request else None
-    return chosen if chosen in languages else current_app.config["BABEL_DEFAULT_LOCALE"]
+    config = current_app.config
+    languages = config["LANGUAGES"]
+    user = current_user._get_current_object()  # None outside a request (e-mails choose theirs with force_locale)
+    if user is not None and user.is_authenticated and user.locale in languages:
+        name = user.locale
+    else:
+        chosen = request.cookies.get("lang") if has_request_context() else None
+        name = chosen if chosen in languages else config["BABEL_DEFAULT_LOCALE"]
+    # Flask-Babel parses the name in every request; a Locale is immutable once parsed: parse each name once.
+    locale = _LOCALES.get(name)
+    if locale is None:
+        locale = _LOCALES[name] = Locale.parse(name)
+    return locale
+
+
+_LOCALES: dict[str, Locale] = {}
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -120,10 +132,12 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
 
 SECURITY_HEADERS = (("Content-Security-Policy", CSP), ("X-Content-Type-Options", "nosniff"), ("X-Frame-Options", "DENY"),
                     ("Referrer-Policy", "same-origin"))
+_SECURITY_NAMES = frozenset(name.lower() for name, _value in SECURITY_HEADERS)
 
 
 def _register_request_hooks(app: Flask) -> None:
     from .api.errors import is_api_path
+    from .csrf import keep_issued_csrf_token, prepare_csrf_token
     from .htmx import add_vary_header
     from .params import refuse_malformed_input
     from .permissions import activate_scope, authenticate_bearer
@@ -133,24 +147,28 @@ def _register_request_hooks(app: Flask) -> None:
             # An unknown API URL or method: its JSON 404/405 at once, before a session, a token or a CSRF check.
             raise request.routing_exception
         authenticate_bearer()  # an API request with a token acts as the token's user (no cookie session)
-        if current_user.is_authenticated:
-            activate_scope(current_user)
+        user = current_user._get_current_object()  # the login resolved here, once; the proxy not asked again
+        if user.is_authenticated:
+            activate_scope(user)
 
     # Before every other hook, CSRFProtect's included: the scope (so any error page, e.g. a 400 below or a CSRF
     # refusal, renders scoped), then the input guard (invalid UTF-8 and control characters are a 400; NUL:
     # PostgreSQL cannot even compare it), which must see the raw body before the form is parsed.
-    app.before_request_funcs.setdefault(None, [])[:0] = [_scope_for_user, refuse_malformed_input]
+    # Then the session's signed CSRF token, if this process has signed it before (no HMAC per page).
+    app.before_request_funcs.setdefault(None, [])[:0] = [_scope_for_user, refuse_malformed_input, prepare_csrf_token]
+
+    app.after_request(keep_issued_csrf_token)
 
     @app.after_request
     def _security_headers(response):
         headers = response.headers
         present = {name.lower() for name, _value in headers.items()}
-        # Werkzeug's Headers re-validate every value set through them; these constants need no check.
-        headers.extend([(name, value) for name, value in SECURITY_HEADERS if name.lower() not in present])
-        if request.endpoint != "static" and "cache-control" not in present:
+        # One set of the names present answers every question below (Headers.get scans the whole list per call).
+        headers.extend(SECURITY_HEADERS if present.isdisjoint(_SECURITY_NAMES) else
+                       [(name, value) for name, value in SECURITY_HEADERS if name.lower() not in present])
+        if "cache-control" not in present and request.endpoint != "static":
             headers.add("Cache-Control", "no-store")
-        vary = headers.get("Vary")
-        if vary is None:
+        if "vary" not in present:
             headers.add("Vary", "HX-Request")
             return response
         return add_vary_header(response)

@@ -6,8 +6,9 @@ from flask_babel import Babel, Domain
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
-from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
+
+from .csrf import SessionCSRFProtect
 
 # Named constraints keep Alembic migrations portable between SQLite and PostgreSQL.
 NAMING = {
@@ -21,7 +22,7 @@ NAMING = {
 db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING))
 migrate = Migrate(render_as_batch=True)
 login_manager = LoginManager()
-csrf = CSRFProtect()
+csrf = SessionCSRFProtect()
 
 
 class _RequestCachedDomain(Domain):

@@ -3,9 +3,10 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, jsonify, redirect, render_template, request, session, url_for
-from flask_babel import format_datetime, format_timedelta, gettext as _
+from flask_babel import format_datetime, format_timedelta, get_locale, gettext as _
 from flask_login import current_user, login_user, logout_user
 from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup, escape
 
 from ..permissions import roles_required
 from . import sessions
@@ -29,7 +30,32 @@ def _safe_next(target: str | None) -> str:
 
 @bp.app_context_processor
 def session_timing():
-    return {"session_seconds_left": sessions.seconds_left}
+    return {"session_seconds_left": sessions.seconds_left, "relogin_dialog": relogin_dialog}
+
+
+# The re-login dialog is on every page and its texts and links are the same on each (its ~15 gettext and url_for
+# calls were ~0.1 ms of every page): rendered once per language with a marker in each slot that differs, then filled.
+_RELOGIN_SLOTS = ("username", "login_next", "seconds_left")
+_RELOGIN_MARKERS = {slot: f"RELOGIN-SLOT-{slot}-8b1f" for slot in _RELOGIN_SLOTS}
+_relogin_shells: dict[tuple, str] = {}
+
+
+def relogin_slots() -> dict:
+    page_url_for = current_app.jinja_env.globals["url_for"]  # the templates' url_for (templating.py): kept per path
+    return {"username": current_user.username, "login_next": page_url_for("auth.login", next=request.path),
+            "seconds_left": sessions.seconds_left()}
+
+
+def relogin_dialog() -> Markup:
+    """templates/auth/_relogin.html for this page, as rendering it with relogin_slots() would give it."""
+    config = current_app.config
+    key = (str(get_locale()), request.script_root, config["SESSION_IDLE_SECONDS"], config["SESSION_ABSOLUTE_SECONDS"])
+    shell = _relogin_shells.get(key)
+    if shell is None:
+        shell = _relogin_shells[key] = render_template("auth/_relogin.html", slots=_RELOGIN_MARKERS)
+    for slot, value in relogin_slots().items():
+        shell = shell.replace(_RELOGIN_MARKERS[slot], escape(value))  # as the template's autoescape would
+    return Markup(shell)
 
 
 @bp.route("/login", methods=["GET", "POST"])
