@@ -1,4 +1,7 @@
 """The hot paths run a fixed set of statements (bench/README.md has their CPU cost)."""
+import re
+
+import pytest
 from flask import g
 from sqlalchemy import select
 
@@ -38,9 +41,11 @@ def test_an_inline_edit_is_one_load_one_scoped_update_one_audit_insert_and_no_re
     # one INSERT; nothing is read after the UPDATE.
     edit = _after_login(seen)
     assert [statement.split()[0] for statement in edit] == ["SELECT", "UPDATE", "INSERT"], seen
-    assert "FROM ledger_row" in edit[0] and "unit.path LIKE" in edit[0]
+    # The scope's pattern is `(? || '')`, never a bare parameter (SQLite would re-prepare the statement each time).
+    scope = re.compile(r"unit\.path LIKE \(\S+ \|\| ''\)")
+    assert "FROM ledger_row" in edit[0] and scope.search(edit[0]), edit[0]
     assert edit[1].startswith("UPDATE ledger_row SET") and "ledger_row.version = " in edit[1] \
-        and "unit.path LIKE" in edit[1], edit[1]
+        and scope.search(edit[1]), edit[1]
     assert edit[2].startswith("INSERT INTO audit_entry")
     with app.app_context():
         entries = db.session.execute(select(AuditEntry.field, AuditEntry.before, AuditEntry.after, AuditEntry.user_id)
@@ -187,3 +192,31 @@ def test_the_inline_editors_hand_read_form_agrees_with_ledger_row_form(app):
             LedgerRowForm(present=list(request.form))
         with pytest.raises(BadRequest):
             SentRowEdit(request.form, request.files)
+
+
+def test_an_inline_status_change_moves_the_ledger_figure_stamp_before_its_commit(app, org, login_as, csrf,
+                                                                                  monkeypatch):
+    """The edit commits on the driver first (prepared.commit_first); the dashboards' stamp (written by the session's
+    before-commit hook) must still be inside the edit's transaction: before that commit, with the write lock held."""
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        pytest.skip("the write lock and this commit marker are SQLite's")
+    from webapp.sqlite_queue import QueuedWriteConnection
+    with app.app_context():
+        ids = make_plan(org.units["general"], [org.units["faculty1"]], sections=1, tasks_per_section=1)
+    row_id = rows_of(ids, org.units["faculty1"])[0]
+    client = login_as("staff1")
+    token = csrf(target=client, path="/")
+    with recorded_statements(app) as seen:
+        real_commit = QueuedWriteConnection.commit
+
+        def marked_commit(self):
+            seen.append(f"COMMIT holding={self._holding}")
+            return real_commit(self)
+
+        monkeypatch.setattr(QueuedWriteConnection, "commit", marked_commit)
+        answer = post_row(client, row_id, token, status="in_progress", version="1")
+    assert answer.status_code == 200
+    first_commit = next(i for i, statement in enumerate(seen) if statement.startswith("COMMIT"))
+    stamp = next(i for i, statement in enumerate(seen) if "ledger_figure_stamp" in statement)
+    update = next(i for i, statement in enumerate(seen) if statement.startswith("UPDATE ledger_row"))
+    assert update < stamp < first_commit and seen[first_commit] == "COMMIT holding=True", seen

@@ -70,7 +70,7 @@ def test_a_secretary_reads_but_cannot_edit_through_the_fast_path(app, org, rows,
 
 
 def test_the_core_reads_refuse_without_a_scope(app):
-    from webapp.ledger import queries
+    from webapp.ledger import queries, services
     from webapp.permissions import ScopeNotSet
     with app.test_request_context("/"):
         with pytest.raises(ScopeNotSet):
@@ -79,6 +79,8 @@ def test_the_core_reads_refuse_without_a_scope(app):
             queries.unit_choices()
         with pytest.raises(ScopeNotSet):
             queries.unit_and_plans(1)
+        with pytest.raises(ScopeNotSet):
+            services.row_to_edit(1)
 
 
 @pytest.mark.parametrize("who", ["staff1", "secretary", "monitor1", "foreign_admin"])

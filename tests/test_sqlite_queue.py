@@ -1,5 +1,6 @@
 """SQLite writers queue on a file lock: held from a transaction's first write to its commit or rollback."""
 import fcntl
+import itertools
 import os
 import sqlite3
 
@@ -74,3 +75,26 @@ def test_the_app_uses_queued_connections_on_sqlite(app):
         with db.engine.connect() as conn:
             assert isinstance(conn.connection.dbapi_connection, QueuedWriteConnection)
             assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+def test_checkpoints_run_after_the_lock_is_released(database, monkeypatch):
+    """SQLite's automatic checkpoint (two fsyncs) ran inside a commit, holding every other writer; here every
+    CHECKPOINT_EVERY-th write commit of the process checkpoints once the lock is free."""
+    from webapp import sqlite_queue
+    monkeypatch.setattr(sqlite_queue, "CHECKPOINT_EVERY", 3)
+    monkeypatch.setattr(sqlite_queue, "_write_commits", itertools.count(1))
+    connection = sqlite3.connect(database, factory=QueuedWriteConnection)
+    connection.execute("PRAGMA journal_mode = WAL")
+    assert connection.execute("PRAGMA wal_autocheckpoint").fetchone() == (0,)
+    lock = lock_path_for(database)
+    seen = []
+    real = QueuedWriteConnection.checkpoint
+    monkeypatch.setattr(QueuedWriteConnection, "checkpoint",
+                        lambda self: (seen.append(lock_is_free(lock)), real(self)))
+    for name in "xyz":
+        connection.execute("INSERT INTO item (name) VALUES (?)", (name,))
+        connection.commit()
+    connection.execute("SELECT count(*) FROM item").fetchall()
+    connection.commit()  # a commit without a write is no turn
+    assert seen == [True]  # one checkpoint, after the third write's commit, with the lock free
+    connection.close()

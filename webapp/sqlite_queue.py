@@ -6,14 +6,26 @@ that grow to 100 ms, so it often wakes long after the lock was freed: under 16 c
 the database (per connection, so threads of one process queue too); the kernel wakes the next writer the
 moment the holder commits or rolls back. The busy timeout stays as the backstop for writes that bypass this
 (DDL in migrations, other tools). Reads never take the lock: in WAL mode they do not block writers.
+
+Checkpoints (copying the WAL back into the database file, with an fsync of each) run after the lock is released:
+SQLite's automatic checkpoint runs inside the commit of whichever writer crosses 1,000 pages, i.e. while it holds
+the lock, and every other writer waited for its two fsyncs (measured under 16 concurrent edits: lock held up to
+110 ms, p99 16 ms; without it 26 ms and 4.7 ms). Here the connections' automatic checkpoint is off and every
+CHECKPOINT_EVERY-th write commit of the process runs a PASSIVE checkpoint after releasing the lock (it blocks no
+writer or reader; the WAL then holds at most about CHECKPOINT_EVERY commits per process, ~1,200 pages for ledger
+edits). Connections of other tools keep SQLite's automatic checkpoint.
 """
 from __future__ import annotations
 
 import fcntl
+import itertools
 import os
 import sqlite3
 
 WRITE_STATEMENTS = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+# Write commits of a process between its checkpoints (an inline edit writes ~6 pages; SQLite's default is 1,000 pages).
+CHECKPOINT_EVERY = 200
+_write_commits = itertools.count(1)  # all connections of the process (next() is atomic under the GIL)
 
 
 def lock_path_for(database: str) -> str | None:
@@ -31,6 +43,8 @@ class QueuedWriteConnection(sqlite3.Connection):
         self._lock_path = lock_path_for(os.fsdecode(database))
         self._lock_fd: int | None = None
         self._holding = False
+        if self._lock_path is not None:
+            super().execute("PRAGMA wal_autocheckpoint = 0")  # checkpoints run outside the lock (commit below)
 
     def cursor(self, factory=None):
         return super().cursor(factory or QueuedWriteCursor)
@@ -56,10 +70,21 @@ class QueuedWriteConnection(sqlite3.Connection):
             fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
 
     def commit(self):
+        wrote = self._holding
         try:
-            return super().commit()
+            super().commit()
         finally:
             self._end_write_turn()
+        if wrote and next(_write_commits) % CHECKPOINT_EVERY == 0:
+            self.checkpoint()
+
+    def checkpoint(self) -> None:
+        """Copy what the WAL holds into the database file as far as readers allow, without blocking anyone. A failure
+        (e.g. another checkpoint running) leaves it to the next one; the commit itself has succeeded."""
+        try:
+            super().execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        except sqlite3.Error:
+            pass
 
     def rollback(self):
         try:

@@ -14,7 +14,7 @@ from . import queries
 from .forms import SentRowEdit
 from .queries import RowView
 from .render import renderer, unit_options
-from .services import RowMissing, StaleVersion, save_edited_row
+from .services import RowMissing, StaleVersion, row_to_edit, save_edited_row
 
 bp = Blueprint("ledger", __name__)
 
@@ -133,8 +133,14 @@ def editor_for(present: list[str]) -> str:
 @roles_required()
 def update_row(row_id: int):
     """Contract: form fields named after the columns, plus `version`; answers the row (200/409/422)."""
-    # One SELECT for the checks and the fragment; the save writes its values into it, nothing is read again.
-    row = load_editable_row(row_id)
+    user = current_user._get_current_object()  # the proxy costs a lookup per attribute
+    # One SELECT for the checks and the fragment (load_editable_row's, run prepared); the save writes its values
+    # into it, nothing is read again.
+    row = row_to_edit(row_id)
+    if row is None:
+        abort(404)
+    if not may_edit_ledger_of(user, row.unit_id):  # read under the scope: the unit is in the subtree
+        abort(403)
     form = SentRowEdit(request.form, request.files)  # LedgerRowForm's rules, read without building the form
     if not form.version.validate(form):
         abort(400)
@@ -142,7 +148,7 @@ def update_row(row_id: int):
     if not form.validate_for(row, row.task.plan.year, local_today()):
         return render_row(row, 422, editing=editing, errors=form.field_errors, values=form.submitted_values())
     try:
-        row = save_edited_row(current_user, row, form.version.data, form.changes)
+        row = save_edited_row(user, row, form.version.data, form.changes)
     except RowMissing:
         abort(404)
     except StaleVersion as stale:
