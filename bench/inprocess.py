@@ -148,6 +148,24 @@ def main(argv: list[str] | None = None) -> int:
             version[0] = int(found.group(1))
         return answer
 
+    statuses = iter(("not_started", "in_progress") * 10**8)
+
+    def edit_status():
+        """An edit that also changes the status (half the load run's edits do): moves the college's ledger stamp."""
+        answer = staff.post(f"/ledger/rows/{row_id}", headers={**HTMX, "X-CSRFToken": staff.csrf},
+                            data={"progress": f"profile {next(edits)} {time.time_ns()}", "status": next(statuses),
+                                  "version": version[0]})
+        found = DATA_VERSION.search(answer.get_data(as_text=True))
+        if found:
+            version[0] = int(found.group(1))
+        return answer
+
+    def edit_stale():
+        """A save based on an older version: the 409 with the other value (a quarter of the load run's answers)."""
+        return staff.post(f"/ledger/rows/{row_id}", headers={**HTMX, "X-CSRFToken": staff.csrf},
+                          data={"progress": f"stale {next(edits)}", "status": "in_progress",
+                                "version": version[0] - 1})
+
     with app.app_context():  # an approved activity of one college, taken back and approved again in turn
         activity_id = db.session.execute(select(Activity.id).where(Activity.status == "approved")
                                          .order_by(Activity.id).limit(1)).scalar_one()
@@ -166,6 +184,8 @@ def main(argv: list[str] | None = None) -> int:
     university = logged_in(app, "secretary")
     requests = {
         "edit": (edit, args.repeat),
+        "edit_status": (edit_status, args.repeat),
+        "edit_stale": (edit_stale, args.repeat),
         "row_fragment": (lambda: staff.get(f"/ledger/rows/{row_id}", headers=HTMX), args.repeat),
         "ledger_page": (lambda: staff.get(f"/units/{branch_id}/ledger"), args.repeat),
         "dashboard_college": (lambda: college.get("/overview"), max(args.repeat // 4, 3)),

@@ -40,7 +40,7 @@ from webapp.models import Activity, AuditEntry, LedgerRow, Unit  # noqa: E402
 OUT = ROOT / "bench" / "out"
 LUA = ROOT / "bench" / "lua"
 # Chosen on this 2-core machine after measuring the CONFIGS below (bench/README.md).
-DEFAULT_CONFIG = GunicornConfig(workers=3, threads=4)
+DEFAULT_CONFIG = GunicornConfig(workers=2, threads=2)
 CONFIGS = [GunicornConfig(workers=3, threads=4), GunicornConfig(workers=3, threads=2),
            GunicornConfig(workers=4, threads=2), GunicornConfig(workers=2, threads=2)]
 EDIT_BRANCHES = 8  # 16 connections over 8 branches: two sessions share each branch, so conflicts happen
