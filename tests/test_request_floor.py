@@ -231,3 +231,22 @@ def test_the_relogin_dialog_is_what_rendering_its_template_gives(app, org, login
             db.session.remove()
     page = client.get("/reminders/").get_data(as_text=True)
     assert 'value="staff1"' in page and 'href="/login?next=/reminders/"' in page and "RELOGIN-SLOT" not in page
+
+
+def test_a_page_rendered_after_the_session_is_cleared_carries_a_token_of_the_new_session(app, org):
+    """The token put in `g` for the old session's secret is forgotten with the session (login and logout clear it
+    and redirect today; a page rendered in the same request must still get a token its POST can use)."""
+    from flask import g, session
+    from flask_wtf.csrf import generate_csrf, validate_csrf
+    from webapp.csrf import forget_csrf_token, prepare_csrf_token
+    with app.test_request_context("/"):
+        app.preprocess_request()
+        generate_csrf()
+        session["csrf_token"] = session["csrf_token"]  # the old session's secret, its token in g
+        prepare_csrf_token()
+        old = g.csrf_token
+        session.clear()
+        forget_csrf_token()
+        new = generate_csrf()
+        assert new != old
+        validate_csrf(new)  # raises if the token does not belong to the session's (new) secret

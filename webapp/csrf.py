@@ -52,6 +52,12 @@ def prepare_csrf_token() -> None:
     setattr(g, field, signed)
 
 
+def forget_csrf_token() -> None:
+    """After `session.clear()`: the token put in `g` for the old session's secret must not be shown by a page
+    rendered later in the same request (its POST would be refused); generate_csrf makes a new secret and token."""
+    g.pop(current_app.config["WTF_CSRF_FIELD_NAME"], None)
+
+
 def keep_issued_csrf_token(response):
     """After a request: a token Flask-WTF signed in it (the session's first, e.g. the first page after logging in)
     is kept as the one to show again, once verified to be this session's secret (a session cleared afterwards in

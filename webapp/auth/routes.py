@@ -8,6 +8,7 @@ from flask_login import current_user, login_user, logout_user
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup, escape
 
+from ..csrf import forget_csrf_token
 from ..permissions import roles_required
 from . import sessions
 from .forms import LoginForm
@@ -79,6 +80,7 @@ def login():
                 # A fresh session on login: nothing an attacker planted before survives (no fixation).
                 next_url = _safe_next(request.args.get("next"))
                 session.clear()
+                forget_csrf_token()
                 login_user(user)
                 sessions.login_session(user)
                 return redirect(next_url)
@@ -93,6 +95,7 @@ def logout():
     sessions.end_current_session()  # the cookie is refused from now on, wherever a copy of it is
     logout_user()
     session.clear()
+    forget_csrf_token()
     flash(_("You have logged out."), "info")
     return redirect(url_for("auth.login"))
 
