@@ -331,3 +331,31 @@ def test_ledger_entries_are_recomputed_after_their_maximum_age(app, org, monkeyp
         monkeypatch.setattr(ledger_rollups, "MAX_AGE", 0.0)
         queries.overview(org.unit("general"), window)
         assert len(computed) == 2
+
+
+def test_a_unit_back_while_a_dashboard_is_computed_is_counted_on_the_next_view(app, org, monkeypatch):
+    """The obligations' cache entry is kept under the structure stamp the page read its subtree under: a unit
+    reactivated between that read and the obligations' own read must not be missing from the entry afterwards."""
+    with app.app_context():
+        data = build_college(org)
+        kind = data.kind_ids["主题班会"]
+        add_activity(org.units["class3"], kind, date(YEAR, 3, 3), status="approved")
+        window = queries.report_window(YEAR, "", date(YEAR + 1, 1, 10))
+        db.session.get(Unit, org.units["class3"]).active = False
+        db.session.commit()
+        general = org.unit("general")  # the tree's top: whole colleges' cached totals are used
+        queries.overview(general, window)  # cached without class3
+        original = queries._fold_tasks
+
+        def fold_then_reactivate(*args, **kwargs):
+            original(*args, **kwargs)
+            # Another request's change, landing after the subtree was read (a bulk UPDATE moves the structure stamp).
+            db.session.execute(update(Unit).where(Unit.id == org.units["class3"]).values(active=True))
+
+        monkeypatch.setattr(queries, "_fold_tasks", fold_then_reactivate)
+        queries.overview(general, window)
+        monkeypatch.setattr(queries, "_fold_tasks", original)
+        db.session.commit()
+        db.session.expire_all()
+        general = org.unit("general")
+        assert snapshot(queries.overview(general, window)) == snapshot(reference_overview(general, window))

@@ -207,10 +207,16 @@ def cached_figures(session, window_key: tuple, units: Iterable[tuple[int, int, b
 
 def cached_figures_by_bucket(session, window_key: tuple, by_bucket: dict[int, list[int]], tops: Collection[int],
                              complete_buckets: Collection[int], compute: Callable[[set[int]], dict],
-                             totals_only: Collection[int] = ()) -> tuple[dict[int, object], dict[int, _Entry]]:
+                             totals_only: Collection[int] = (), structure: int | None = None
+                             ) -> tuple[dict[int, object], dict[int, _Entry]]:
     """`cached_figures` for units already grouped by bucket (`tops`: the buckets that are top units): a view of
-    whole colleges then costs one step per college, not per unit."""
-    return _cached(read_stamps(session), window_key, by_bucket, tops, complete_buckets, compute, totals_only)
+    whole colleges then costs one step per college, not per unit. `structure`: the structure stamp the caller read
+    before grouping the units (its subtree); what is computed now is kept under that stamp, so a unit added since
+    the caller's read cannot leave an entry that misses it under the newer stamp."""
+    stamps = read_stamps(session)
+    if structure is not None and stamps.get(STRUCTURE, 0) != structure:
+        stamps[STRUCTURE] = structure  # moved since: what is computed now is never taken for the newer structure
+    return _cached(stamps, window_key, by_bucket, tops, complete_buckets, compute, totals_only)
 
 
 def _cached(stamps, window_key, by_bucket, tops, complete_buckets, compute, totals_only):

@@ -354,7 +354,7 @@ def overview(root: Unit, window: ReportWindow) -> Overview:
         groups[gid] = UnitFigures(unit=None, tasks=TaskFigures(), obligations=ObligationFigures(), own_only=False,
                                   has_children=gid in parents)
     _fold_tasks(root, window, subtree, groups, stamps_read)
-    _fold_obligations(root, window, subtree, groups)
+    _fold_obligations(root, window, subtree, groups, stamps_read[0])  # the subtree's stamp
     total = UnitFigures(unit=root, tasks=TaskFigures(), obligations=ObligationFigures(), own_only=False,
                         has_children=True)
     for group in groups.values():
@@ -403,7 +403,8 @@ def _fold_tasks(root: Unit, window: ReportWindow, subtree: _Subtree, groups: dic
                 tasks.last_update = last
 
 
-def _fold_obligations(root: Unit, window: ReportWindow, subtree: _Subtree, groups: dict[int, UnitFigures]) -> None:
+def _fold_obligations(root: Unit, window: ReportWindow, subtree: _Subtree, groups: dict[int, UnitFigures],
+                      structure: int | None = None) -> None:
     from ..activities import rollups
     group_of = subtree.group_of
     # Below a college the cached entries hold more units than this subtree: only whole buckets have totals.
@@ -412,7 +413,7 @@ def _fold_obligations(root: Unit, window: ReportWindow, subtree: _Subtree, group
     key = (db.engine.url.render_as_string(), window.year, window.period, window.as_of)
     values, entries = rollups.cached_figures_by_bucket(
         db.session, key, subtree.by_bucket, subtree.tops, complete, lambda unit_ids: _unit_values(unit_ids, window),
-        complete & groups.keys())
+        complete & groups.keys(), structure=structure)
     summed: set[int] = set()
     for gid, group in groups.items():
         entry = entries.get(gid)
