@@ -132,10 +132,11 @@ class _Entry:
         self.total = None
 
 
-class FigureCache:
-    """Per process: (year, window, as-of day, bucket) -> the figures of the bucket's units, with their stamps."""
+class StampedCache:
+    """A per-process LRU of figures behind stamps, shared by this module's cache and the ledger figures'
+    (`reports.ledger_rollups`): `_find` and `_keep` under one lock; subclasses decide what valid and merged mean."""
 
-    def __init__(self, size: int = 512):
+    def __init__(self, size: int):
         self.size = size
         self.entries: OrderedDict = OrderedDict()
         self.lock = threading.Lock()
@@ -145,6 +146,29 @@ class FigureCache:
         with self.lock:
             self.entries.clear()
 
+    def _find(self, key, valid: Callable[[object], bool]):
+        """The entry of `key` if `valid(entry)`, marked as just used; else None. Call with the lock held."""
+        entry = self.entries.get(key)
+        if entry is not None and valid(entry):
+            self.entries.move_to_end(key)
+            return entry
+        return None
+
+    def _keep(self, key, entry):
+        """Store `entry` as the newest, dropping the least recently used beyond `size`. Call with the lock held."""
+        self.entries[key] = entry
+        self.entries.move_to_end(key)
+        while len(self.entries) > self.size:
+            self.entries.popitem(last=False)
+        return entry
+
+
+class FigureCache(StampedCache):
+    """Per process: (year, window, as-of day, bucket) -> the figures of the bucket's units, with their stamps."""
+
+    def __init__(self, size: int = 512):
+        super().__init__(size)
+
     @staticmethod
     def validity(stamps: dict[int, int], bucket: int, top: bool):
         if top:  # a top unit's figures may count its whole tree
@@ -153,26 +177,18 @@ class FigureCache:
 
     def get(self, key, validity):
         with self.lock:
-            entry = self.entries.get(key)
-            if entry is not None and entry.stamps == validity:
-                self.entries.move_to_end(key)
-                return entry
-            return None
+            return self._find(key, lambda entry: entry.stamps == validity)
 
     def put(self, key, validity, figures: dict, complete: bool) -> _Entry:
         entry = _Entry(validity, figures, complete)
         with self.lock:
-            old = self.entries.get(key)
-            if old is not None and old.stamps == validity and not complete:
+            old = self._find(key, lambda found: found.stamps == validity)
+            if old is not None and not complete:
                 # Same stamps: add to what is there (a narrower view filled part of it).
                 merged = dict(old.figures)
                 merged.update(figures)
                 entry = _Entry(validity, merged, old.complete)
-            self.entries[key] = entry
-            self.entries.move_to_end(key)
-            while len(self.entries) > self.size:
-                self.entries.popitem(last=False)
-        return entry
+            return self._keep(key, entry)
 
 
 cache = FigureCache()

@@ -24,9 +24,7 @@ own mark. An entry is recomputed after `MAX_AGE` seconds anyway, so a delta miss
 from __future__ import annotations
 
 import random
-import threading
 import time
-from collections import OrderedDict
 from datetime import date, datetime, timedelta
 from typing import Collection, Iterable
 
@@ -197,40 +195,30 @@ class Entry:
         return self._total
 
 
-class LedgerFigureCache:
-    def __init__(self, size: int = 256):
-        self.size = size
-        self.entries: OrderedDict = OrderedDict()
-        self.lock = threading.Lock()
-        self.enabled = True
+class LedgerFigureCache(rollups.StampedCache):
+    """Per process: (database, year, bucket) -> the bucket's ledger figures; an entry also ages out (MAX_AGE)."""
 
-    def clear(self) -> None:
-        with self.lock:
-            self.entries.clear()
+    def __init__(self, size: int = 256):
+        super().__init__(size)
+
+    @staticmethod
+    def _fresh(entry: Entry, validity) -> bool:
+        return entry.validity == validity and time.monotonic() - entry.born < MAX_AGE * 0.8
 
     def get(self, key, validity) -> Entry | None:
         with self.lock:
-            entry = self.entries.get(key)
-            if entry is not None and entry.validity == validity and time.monotonic() - entry.born < MAX_AGE * 0.8:
-                self.entries.move_to_end(key)
-                return entry
-            return None
+            return self._find(key, lambda entry: self._fresh(entry, validity))
 
     def put(self, key, entry: Entry) -> Entry:
         with self.lock:
-            old = self.entries.get(key)
-            if (old is not None and old.validity == entry.validity and not entry.complete
-                    and time.monotonic() - old.born < MAX_AGE * 0.8):
+            old = self._find(key, lambda found: self._fresh(found, entry.validity))
+            if old is not None and not entry.complete:
                 # Same stamps: add to what is there (a narrower view filled part of it); the older mark stands.
                 merged = Entry(entry.validity, {**old.units, **entry.units}, old.complete,
                                min(old.mark, entry.mark))
                 merged.born = old.born
                 entry = merged
-            self.entries[key] = entry
-            self.entries.move_to_end(key)
-            while len(self.entries) > self.size:
-                self.entries.popitem(last=False)
-        return entry
+            return self._keep(key, entry)
 
 
 cache = LedgerFigureCache()
