@@ -71,13 +71,17 @@ def _upsert_for(dialect: str, table):
     return _UPSERTS[dialect, table.name]
 
 
+def buckets_of(connection, unit_ids: Collection[int]) -> set[int]:
+    """The colleges ("buckets") of these units, read on `connection`."""
+    unit = Unit.__table__
+    paths = connection.execute(select(unit.c.path).where(unit.c.id.in_(sorted(set(unit_ids))))).scalars()
+    return {bucket_of(path) for path in paths}
+
+
 def touch_units(connection, unit_ids: Collection[int]) -> None:
     """The counters of these units changed: move their colleges' stamps."""
-    if not unit_ids:
-        return
-    unit = Unit.__table__
-    paths = connection.execute(select(unit.c.path).where(unit.c.id.in_(sorted(unit_ids)))).scalars()
-    bump(connection, {bucket_of(path) for path in paths})
+    if unit_ids:
+        bump(connection, buckets_of(connection, unit_ids))
 
 
 def read_stamps(session) -> dict[int, int]:

@@ -55,15 +55,6 @@ def row_saved(session, unit_id: int, fields: Collection[str]) -> None:
         _pending(session)["units"].add(unit_id)
 
 
-def touch_units(connection, unit_ids: Collection[int]) -> None:
-    """Move the stamps of these units' colleges now, on `connection`."""
-    if not unit_ids:
-        return
-    unit = Unit.__table__
-    paths = connection.execute(select(unit.c.path).where(unit.c.id.in_(sorted(set(unit_ids))))).scalars()
-    rollups.bump(connection, {rollups.bucket_of(path) for path in paths}, _TABLE)
-
-
 # The stamps a transaction moves are written when it commits, after every row it changed: every writer takes the
 # rows' locks first and the stamps' last (a batch of rows, as the Excel re-import saves, would otherwise hold one
 # college's stamp while waiting for a row an inline edit holds, and that edit wait for the stamp: a deadlock).
@@ -87,9 +78,7 @@ def _bump_pending(session: Session) -> None:
     connection = session.connection()
     scopes = set(pending["scopes"])
     if pending["units"]:
-        unit = Unit.__table__
-        paths = connection.execute(select(unit.c.path).where(unit.c.id.in_(sorted(pending["units"])))).scalars()
-        scopes.update(rollups.bucket_of(path) for path in paths)
+        scopes |= rollups.buckets_of(connection, pending["units"])
     rollups.bump(connection, scopes, _TABLE)
 
 
